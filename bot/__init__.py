@@ -1,0 +1,1 @@
+"""Cohort study-group Discord bot: core package."""

@@ -1,0 +1,79 @@
+"""Typed settings from the environment (and an optional `.env`); a bad value stops start-up with one line."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/bot.db"
+_SUPPORTED_DATABASES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
+
+
+class ConfigError(Exception):
+    """One clear, token-free line saying which setting is wrong and how to fix it."""
+
+
+class Settings(BaseModel):
+    """What the operator configures. Field names are the environment variable names."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    DISCORD_TOKEN: SecretStr | None = None
+    DATABASE_URL: str = DEFAULT_DATABASE_URL
+    LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    DEV_GUILD_ID: int | None = Field(default=None, gt=0)
+    DISCORD_SANDBOX_URL: str | None = None
+
+    @field_validator("DATABASE_URL")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        if not value.startswith(_SUPPORTED_DATABASES):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @field_validator("LOG_LEVEL", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("DISCORD_SANDBOX_URL")
+    @classmethod
+    def _local_only(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://127.0.0.1:", "http://localhost:")):
+            raise ValueError("must be http://127.0.0.1:PORT (a local sandbox)")
+        return value
+
+
+def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")) -> Settings:
+    """Settings from `.env` overlaid by the real environment; empty values count as unset."""
+    values: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        values.update(_read_env_file(env_file))
+    values.update(os.environ if environ is None else environ)
+    fields = Settings.model_fields
+    given = {key: value for key, value in values.items() if key in fields and value.strip() != ""}
+    try:
+        return Settings.model_validate(given)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = str(error["loc"][0]) if error["loc"] else "settings"
+        # Never echo the input: for DISCORD_TOKEN it would be the secret itself.
+        message = error["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"{name}: {message}") from None
+
+
+def _read_env_file(path: Path) -> dict[str, str]:
+    values = {}
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.removeprefix("export ").partition("=")
+        if not sep:
+            raise ConfigError(f"{path}:{number}: expected KEY=value")
+        values[key.strip()] = value.strip().strip("'\"")
+    return values

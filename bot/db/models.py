@@ -1,0 +1,368 @@
+"""The ORM models: everything the bot remembers, with the constraints that keep it consistent."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime, time
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from bot.db.types import UTCDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+BUNDLED_GUILD = 0
+"""`guild_id` of roadmap versions that snapshot a bundled roadmap (snowflakes are never 0)."""
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    # Stored as text with a CHECK so both SQLite and PostgreSQL accept it without native enum DDL.
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=24,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+class CohortStatus(enum.StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"
+    ENDED = "ended"
+    COMPLETED = "completed"
+
+
+class MembershipStatus(enum.StrEnum):
+    ACTIVE = "active"
+    LEFT = "left"
+
+
+class ReminderDelivery(enum.StrEnum):
+    DM = "dm"
+    CHANNEL = "channel"
+    OFF = "off"
+
+
+class SubmissionStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    CHANGES_REQUESTED = "changes_requested"
+
+
+class ReviewDecision(enum.StrEnum):
+    APPROVED = "approved"
+    CHANGES_REQUESTED = "changes_requested"
+
+
+class AwardStatus(enum.StrEnum):
+    PENDING = "pending"
+    GRANTED = "granted"
+
+
+class DeliveryState(enum.StrEnum):
+    CLAIMED = "claimed"
+    SENT = "sent"
+    FAILED = "failed"
+    DROPPED = "dropped"
+
+
+class BotState(Base):
+    """Small key/value facts about the process, e.g. the hash of the last synced command set."""
+
+    __tablename__ = "bot_state"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class GuildSettings(Base):
+    """Per-server configuration."""
+
+    __tablename__ = "guild_settings"
+
+    guild_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    moderator_role_id: Mapped[int | None] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RoadmapVersion(Base):
+    """An immutable copy of a roadmap's YAML: a server's upload, or a bundled file a cohort started on."""
+
+    __tablename__ = "roadmap_versions"
+    __table_args__ = (
+        UniqueConstraint("guild_id", "roadmap_id", "version"),
+        UniqueConstraint("guild_id", "roadmap_id", "sha256"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    guild_id: Mapped[int] = mapped_column(BigInteger)
+    roadmap_id: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(100))
+    yaml_text: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Cohort(Base):
+    """A group walking one roadmap version together, on one schedule."""
+
+    __tablename__ = "cohorts"
+    __table_args__ = (
+        UniqueConstraint("guild_id", "name_key"),
+        Index("ix_cohorts_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    guild_id: Mapped[int] = mapped_column(BigInteger)
+    name: Mapped[str] = mapped_column(String(64))
+    name_key: Mapped[str] = mapped_column(String(64))
+    roadmap_id: Mapped[str] = mapped_column(String(64))
+    roadmap_version_id: Mapped[int] = mapped_column(ForeignKey("roadmap_versions.id", ondelete="RESTRICT"))
+    timezone: Mapped[str] = mapped_column(String(64))
+    start_date: Mapped[date] = mapped_column(Date)
+    post_time: Mapped[time] = mapped_column(Time)
+    channel_id: Mapped[int] = mapped_column(BigInteger)
+    review_channel_id: Mapped[int | None] = mapped_column(BigInteger)
+    role_id: Mapped[int | None] = mapped_column(BigInteger)
+    status: Mapped[CohortStatus] = mapped_column(_enum(CohortStatus, "cohort_status"))
+    enrollment_open: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class CohortPause(Base):
+    """One pause of a cohort's schedule; `resumed_at` is empty while it lasts."""
+
+    __tablename__ = "cohort_pauses"
+    __table_args__ = (Index("ix_cohort_pauses_cohort", "cohort_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
+    paused_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    resumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    paused_by: Mapped[int] = mapped_column(BigInteger)
+
+
+class CohortAdvance(Base):
+    """A moderator opening weeks early: at `at`, week `to_week` opened and the rest follow from it."""
+
+    __tablename__ = "cohort_advances"
+    __table_args__ = (Index("ix_cohort_advances_cohort", "cohort_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    to_week: Mapped[int] = mapped_column(Integer)
+    advanced_by: Mapped[int] = mapped_column(BigInteger)
+
+
+class TierRole(Base):
+    """A moderator's choice of an existing server role for one tier of one cohort."""
+
+    __tablename__ = "tier_roles"
+    __table_args__ = (UniqueConstraint("cohort_id", "tier_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
+    tier_key: Mapped[str] = mapped_column(String(64))
+    role_id: Mapped[int] = mapped_column(BigInteger)
+
+
+class LearnerSettings(Base):
+    """A person's own preferences in one server, shared by all their cohorts there."""
+
+    __tablename__ = "learner_settings"
+    __table_args__ = (
+        UniqueConstraint("guild_id", "user_id"),
+        CheckConstraint("reminder_hour BETWEEN 0 AND 23", name="reminder_hour_range"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    guild_id: Mapped[int] = mapped_column(BigInteger)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    reminder_delivery: Mapped[ReminderDelivery] = mapped_column(
+        _enum(ReminderDelivery, "reminder_delivery"), default=ReminderDelivery.DM
+    )
+    reminder_hour: Mapped[int] = mapped_column(Integer, default=18)
+    dms_closed: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Membership(Base):
+    """A person's enrolment in a cohort; leaving keeps the row (and the history) with status `left`."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (
+        UniqueConstraint("cohort_id", "user_id"),
+        Index("ix_memberships_guild_user", "guild_id", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
+    guild_id: Mapped[int] = mapped_column(BigInteger)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    display_name: Mapped[str] = mapped_column(String(100))
+    status: Mapped[MembershipStatus] = mapped_column(_enum(MembershipStatus, "membership_status"))
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    left_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Submission(Base):
+    """One learner's checkpoint for one week; its versions keep every attempt."""
+
+    __tablename__ = "submissions"
+    __table_args__ = (
+        UniqueConstraint("membership_id", "week"),
+        Index("ix_submissions_cohort_status", "cohort_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
+    membership_id: Mapped[int] = mapped_column(ForeignKey("memberships.id", ondelete="CASCADE"))
+    week: Mapped[int] = mapped_column(Integer)
+    status: Mapped[SubmissionStatus] = mapped_column(_enum(SubmissionStatus, "submission_status"))
+    current_version: Mapped[int] = mapped_column(Integer, default=1)
+    review_channel_id: Mapped[int | None] = mapped_column(BigInteger)
+    review_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SubmissionVersion(Base):
+    """One attempt at a checkpoint: what was handed in, and when."""
+
+    __tablename__ = "submission_versions"
+    __table_args__ = (UniqueConstraint("submission_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    link: Mapped[str | None] = mapped_column(String(2048))
+    notes: Mapped[str | None] = mapped_column(String(1000))
+    attachment_url: Mapped[str | None] = mapped_column(String(2048))
+    attachment_name: Mapped[str | None] = mapped_column(String(256))
+    attachment_size: Mapped[int | None] = mapped_column(Integer)
+    attachment_type: Mapped[str | None] = mapped_column(String(128))
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Review(Base):
+    """A moderator's decision on one version; one decision per version, enforced by the database."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (UniqueConstraint("submission_version_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_version_id: Mapped[int] = mapped_column(
+        ForeignKey("submission_versions.id", ondelete="CASCADE")
+    )
+    reviewer_id: Mapped[int] = mapped_column(BigInteger)
+    decision: Mapped[ReviewDecision] = mapped_column(_enum(ReviewDecision, "review_decision"))
+    feedback: Mapped[str | None] = mapped_column(String(1000))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CheckIn(Base):
+    """Study logged by a learner for one of their local days; several per day are kept."""
+
+    __tablename__ = "checkins"
+    __table_args__ = (
+        Index("ix_checkins_membership_day", "membership_id", "local_date"),
+        CheckConstraint("minutes BETWEEN 1 AND 1440", name="minutes_range"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    membership_id: Mapped[int] = mapped_column(ForeignKey("memberships.id", ondelete="CASCADE"))
+    local_date: Mapped[date] = mapped_column(Date)
+    minutes: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Extension(Base):
+    """A moderator moving one learner's deadline for one week by some days."""
+
+    __tablename__ = "extensions"
+    __table_args__ = (UniqueConstraint("membership_id", "week"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    membership_id: Mapped[int] = mapped_column(ForeignKey("memberships.id", ondelete="CASCADE"))
+    week: Mapped[int] = mapped_column(Integer)
+    days: Mapped[int] = mapped_column(Integer)
+    granted_by: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class TierAward(Base):
+    """A tier earned by a learner; `pending` until Discord accepted the role grant."""
+
+    __tablename__ = "tier_awards"
+    __table_args__ = (UniqueConstraint("membership_id", "tier_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    membership_id: Mapped[int] = mapped_column(ForeignKey("memberships.id", ondelete="CASCADE"))
+    tier_key: Mapped[str] = mapped_column(String(64))
+    status: Mapped[AwardStatus] = mapped_column(_enum(AwardStatus, "award_status"))
+    role_id: Mapped[int | None] = mapped_column(BigInteger)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    earned_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    granted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Delivery(Base):
+    """The at-most-once ledger: a row is claimed before anything is sent for (kind, subject, period)."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("kind", "subject", "period"),
+        Index("ix_deliveries_state", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(64))
+    period: Mapped[str] = mapped_column(String(32))
+    cohort_id: Mapped[int | None] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
+    state: Mapped[DeliveryState] = mapped_column(_enum(DeliveryState, "delivery_state"))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    channel_id: Mapped[int | None] = mapped_column(BigInteger)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,0 +1,46 @@
+"""Discord's size limits, and splitting text so that no piece exceeds one."""
+
+from __future__ import annotations
+
+MESSAGE_CONTENT = 2000
+EMBED_TITLE = 256
+EMBED_DESCRIPTION = 4096
+EMBED_FIELD_NAME = 256
+EMBED_FIELD_VALUE = 1024
+EMBED_FIELDS = 25
+EMBED_TOTAL = 6000
+EMBEDS_PER_MESSAGE = 10
+THREAD_NAME = 100
+
+
+def truncate(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, with an ellipsis when something was cut."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def split_lines(lines: list[str], limit: int) -> list[str]:
+    """Join lines into chunks of at most `limit` characters, breaking only between lines when possible."""
+    chunks: list[str] = []
+    current = ""
+    for line in lines:
+        for piece in _hard_wrap(line, limit):
+            candidate = f"{current}\n{piece}" if current else piece
+            if len(candidate) > limit:
+                chunks.append(current)
+                candidate = piece
+            current = candidate
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def _hard_wrap(line: str, limit: int) -> list[str]:
+    if len(line) <= limit:
+        return [line]
+    pieces = []
+    while len(line) > limit:
+        cut = line.rfind(" ", 0, limit)
+        cut = cut if cut > limit // 2 else limit
+        pieces.append(line[:cut].rstrip())
+        line = line[cut:].lstrip()
+    return [*pieces, line] if line else pieces
