@@ -365,4 +365,5 @@ class Delivery(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
     due_at: Mapped[datetime] = mapped_column(UTCDateTime())
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

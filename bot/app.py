@@ -1,0 +1,167 @@
+"""The Bot subclass: wires config, database, roadmaps, services and scheduler; loads cogs; syncs commands."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import pkgutil
+import signal
+from datetime import datetime
+
+import discord
+from discord.ext import commands
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+import cogs
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from bot.db.engine import create_engine, session_factory
+from bot.db.migrate import upgrade_to_head
+from bot.db.models import BotState
+from bot.discord_port import BotDiscordPort
+from bot.interaction_errors import report_interaction_error
+from bot.roadmap import RoadmapRegistry
+from bot.schedule.runner import ScheduleRunner
+from bot.services.catalog import RoadmapCatalog
+from bot.services.cohorts import CohortService
+from bot.services.enrolment import EnrolmentService
+from bot.services.ledger import Ledger
+from bot.services.posting import PostingService
+
+log = logging.getLogger(__name__)
+
+
+class CohortBot(commands.Bot):
+    """One process: one database, one scheduler, every cog in `cogs/`."""
+
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    catalog: RoadmapCatalog
+    cohorts: CohortService
+    enrolment: EnrolmentService
+    ledger: Ledger
+    port: BotDiscordPort
+    posting: PostingService
+    runner: ScheduleRunner
+
+    def __init__(self, settings: Settings, *, clock: Clock | None = None, guild_ready_timeout: float = 2.0) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=discord.Intents.default(),
+            allowed_mentions=discord.AllowedMentions.none(),
+            help_command=None,
+            guild_ready_timeout=guild_ready_timeout,
+        )
+        self.settings = settings
+        self.clock: Clock = clock or SystemClock()
+        self.commands_synced = False
+        self.tree.on_error = report_interaction_error
+
+    async def setup_hook(self) -> None:
+        self.engine = create_engine(self.settings.DATABASE_URL)
+        await upgrade_to_head(self.engine)
+        self.sessions = session_factory(self.engine)
+        registry = RoadmapRegistry.load()
+        self.catalog = RoadmapCatalog(self.sessions, registry, self.clock)
+        self.cohorts = CohortService(self.sessions, self.clock, self.catalog)
+        self.enrolment = EnrolmentService(self.sessions, self.clock, self.cohorts)
+        self.ledger = Ledger(self.sessions, self.clock)
+        self.port = BotDiscordPort(self)
+        self.posting = PostingService(self.sessions, self.clock, self.catalog, self.ledger, self.port)
+        self.runner = ScheduleRunner(self.posting, self.clock)
+        self.cohorts.on_change(self.runner.on_cohort_change)
+        for extension in sorted(m.name for m in pkgutil.iter_modules(cogs.__path__)):
+            await self.load_extension(f"cogs.{extension}")
+        await self.sync_commands_if_changed()
+        interrupted = await self.ledger.mark_interrupted()
+        if interrupted:
+            log.warning("%d sends were cut off by the last stop; they will be checked and retried", interrupted)
+        self.runner.start()
+        # Catch up once the gateway is ready, so missed weeks go out right after a restart.
+        self.loop.create_task(self._first_run(), name="first-schedule-run")
+
+    async def _first_run(self) -> None:
+        await self.wait_until_ready()
+        await self.runner.on_cohort_change()
+
+    async def close(self) -> None:
+        runner = getattr(self, "runner", None)
+        if runner is not None:
+            runner.shutdown()
+        await super().close()
+        engine = getattr(self, "engine", None)
+        if engine is not None:
+            await engine.dispose()
+
+    def command_payload(self) -> list[dict]:
+        guild = self._sync_guild()
+        return [command.to_dict(self.tree) for command in self.tree.get_commands(guild=guild)]
+
+    def _sync_guild(self) -> discord.Object | None:
+        return discord.Object(self.settings.DEV_GUILD_ID) if self.settings.DEV_GUILD_ID else None
+
+    async def sync_commands_if_changed(self) -> bool:
+        """Sync only when the command set differs from the last sync to the same target."""
+        guild = self._sync_guild()
+        if guild is not None:
+            self.tree.copy_global_to(guild=guild)
+        payload = json.dumps(self.command_payload(), sort_keys=True, default=str)
+        digest = hashlib.sha256(payload.encode()).hexdigest()
+        key = f"commands:{guild.id if guild else 'global'}"
+        async with self.sessions.begin() as session:
+            state = await session.get(BotState, key)
+            if state is not None and state.value == digest:
+                return False
+        await self.tree.sync(guild=guild)
+        async with self.sessions.begin() as session:
+            await session.merge(BotState(key=key, value=digest, updated_at=self.clock.now()))
+        self.commands_synced = True
+        log.info("synced %d application commands to %s", len(self.command_payload()), key)
+        return True
+
+    async def is_moderator(self, member: discord.Member) -> bool:
+        """Manage Server, or the server's configured moderator role."""
+        if member.guild_permissions.manage_guild:
+            return True
+        role_id = await self.cohorts.moderator_role(member.guild.id)
+        return role_id is not None and any(role.id == role_id for role in member.roles)
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+
+def run_bot(settings: Settings) -> int:
+    """Run until SIGINT or SIGTERM, then close cleanly; returns the exit code."""
+    logging.basicConfig(level=settings.LOG_LEVEL, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if settings.DISCORD_SANDBOX_URL:
+        from bot.sandbox import point_discord_at
+
+        point_discord_at(settings.DISCORD_SANDBOX_URL)
+    token = settings.DISCORD_TOKEN.get_secret_value() if settings.DISCORD_TOKEN else "sandbox-token"
+    try:
+        asyncio.run(_serve(settings, token))
+    except discord.LoginFailure:
+        log.error("Discord refused the token in DISCORD_TOKEN; create a new one in the developer portal")
+        return 1
+    return 0
+
+
+async def _serve(settings: Settings, token: str) -> None:
+    bot = CohortBot(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with bot:
+        running = asyncio.create_task(bot.start(token))
+        stopping = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if stopping in done:
+            log.info("stopping")
+            await bot.close()
+        stopping.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running

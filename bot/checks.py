@@ -1,0 +1,49 @@
+"""Discord-side guards and autocompletes shared by the cogs: moderators, known servers, name lookups."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+
+from bot.errors import Forbidden
+
+if TYPE_CHECKING:
+    from bot.app import CohortBot
+
+def known_guild(interaction: discord.Interaction) -> discord.Guild:
+    """The server of a guild interaction; refuses when the bot has not been told about it yet."""
+    if interaction.guild is None:
+        raise Forbidden("I don't know this server yet (I may have just been added). Try again in a minute.")
+    return interaction.guild
+
+
+async def require_moderator(interaction: discord.Interaction) -> None:
+    """Bot-side check: Discord's default permissions can be overridden by server admins, this cannot."""
+    guild = known_guild(interaction)
+    bot: CohortBot = interaction.client  # type: ignore[assignment]
+    member = interaction.user if isinstance(interaction.user, discord.Member) else guild.get_member(interaction.user.id)
+    if member is None or not await bot.is_moderator(member):
+        raise Forbidden("Only moderators can do that: members with Manage Server or the server's moderator role.")
+
+
+async def cohort_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    bot: CohortBot = interaction.client  # type: ignore[assignment]
+    if interaction.guild_id is None:
+        return []
+    names = await bot.cohorts.names(interaction.guild_id, current)
+    return [app_commands.Choice(name=name, value=name) for name in names]
+
+
+async def roadmap_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    bot: CohortBot = interaction.client  # type: ignore[assignment]
+    if interaction.guild_id is None:
+        return []
+    needle = current.casefold()
+    choices = [
+        app_commands.Choice(name=f"{c.title} ({c.id})"[:100], value=c.id)
+        for c in await bot.catalog.choices(interaction.guild_id)
+        if needle in c.id or needle in c.title.casefold()
+    ]
+    return choices[:25]

@@ -1,0 +1,1 @@
+"""Database access: engine, session factory, models, migrations."""

@@ -1,0 +1,92 @@
+"""The services' Discord port, implemented with discord.py: sends posts and maps failures to DeliveryFailed."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, TypeVar
+
+import aiohttp
+import discord
+
+from bot.render import limits
+from bot.render.messages import wrap_up_text
+from bot.render.week_post import render_embeds
+from bot.services.ports import DeliveryFailed, WeekPost, WrapUp
+
+if TYPE_CHECKING:
+    from bot.app import CohortBot
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+HISTORY_CHECKED = 50
+"""How far back to look for a post that a cut-off attempt may already have sent."""
+
+
+class BotDiscordPort:
+    def __init__(self, bot: CohortBot) -> None:
+        self._bot = bot
+
+    async def post_week(self, post: WeekPost) -> int:
+        channel = self._bot.get_partial_messageable(post.channel_id)
+        if post.may_exist:
+            found = await _guard(lambda: self._find_post(channel, post.marker))
+            if found is not None:
+                return found
+        embeds = render_embeds(post.roadmap, post.module, due=post.due)
+        embeds[-1].set_footer(text=limits.truncate(post.marker, 2048))
+        content = f"**{post.module.label} of '{post.cohort_name}' is open.**"
+        if post.late_since is not None:
+            content += f" (Posted late: it was due <t:{int(post.late_since.timestamp())}:f>; I was offline.)"
+        first = await _guard(lambda: channel.send(content=content, embed=embeds[0]))
+        for extra in embeds[1:]:
+            await _guard(lambda extra=extra: channel.send(embed=extra))
+        name = limits.truncate(f"{post.module.label} · {post.module.title}", limits.THREAD_NAME)
+        try:
+            await first.create_thread(name=name, auto_archive_duration=10080)
+        except discord.HTTPException as exc:
+            # The post itself is out: a missing thread is worth telling, never worth posting twice for.
+            text = (
+                f"'{post.cohort_name}': {post.module.label} is posted in <#{post.channel_id}>, but I could not "
+                f"open its discussion thread ({_reason(exc)}). Check that I may create public threads there."
+            )
+            try:
+                await self.tell_moderators(post.moderator_channel_id, text)
+            except DeliveryFailed as report_exc:
+                log.error("could not report a missing thread: %s", report_exc.reason)
+        return first.id
+
+    async def _find_post(self, channel: discord.PartialMessageable, marker: str) -> int | None:
+        async for message in channel.history(limit=HISTORY_CHECKED):
+            if message.author.id == self._bot.user.id and any(
+                embed.footer.text == marker for embed in message.embeds
+            ):
+                return message.id
+        return None
+
+    async def post_wrap_up(self, wrap_up: WrapUp) -> int:
+        channel = self._bot.get_partial_messageable(wrap_up.channel_id)
+        message = await _guard(lambda: channel.send(content=wrap_up_text(wrap_up)))
+        return message.id
+
+    async def tell_moderators(self, channel_id: int, text: str) -> None:
+        channel = self._bot.get_partial_messageable(channel_id)
+        await _guard(lambda: channel.send(content=limits.truncate(text, limits.MESSAGE_CONTENT)))
+
+
+async def _guard(call: Callable[[], Awaitable[T]]) -> T:
+    """Run one Discord call; anything Discord or the network refuses becomes DeliveryFailed."""
+    try:
+        return await call()
+    except discord.Forbidden as exc:
+        raise DeliveryFailed(f"missing permission ({_reason(exc)})", retryable=False) from exc
+    except discord.NotFound as exc:
+        raise DeliveryFailed(f"the channel is gone ({_reason(exc)})", retryable=False) from exc
+    except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
+        raise DeliveryFailed(f"Discord did not accept it ({_reason(exc)})", retryable=True) from exc
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, discord.HTTPException):
+        return f"HTTP {exc.status}, code {exc.code}: {exc.text or 'no detail'}"
+    return type(exc).__name__

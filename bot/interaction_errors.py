@@ -1,0 +1,61 @@
+"""The one error path for interactions: domain errors become ephemeral replies, the rest an apology with an id."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+import discord
+from discord import app_commands
+
+from bot.errors import DomainError
+from bot.render.limits import MESSAGE_CONTENT, truncate
+
+log = logging.getLogger("bot.errors")
+
+
+def user_message(error: BaseException) -> str | None:
+    """The sentence to show for an expected refusal, or None for a real failure."""
+    original = getattr(error, "original", None) or error
+    if isinstance(original, DomainError):
+        return original.message
+    if isinstance(error, app_commands.CheckFailure) and str(error):
+        return str(error)
+    if isinstance(error, app_commands.TransformerError):
+        return f"'{error.value}' is not a valid {error.type.name.lower()} here."
+    return None
+
+
+async def report_interaction_error(interaction: discord.Interaction, error: BaseException) -> None:
+    message = user_message(error)
+    if message is None:
+        error_id = secrets.token_hex(4)
+        original = getattr(error, "original", None) or error
+        command = interaction.command.qualified_name if interaction.command else interaction.data
+        log.error("interaction failed [%s] %s", error_id, command, exc_info=original)
+        message = f"Sorry, something went wrong on my side. If it keeps happening, give a moderator this id: {error_id}"
+    await reply_ephemeral(interaction, message)
+
+
+async def reply_ephemeral(interaction: discord.Interaction, message: str) -> None:
+    message = truncate(message, MESSAGE_CONTENT)
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(message, ephemeral=True)
+        else:
+            await interaction.response.send_message(message, ephemeral=True)
+    except discord.HTTPException as exc:
+        # The interaction may have expired (10062); nothing more can be said to the user.
+        log.warning("could not deliver an error reply: %s", exc)
+
+
+class ErrorHandlingView(discord.ui.View):
+    """A view whose button and modal failures go through the same error path as commands."""
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item) -> None:
+        await report_interaction_error(interaction, error)
+
+
+class ErrorHandlingModal(discord.ui.Modal):
+    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
+        await report_interaction_error(interaction, error)

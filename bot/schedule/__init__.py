@@ -1,0 +1,1 @@
+"""Scheduling: the pure planner and the APScheduler runner that acts on it."""

@@ -1,0 +1,1 @@
+"""Domain rules. No discord import here: services take ids and plain values and return results."""

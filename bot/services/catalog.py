@@ -1,0 +1,116 @@
+"""Which roadmaps a server can use: the bundled ones and its own uploads, each version kept immutable."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import Clock
+from bot.db.models import BUNDLED_GUILD, RoadmapVersion
+from bot.errors import InvalidInput, NotFound
+from bot.roadmap import Roadmap, RoadmapRegistry, load_roadmap_bytes, load_roadmap_text
+
+
+@dataclass(frozen=True)
+class RoadmapChoice:
+    id: str
+    title: str
+    uploaded: bool
+
+
+class RoadmapCatalog:
+    """Resolves roadmap ids per server and parses stored versions (cached: versions never change)."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], registry: RoadmapRegistry, clock: Clock) -> None:
+        self._sessions = sessions
+        self._registry = registry
+        self._clock = clock
+        self._parsed: dict[int, Roadmap] = {}
+
+    async def choices(self, guild_id: int) -> list[RoadmapChoice]:
+        """Every roadmap this server can start a cohort on: bundled first, then its latest uploads."""
+        bundled = [RoadmapChoice(r.id, r.title, False) for r in self._registry.all()]
+        async with self._sessions() as session:
+            rows = (await session.execute(_latest_uploads(guild_id))).scalars().all()
+        return bundled + [RoadmapChoice(v.roadmap_id, v.title, True) for v in rows]
+
+    async def version_for_new_cohort(self, session: AsyncSession, guild_id: int, roadmap_id: str) -> RoadmapVersion:
+        """The version a cohort created now would keep: the server's latest upload, or a bundled snapshot."""
+        uploaded = (await session.execute(_latest_uploads(guild_id, roadmap_id))).scalar_one_or_none()
+        if uploaded is not None:
+            return uploaded
+        roadmap = self._registry.get(roadmap_id)
+        if roadmap is None:
+            raise NotFound(f"There is no roadmap '{roadmap_id}' on this server. Pick one from the list.")
+        text = self._registry.source_text(roadmap_id)
+        return await self._store(session, BUNDLED_GUILD, roadmap, text, uploaded_by=None)
+
+    async def import_upload(self, guild_id: int, filename: str, data: bytes, uploaded_by: int) -> RoadmapVersion:
+        """Validate an uploaded YAML file and store it as the next version of its id for this server."""
+        roadmap = load_roadmap_bytes(data, filename)
+        if self._registry.get(roadmap.id) is not None:
+            raise InvalidInput(
+                f"'{roadmap.id}' is the id of a bundled roadmap; give your roadmap a different `id`."
+            )
+        async with self._sessions.begin() as session:
+            return await self._store(session, guild_id, roadmap, data.decode("utf-8"), uploaded_by=uploaded_by)
+
+    def parse(self, version: RoadmapVersion) -> Roadmap:
+        roadmap = self._parsed.get(version.id)
+        if roadmap is None:
+            roadmap = load_roadmap_text(version.yaml_text, f"{version.roadmap_id} v{version.version}")
+            self._parsed[version.id] = roadmap
+        return roadmap
+
+    async def _store(
+        self, session: AsyncSession, guild_id: int, roadmap: Roadmap, text: str, uploaded_by: int | None
+    ) -> RoadmapVersion:
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        existing = await session.scalar(
+            select(RoadmapVersion).where(
+                RoadmapVersion.guild_id == guild_id,
+                RoadmapVersion.roadmap_id == roadmap.id,
+                RoadmapVersion.sha256 == digest,
+            )
+        )
+        if existing is not None:
+            return existing
+        latest = await session.scalar(
+            select(func.max(RoadmapVersion.version)).where(
+                RoadmapVersion.guild_id == guild_id, RoadmapVersion.roadmap_id == roadmap.id
+            )
+        )
+        version = RoadmapVersion(
+            guild_id=guild_id,
+            roadmap_id=roadmap.id,
+            version=(latest or 0) + 1,
+            title=roadmap.title,
+            yaml_text=text,
+            sha256=digest,
+            uploaded_by=uploaded_by,
+            created_at=self._clock.now(),
+        )
+        session.add(version)
+        await session.flush()
+        self._parsed[version.id] = roadmap
+        return version
+
+
+def _latest_uploads(guild_id: int, roadmap_id: str | None = None):
+    latest = (
+        select(RoadmapVersion.roadmap_id, func.max(RoadmapVersion.version).label("version"))
+        .where(RoadmapVersion.guild_id == guild_id)
+        .group_by(RoadmapVersion.roadmap_id)
+        .subquery()
+    )
+    query = select(RoadmapVersion).join(
+        latest,
+        (RoadmapVersion.roadmap_id == latest.c.roadmap_id) & (RoadmapVersion.version == latest.c.version),
+    ).where(RoadmapVersion.guild_id == guild_id)
+    if roadmap_id is not None:
+        query = query.where(RoadmapVersion.roadmap_id == roadmap_id)
+    return query.order_by(RoadmapVersion.roadmap_id)
+

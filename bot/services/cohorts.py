@@ -1,0 +1,319 @@
+"""Cohorts: create, look up, pause, resume, end and advance; the schedule facts each view carries."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import Clock
+from bot.db.models import (
+    Cohort,
+    CohortAdvance,
+    CohortPause,
+    CohortStatus,
+    GuildSettings,
+    Membership,
+    MembershipStatus,
+    RoadmapVersion,
+)
+from bot.errors import Conflict, InvalidInput, NotFound
+from bot.roadmap import Module, Roadmap
+from bot.schedule.planner import EventKind, Opening, ScheduleEvent, Timeline, current_week, next_opening, week_openings
+from bot.services.catalog import RoadmapCatalog
+from bot.services.parsing import cohort_name, name_key, parse_date, parse_post_time, parse_timezone
+
+MAX_START_DISTANCE = timedelta(days=366)
+OPEN_STATUSES = (CohortStatus.ACTIVE, CohortStatus.PAUSED)
+
+
+@dataclass(frozen=True)
+class NewCohort:
+    guild_id: int
+    name: str
+    roadmap_id: str
+    start: str
+    channel_id: int
+    created_by: int
+    timezone: str | None = None
+    post_time: str | None = None
+    review_channel_id: int | None = None
+    role_id: int | None = None
+
+
+@dataclass(frozen=True)
+class CohortView:
+    """A cohort with its roadmap and schedule worked out, as of `now`."""
+
+    cohort: Cohort
+    roadmap: Roadmap
+    roadmap_version: int
+    openings: dict[int, datetime]
+    active_members: int
+    now: datetime
+
+    @property
+    def id(self) -> int:
+        return self.cohort.id
+
+    @property
+    def name(self) -> str:
+        return self.cohort.name
+
+    @property
+    def current_week(self) -> int:
+        return min(current_week(self.openings, self.now), self.roadmap.total_weeks)
+
+    @property
+    def current_module(self) -> Module | None:
+        return self.roadmap.module_for_week(self.current_week)
+
+    @property
+    def next_opening(self) -> Opening | None:
+        return next_opening(self.openings, self.now)
+
+    def is_open(self, module: Module) -> bool:
+        opened = self.openings.get(module.week)
+        return opened is not None and opened <= self.now
+
+    def deadline(self, module: Module) -> datetime | None:
+        """When the module's checkpoint is due: when the week after it opens."""
+        return self.openings.get(module.last_week + 1)
+
+    @property
+    def next_deadline(self) -> tuple[Module, datetime] | None:
+        for module in self.roadmap.modules:
+            due = self.deadline(module)
+            if self.is_open(module) and due is not None and due > self.now:
+                return module, due
+        return None
+
+
+ChangeListener = Callable[[], Awaitable[None]]
+
+
+class CohortService:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], clock: Clock, catalog: RoadmapCatalog
+    ) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._catalog = catalog
+        self._listeners: list[ChangeListener] = []
+
+    def on_change(self, listener: ChangeListener) -> None:
+        """Called after any change to a cohort's schedule (the runner rebuilds its jobs)."""
+        self._listeners.append(listener)
+
+    async def _changed(self) -> None:
+        for listener in self._listeners:
+            await listener()
+
+    async def create(self, request: NewCohort) -> CohortView:
+        name = cohort_name(request.name)
+        zone = parse_timezone(request.timezone or "UTC")
+        post_time = parse_post_time(request.post_time or "09:00")
+        start = parse_date(request.start)
+        self._check_start(start)
+        now = self._clock.now()
+        async with self._sessions.begin() as session:
+            await self._refuse_duplicate(session, request.guild_id, name)
+            version = await self._catalog.version_for_new_cohort(session, request.guild_id, request.roadmap_id)
+            cohort = Cohort(
+                guild_id=request.guild_id,
+                name=name,
+                name_key=name_key(name),
+                roadmap_id=version.roadmap_id,
+                roadmap_version_id=version.id,
+                timezone=zone,
+                start_date=start,
+                post_time=post_time,
+                channel_id=request.channel_id,
+                review_channel_id=request.review_channel_id,
+                role_id=request.role_id,
+                status=CohortStatus.ACTIVE,
+                enrollment_open=True,
+                created_by=request.created_by,
+                created_at=now,
+            )
+            session.add(cohort)
+            try:
+                await session.flush()
+            except IntegrityError:
+                raise Conflict(f"There is already a cohort named '{name}' on this server.") from None
+            view = await self.view(session, cohort)
+        await self._changed()
+        return view
+
+    def _check_start(self, start: date) -> None:
+        today = self._clock.now().date()
+        if start < today - MAX_START_DISTANCE:
+            raise InvalidInput("The start date may lie in the past, but at most a year ago.")
+        if start > today + MAX_START_DISTANCE:
+            raise InvalidInput("The start date must be within a year from today.")
+
+    async def _refuse_duplicate(self, session: AsyncSession, guild_id: int, name: str) -> None:
+        clash = await session.scalar(
+            select(Cohort.name).where(Cohort.guild_id == guild_id, Cohort.name_key == name_key(name))
+        )
+        if clash is not None:
+            raise Conflict(f"There is already a cohort named '{clash}' on this server. Pick another name.")
+
+    async def in_guild(self, guild_id: int) -> list[CohortView]:
+        async with self._sessions() as session:
+            cohorts = (
+                await session.scalars(select(Cohort).where(Cohort.guild_id == guild_id).order_by(Cohort.created_at))
+            ).all()
+            return [await self.view(session, cohort) for cohort in cohorts]
+
+    async def get(self, guild_id: int, name: str) -> CohortView:
+        async with self._sessions() as session:
+            return await self.view(session, await self.find(session, guild_id, name))
+
+    async def names(self, guild_id: int, fragment: str, *, open_only: bool = False) -> list[str]:
+        """Cohort names of this server containing `fragment`, for autocomplete."""
+        query = select(Cohort.name).where(Cohort.guild_id == guild_id)
+        if open_only:
+            query = query.where(Cohort.status.in_(OPEN_STATUSES))
+        if fragment.strip():
+            query = query.where(Cohort.name_key.contains(name_key(fragment), autoescape=True))
+        async with self._sessions() as session:
+            return list((await session.scalars(query.order_by(Cohort.name).limit(25))).all())
+
+    async def pause(self, guild_id: int, name: str, by: int) -> CohortView:
+        async with self._sessions.begin() as session:
+            cohort = await self.find(session, guild_id, name, for_update=True)
+            self._refuse_closed(cohort)
+            if cohort.status is CohortStatus.PAUSED:
+                raise Conflict(f"'{cohort.name}' is already paused. Use /cohort resume to continue it.")
+            cohort.status = CohortStatus.PAUSED
+            session.add(CohortPause(cohort_id=cohort.id, paused_at=self._clock.now(), paused_by=by))
+            await session.flush()
+            view = await self.view(session, cohort)
+        await self._changed()
+        return view
+
+    async def resume(self, guild_id: int, name: str, by: int) -> CohortView:
+        async with self._sessions.begin() as session:
+            cohort = await self.find(session, guild_id, name, for_update=True)
+            self._refuse_closed(cohort)
+            if cohort.status is not CohortStatus.PAUSED:
+                raise Conflict(f"'{cohort.name}' is not paused.")
+            pause = await session.scalar(
+                select(CohortPause).where(CohortPause.cohort_id == cohort.id, CohortPause.resumed_at.is_(None))
+            )
+            if pause is not None:
+                pause.resumed_at = self._clock.now()
+            cohort.status = CohortStatus.ACTIVE
+            await session.flush()
+            view = await self.view(session, cohort)
+        await self._changed()
+        return view
+
+    async def end(self, guild_id: int, name: str, by: int) -> CohortView:
+        async with self._sessions.begin() as session:
+            cohort = await self.find(session, guild_id, name, for_update=True)
+            self._refuse_closed(cohort)
+            cohort.status = CohortStatus.ENDED
+            cohort.enrollment_open = False
+            cohort.ended_at = self._clock.now()
+            await session.flush()
+            view = await self.view(session, cohort)
+        await self._changed()
+        return view
+
+    async def advance(self, guild_id: int, name: str, to_week: int | None, by: int) -> CohortView:
+        """Open the next module now (or every module up to `to_week`); later weeks follow from today."""
+        async with self._sessions.begin() as session:
+            cohort = await self.find(session, guild_id, name, for_update=True)
+            self._refuse_closed(cohort)
+            if cohort.status is CohortStatus.PAUSED:
+                raise Conflict(f"'{cohort.name}' is paused. Resume it before advancing.")
+            view = await self.view(session, cohort)
+            target = self._advance_target(view, to_week)
+            session.add(CohortAdvance(cohort_id=cohort.id, at=self._clock.now(), to_week=target, advanced_by=by))
+            await session.flush()
+            view = await self.view(session, cohort)
+        await self._changed()
+        return view
+
+    @staticmethod
+    def _advance_target(view: CohortView, to_week: int | None) -> int:
+        roadmap = view.roadmap
+        current = view.current_week
+        if to_week is None:
+            upcoming = [m.week for m in roadmap.modules if m.week > current]
+            if not upcoming:
+                raise InvalidInput(f"'{view.name}' is already in its last module; there is no week to advance to.")
+            return upcoming[0]
+        if to_week <= current:
+            raise InvalidInput(f"Week {to_week} is already open in '{view.name}' (it is in week {current}).")
+        if to_week > roadmap.total_weeks:
+            raise InvalidInput(f"'{roadmap.title}' has weeks 1-{roadmap.total_weeks}; there is no week {to_week}.")
+        return to_week
+
+    @staticmethod
+    def _refuse_closed(cohort: Cohort) -> None:
+        if cohort.status not in OPEN_STATUSES:
+            raise Conflict(f"'{cohort.name}' has {cohort.status.value}; it can no longer be changed.")
+
+    async def set_moderator_role(self, guild_id: int, role_id: int | None) -> None:
+        async with self._sessions.begin() as session:
+            settings = await session.get(GuildSettings, guild_id)
+            if settings is None:
+                session.add(GuildSettings(guild_id=guild_id, moderator_role_id=role_id, updated_at=self._clock.now()))
+            else:
+                settings.moderator_role_id = role_id
+                settings.updated_at = self._clock.now()
+
+    async def moderator_role(self, guild_id: int) -> int | None:
+        async with self._sessions() as session:
+            settings = await session.get(GuildSettings, guild_id)
+            return settings.moderator_role_id if settings else None
+
+    async def find(self, session: AsyncSession, guild_id: int, name: str, *, for_update: bool = False) -> Cohort:
+        query = select(Cohort).where(Cohort.guild_id == guild_id, Cohort.name_key == name_key(name))
+        if for_update:
+            query = query.with_for_update()
+        cohort = await session.scalar(query)
+        if cohort is None:
+            raise NotFound(f"There is no cohort named '{name}' on this server. /cohort list shows them.")
+        return cohort
+
+    async def view(self, session: AsyncSession, cohort: Cohort) -> CohortView:
+        version = await session.get_one(RoadmapVersion, cohort.roadmap_version_id)
+        roadmap = self._catalog.parse(version)
+        timeline = await load_timeline(session, cohort, roadmap.total_weeks)
+        members = await session.scalar(
+            select(func.count()).where(Membership.cohort_id == cohort.id, Membership.status == MembershipStatus.ACTIVE)
+        )
+        return CohortView(cohort, roadmap, version.version, week_openings(timeline), members or 0, self._clock.now())
+
+
+async def load_timeline(session: AsyncSession, cohort: Cohort, total_weeks: int) -> Timeline:
+    """The planner's input for one cohort, read from its pause and advance history."""
+    pauses = (await session.scalars(select(CohortPause).where(CohortPause.cohort_id == cohort.id))).all()
+    advances = (await session.scalars(select(CohortAdvance).where(CohortAdvance.cohort_id == cohort.id))).all()
+    return build_timeline(cohort, total_weeks, pauses, advances)
+
+
+def build_timeline(
+    cohort: Cohort, total_weeks: int, pauses: list[CohortPause], advances: list[CohortAdvance]
+) -> Timeline:
+    events: list[ScheduleEvent] = []
+    for pause in pauses:
+        events.append(ScheduleEvent(EventKind.PAUSE, pause.paused_at))
+        if pause.resumed_at is not None:
+            events.append(ScheduleEvent(EventKind.RESUME, pause.resumed_at))
+    events.extend(ScheduleEvent(EventKind.ADVANCE, a.at, a.to_week) for a in advances)
+    if cohort.status is CohortStatus.ENDED and cohort.ended_at is not None:
+        events.append(ScheduleEvent(EventKind.END, cohort.ended_at))
+    return Timeline(cohort.start_date, _as_time(cohort.post_time), cohort.timezone, total_weeks, tuple(events))
+
+
+def _as_time(value: time) -> time:
+    return value.replace(tzinfo=None)

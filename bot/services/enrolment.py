@@ -1,0 +1,140 @@
+"""Joining and leaving cohorts, and which cohort a learner means when they do not say."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import Clock
+from bot.db.models import Cohort, CohortStatus, Membership, MembershipStatus
+from bot.errors import Conflict, NotFound
+from bot.services.cohorts import OPEN_STATUSES, CohortService, CohortView
+
+
+@dataclass(frozen=True)
+class JoinResult:
+    view: CohortView
+    rejoined: bool
+
+
+class EnrolmentService:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock, cohorts: CohortService) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._cohorts = cohorts
+
+    async def join(self, guild_id: int, cohort_name: str | None, user_id: int, display_name: str) -> JoinResult:
+        async with self._sessions.begin() as session:
+            cohort = await self._cohort_to_join(session, guild_id, cohort_name)
+            membership = await session.scalar(
+                select(Membership).where(Membership.cohort_id == cohort.id, Membership.user_id == user_id)
+            )
+            if membership is not None and membership.status is MembershipStatus.ACTIVE:
+                raise Conflict(f"You are already in '{cohort.name}'. /progress shows where you stand.")
+            rejoined = membership is not None
+            if membership is None:
+                membership = Membership(cohort_id=cohort.id, guild_id=guild_id, user_id=user_id)
+                session.add(membership)
+            membership.display_name = display_name[:100]
+            membership.status = MembershipStatus.ACTIVE
+            membership.joined_at = self._clock.now()
+            membership.left_at = None
+            try:
+                await session.flush()
+            except IntegrityError:
+                # Two /join clicks raced; the other one enrolled them.
+                raise Conflict(f"You are already in '{cohort.name}'.") from None
+            return JoinResult(await self._cohorts.view(session, cohort), rejoined)
+
+    async def leave(self, guild_id: int, cohort_name: str | None, user_id: int) -> CohortView:
+        async with self._sessions.begin() as session:
+            membership, cohort = await self.membership(session, guild_id, cohort_name, user_id)
+            membership.status = MembershipStatus.LEFT
+            membership.left_at = self._clock.now()
+            await session.flush()
+            return await self._cohorts.view(session, cohort)
+
+    async def check_member(self, guild_id: int, cohort_name: str | None, user_id: int) -> CohortView:
+        """The cohort the learner means, refusing when they are not in it (used before a confirm button)."""
+        async with self._sessions() as session:
+            _, cohort = await self.membership(session, guild_id, cohort_name, user_id)
+            return await self._cohorts.view(session, cohort)
+
+    async def cohort_for_reading(self, guild_id: int, cohort_name: str | None, user_id: int) -> CohortView:
+        """For /roadmap: the named cohort, else the learner's only cohort, else the server's only one."""
+        async with self._sessions() as session:
+            if cohort_name:
+                return await self._cohorts.view(session, await self._cohorts.find(session, guild_id, cohort_name))
+            candidates = await self._active_cohorts_of(session, guild_id, user_id)
+            if not candidates:
+                candidates = list((await session.scalars(select(Cohort).where(Cohort.guild_id == guild_id))).all())
+            return await self._cohorts.view(session, await self._only_cohort(session, guild_id, candidates))
+
+    async def membership(
+        self, session: AsyncSession, guild_id: int, cohort_name: str | None, user_id: int
+    ) -> tuple[Membership, Cohort]:
+        if cohort_name:
+            cohort = await self._cohorts.find(session, guild_id, cohort_name)
+        else:
+            mine = await self._active_cohorts_of(session, guild_id, user_id)
+            if not mine:
+                raise NotFound("You are not in any cohort on this server. /join one first.")
+            if len(mine) > 1:
+                names = ", ".join(f"'{c.name}'" for c in mine)
+                raise Conflict(f"You are in several cohorts ({names}); say which one with the `cohort` option.")
+            cohort = mine[0]
+        membership = await session.scalar(
+            select(Membership).where(
+                Membership.cohort_id == cohort.id,
+                Membership.user_id == user_id,
+                Membership.status == MembershipStatus.ACTIVE,
+            )
+        )
+        if membership is None:
+            raise NotFound(f"You are not in '{cohort.name}'. Use /join to enrol.")
+        return membership, cohort
+
+    async def _cohort_to_join(self, session: AsyncSession, guild_id: int, cohort_name: str | None) -> Cohort:
+        if cohort_name:
+            cohort = await self._cohorts.find(session, guild_id, cohort_name, for_update=True)
+        else:
+            open_cohorts = (
+                await session.scalars(
+                    select(Cohort).where(
+                        Cohort.guild_id == guild_id,
+                        Cohort.status.in_(OPEN_STATUSES),
+                        Cohort.enrollment_open.is_(True),
+                    )
+                )
+            ).all()
+            cohort = await self._only_cohort(session, guild_id, list(open_cohorts))
+        if cohort.status not in OPEN_STATUSES or not cohort.enrollment_open:
+            state = "has ended" if cohort.status in (CohortStatus.ENDED, CohortStatus.COMPLETED) else "is closed"
+            raise Conflict(f"Enrolment in '{cohort.name}' {state}. Ask a moderator which cohort to join.")
+        return cohort
+
+    @staticmethod
+    async def _only_cohort(session: AsyncSession, guild_id: int, candidates: list[Cohort]) -> Cohort:
+        if len(candidates) == 1:
+            return candidates[0]
+        if not candidates:
+            raise NotFound("There is no open cohort on this server yet. A moderator can create one.")
+        names = ", ".join(f"'{c.name}'" for c in candidates)
+        raise Conflict(f"This server has several cohorts ({names}); say which one with the `cohort` option.")
+
+    @staticmethod
+    async def _active_cohorts_of(session: AsyncSession, guild_id: int, user_id: int) -> list[Cohort]:
+        rows = await session.scalars(
+            select(Cohort)
+            .join(Membership, Membership.cohort_id == Cohort.id)
+            .where(
+                Membership.guild_id == guild_id,
+                Membership.user_id == user_id,
+                Membership.status == MembershipStatus.ACTIVE,
+            )
+            .order_by(Cohort.created_at)
+        )
+        return list(rows.all())

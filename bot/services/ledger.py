@@ -1,0 +1,109 @@
+"""The delivery ledger: claim a row before sending, so nothing is ever sent twice."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import Clock
+from bot.db.models import Delivery, DeliveryState
+
+MAX_BACKOFF = timedelta(hours=1)
+REPORT_AFTER_ATTEMPTS = 3
+INTERRUPTED = "interrupted by a restart"
+
+
+def backoff(attempts: int) -> timedelta:
+    """1, 2, 4 ... minutes between attempts, capped at an hour."""
+    return min(timedelta(minutes=2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+
+
+class Ledger:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> None:
+        self._sessions = sessions
+        self._clock = clock
+
+    async def claim(
+        self,
+        kind: str,
+        subject: str,
+        period: str,
+        *,
+        due_at: datetime,
+        cohort_id: int | None = None,
+        late: bool = False,
+    ) -> Delivery | None:
+        """Insert the row in state `claimed`; None when it already exists (sent, claimed or failed)."""
+        now = self._clock.now()
+        row = Delivery(
+            kind=kind,
+            subject=subject,
+            period=period,
+            cohort_id=cohort_id,
+            state=DeliveryState.CLAIMED,
+            attempts=1,
+            late=late,
+            due_at=due_at,
+            claimed_at=now,
+        )
+        try:
+            async with self._sessions.begin() as session:
+                session.add(row)
+        except IntegrityError:
+            return None
+        return row
+
+    async def reclaim_failed(self, delivery_id: int) -> Delivery | None:
+        """Take a failed row for another attempt if its backoff has passed and nobody else took it."""
+        now = self._clock.now()
+        async with self._sessions.begin() as session:
+            row = await session.scalar(select(Delivery).where(Delivery.id == delivery_id).with_for_update())
+            if row is None or row.state is not DeliveryState.FAILED:
+                return None
+            if row.next_attempt_at is not None and row.next_attempt_at > now:
+                return None
+            row.state = DeliveryState.CLAIMED
+            row.attempts += 1
+            row.claimed_at = now
+            return row
+
+    async def sent(self, row: Delivery, *, channel_id: int | None = None, message_id: int | None = None) -> None:
+        async with self._sessions.begin() as session:
+            stored = await session.get_one(Delivery, row.id)
+            stored.state = DeliveryState.SENT
+            stored.sent_at = self._clock.now()
+            stored.channel_id = channel_id
+            stored.message_id = message_id
+            stored.last_error = None
+
+    async def failed(self, row: Delivery, error: str) -> int:
+        """Record a failed attempt and when to try again; returns the number of attempts so far."""
+        async with self._sessions.begin() as session:
+            stored = await session.get_one(Delivery, row.id)
+            stored.state = DeliveryState.FAILED
+            stored.last_error = error[:500]
+            stored.next_attempt_at = self._clock.now() + backoff(stored.attempts)
+            return stored.attempts
+
+    async def mark_interrupted(self) -> int:
+        """At start-up, rows still `claimed` were cut off mid-send by a stop: retry them, checking first."""
+        async with self._sessions.begin() as session:
+            rows = (await session.scalars(select(Delivery).where(Delivery.state == DeliveryState.CLAIMED))).all()
+            for row in rows:
+                row.state = DeliveryState.FAILED
+                row.last_error = INTERRUPTED
+                row.next_attempt_at = self._clock.now()
+            return len(rows)
+
+    async def existing(self, kind: str, cohort_ids: list[int]) -> dict[tuple[str, str], Delivery]:
+        """(subject, period) → row, for one kind across many cohorts, in one query."""
+        if not cohort_ids:
+            return {}
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(Delivery).where(Delivery.kind == kind, Delivery.cohort_id.in_(cohort_ids))
+            )
+            return {(row.subject, row.period): row for row in rows}

@@ -1,0 +1,56 @@
+"""What the services need from Discord, as a protocol: the bot implements it, tests use the sandbox."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from bot.roadmap import Module, Roadmap
+
+
+class DeliveryFailed(Exception):
+    """Discord refused or failed a send. `retryable` is false when only a person can fix it."""
+
+    def __init__(self, reason: str, *, retryable: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retryable = retryable
+
+
+@dataclass(frozen=True)
+class WeekPost:
+    cohort_id: int
+    cohort_name: str
+    channel_id: int
+    moderator_channel_id: int
+    roadmap: Roadmap
+    module: Module
+    due: datetime | None
+    late_since: datetime | None
+    """Set when the bot missed the opening (downtime): the post says it is late and since when."""
+    may_exist: bool = False
+    """A previous attempt was cut off: look for the post in the channel before sending it again."""
+
+    @property
+    def marker(self) -> str:
+        """Footer text that identifies this post in the channel, for the duplicate check."""
+        return f"{self.cohort_name} · {self.module.label} · cohort #{self.cohort_id}"
+
+
+@dataclass(frozen=True)
+class WrapUp:
+    cohort_name: str
+    channel_id: int
+    roadmap: Roadmap
+    members: int
+
+
+class DiscordPort(Protocol):
+    async def post_week(self, post: WeekPost) -> int:
+        """Post a week's materials and open its thread; return the first message's id."""
+        ...
+
+    async def post_wrap_up(self, wrap_up: WrapUp) -> int: ...
+
+    async def tell_moderators(self, channel_id: int, text: str) -> None: ...

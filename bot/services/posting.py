@@ -1,0 +1,197 @@
+"""Week posts and wrap-ups: work out what is due from the planner, claim it in the ledger, send it once."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import Clock
+from bot.db.models import (
+    Cohort,
+    CohortAdvance,
+    CohortPause,
+    CohortStatus,
+    Delivery,
+    DeliveryState,
+    Membership,
+    MembershipStatus,
+    RoadmapVersion,
+)
+from bot.roadmap import Roadmap
+from bot.schedule.planner import week_openings
+from bot.services.catalog import RoadmapCatalog
+from bot.services.cohorts import build_timeline
+from bot.services.ledger import INTERRUPTED, REPORT_AFTER_ATTEMPTS, Ledger
+from bot.services.ports import DeliveryFailed, DiscordPort, WeekPost, WrapUp
+
+log = logging.getLogger(__name__)
+
+WEEK_POST = "week_post"
+WRAP_UP = "wrap_up"
+LATE_GRACE = timedelta(minutes=10)
+"""A post sent later than this after its moment says it is late (the bot was down)."""
+
+
+@dataclass(frozen=True)
+class ScheduledCohort:
+    """One cohort with its roadmap and the moment each week opens."""
+
+    cohort: Cohort
+    roadmap: Roadmap
+    openings: dict[int, datetime]
+
+    @property
+    def end(self) -> datetime | None:
+        return self.openings.get(self.roadmap.total_weeks + 1)
+
+
+@dataclass
+class RunReport:
+    posted: list[tuple[str, int]] = field(default_factory=list)
+    failed: list[tuple[str, int]] = field(default_factory=list)
+    completed: list[str] = field(default_factory=list)
+
+
+class PostingService:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        catalog: RoadmapCatalog,
+        ledger: Ledger,
+        port: DiscordPort,
+    ) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._catalog = catalog
+        self._ledger = ledger
+        self._port = port
+
+    async def scheduled_cohorts(self) -> list[ScheduledCohort]:
+        """Every active cohort with its openings, in a fixed number of queries."""
+        async with self._sessions() as session:
+            cohorts = (await session.scalars(select(Cohort).where(Cohort.status == CohortStatus.ACTIVE))).all()
+            ids = [c.id for c in cohorts]
+            pauses = await _grouped(session, CohortPause, ids)
+            advances = await _grouped(session, CohortAdvance, ids)
+            version_ids = {c.roadmap_version_id for c in cohorts}
+            versions = {
+                v.id: v
+                for v in (await session.scalars(select(RoadmapVersion).where(RoadmapVersion.id.in_(version_ids))))
+            }
+        scheduled = []
+        for cohort in cohorts:
+            roadmap = self._catalog.parse(versions[cohort.roadmap_version_id])
+            timeline = build_timeline(cohort, roadmap.total_weeks, pauses[cohort.id], advances[cohort.id])
+            scheduled.append(ScheduledCohort(cohort, roadmap, week_openings(timeline)))
+        return scheduled
+
+    async def run_due(self) -> RunReport:
+        """Send everything due by now that is not in the ledger yet (or failed and may be retried)."""
+        report = RunReport()
+        now = self._clock.now()
+        scheduled = await self.scheduled_cohorts()
+        done = await self._ledger.existing(WEEK_POST, [s.cohort.id for s in scheduled])
+        for item in scheduled:
+            if await self._post_due_weeks(item, done, now, report) and item.end is not None and item.end <= now:
+                await self._complete(item, report)
+        return report
+
+    async def _post_due_weeks(
+        self, item: ScheduledCohort, done: dict[tuple[str, str], Delivery], now: datetime, report: RunReport
+    ) -> bool:
+        """Post this cohort's due weeks in order; stop at the first failure so order is kept."""
+        cohort = item.cohort
+        subject = f"cohort:{cohort.id}"
+        for module in item.roadmap.modules:
+            opened = item.openings.get(module.week)
+            if opened is None or opened > now:
+                return True
+            period = f"week-{module.week}"
+            late = opened > cohort.created_at and now - opened > LATE_GRACE
+            row = await self._take(done.get((subject, period)), subject, period, opened, cohort.id, late)
+            if row is None:
+                continue
+            post = WeekPost(
+                cohort_id=cohort.id,
+                cohort_name=cohort.name,
+                channel_id=cohort.channel_id,
+                moderator_channel_id=cohort.review_channel_id or cohort.channel_id,
+                roadmap=item.roadmap,
+                module=module,
+                due=item.openings.get(module.last_week + 1),
+                late_since=opened if row.late else None,
+                may_exist=row.last_error == INTERRUPTED,
+            )
+            try:
+                message_id = await self._port.post_week(post)
+            except DeliveryFailed as exc:
+                await self._record_failure(row, cohort, f"{module.label} post", exc)
+                report.failed.append((cohort.name, module.week))
+                return False
+            await self._ledger.sent(row, channel_id=cohort.channel_id, message_id=message_id)
+            report.posted.append((cohort.name, module.week))
+        return True
+
+    async def _take(
+        self, existing: Delivery | None, subject: str, period: str, due: datetime, cohort_id: int, late: bool
+    ) -> Delivery | None:
+        if existing is None:
+            return await self._ledger.claim(WEEK_POST, subject, period, due_at=due, cohort_id=cohort_id, late=late)
+        if existing.state is DeliveryState.FAILED:
+            return await self._ledger.reclaim_failed(existing.id)
+        return None
+
+    async def _record_failure(self, row: Delivery, cohort: Cohort, what: str, exc: DeliveryFailed) -> None:
+        attempts = await self._ledger.failed(row, exc.reason)
+        log.warning("%s for cohort %s failed (attempt %d): %s", what, cohort.id, attempts, exc.reason)
+        if attempts == REPORT_AFTER_ATTEMPTS or (not exc.retryable and attempts == 1):
+            text = (
+                f"I could not send the {what} of '{cohort.name}' to <#{cohort.channel_id}>: {exc.reason}. "
+                "I keep retrying; nothing is lost once the problem is fixed."
+            )
+            try:
+                await self._port.tell_moderators(cohort.review_channel_id or cohort.channel_id, text)
+            except DeliveryFailed as report_exc:
+                log.error("could not tell the moderators of cohort %s: %s", cohort.id, report_exc.reason)
+
+    async def _complete(self, item: ScheduledCohort, report: RunReport) -> None:
+        cohort = item.cohort
+        row = await self._ledger.claim(WRAP_UP, f"cohort:{cohort.id}", "end", due_at=item.end, cohort_id=cohort.id)
+        if row is not None:
+            wrap_up = WrapUp(cohort.name, cohort.channel_id, item.roadmap, await self._active_members(cohort.id))
+            try:
+                message_id = await self._port.post_wrap_up(wrap_up)
+            except DeliveryFailed as exc:
+                # The cohort still completes; the wrap-up is a courtesy that moderators can repeat by hand.
+                await self._record_failure(row, cohort, "wrap-up", exc)
+            else:
+                await self._ledger.sent(row, channel_id=cohort.channel_id, message_id=message_id)
+        async with self._sessions.begin() as session:
+            stored = await session.get_one(Cohort, cohort.id)
+            if stored.status is CohortStatus.ACTIVE:
+                stored.status = CohortStatus.COMPLETED
+                stored.enrollment_open = False
+        report.completed.append(cohort.name)
+
+    async def _active_members(self, cohort_id: int) -> int:
+        async with self._sessions() as session:
+            count = await session.scalar(
+                select(func.count()).where(
+                    Membership.cohort_id == cohort_id, Membership.status == MembershipStatus.ACTIVE
+                )
+            )
+            return count or 0
+
+
+async def _grouped(session: AsyncSession, model: type[CohortPause] | type[CohortAdvance], ids: list[int]) -> dict:
+    grouped: dict[int, list] = defaultdict(list)
+    if ids:
+        for row in await session.scalars(select(model).where(model.cohort_id.in_(ids))):
+            grouped[row.cohort_id].append(row)
+    return grouped

@@ -1,0 +1,44 @@
+"""Small reusable views: a confirm/cancel pair that only the person who asked can press."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import discord
+
+from bot.interaction_errors import ErrorHandlingView
+
+OnConfirm = Callable[[discord.Interaction], Awaitable[str]]
+
+
+class ConfirmView(ErrorHandlingView):
+    """Confirm runs `on_confirm` and shows its answer; Cancel changes nothing. Both disable the buttons."""
+
+    def __init__(self, owner_id: int, on_confirm: OnConfirm, *, confirm_label: str, timeout: float = 120) -> None:
+        super().__init__(timeout=timeout)
+        self._owner_id = owner_id
+        self._on_confirm = on_confirm
+        self.confirm.label = confirm_label
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if interaction.user.id != self._owner_id:
+            await interaction.response.send_message("These buttons are for someone else.", ephemeral=True)
+            return False
+        return True
+
+    @discord.ui.button(label="Confirm", style=discord.ButtonStyle.danger)
+    async def confirm(self, interaction: discord.Interaction, _button: discord.ui.Button) -> None:
+        self._disable()
+        answer = await self._on_confirm(interaction)
+        await interaction.response.edit_message(content=answer, view=self)
+
+    @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
+    async def cancel(self, interaction: discord.Interaction, _button: discord.ui.Button) -> None:
+        self._disable()
+        await interaction.response.edit_message(content="Cancelled; nothing changed.", view=self)
+
+    def _disable(self) -> None:
+        for item in self.children:
+            if isinstance(item, discord.ui.Button):
+                item.disabled = True
+        self.stop()

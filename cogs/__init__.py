@@ -1,0 +1,1 @@
+"""Discord extensions, one per feature area: slash commands, buttons and modals. Thin glue only."""

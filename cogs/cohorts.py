@@ -1,0 +1,220 @@
+"""/cohort: moderators create and run cohorts (create, list, info, pause, resume, end, advance, settings)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.checks import cohort_autocomplete, known_guild, require_moderator, roadmap_autocomplete
+from bot.errors import Forbidden, InvalidInput
+from bot.render import limits
+from bot.render.messages import cohort_summary, schedule_line
+from bot.roadmap.loader import MAX_ROADMAP_BYTES
+from bot.services.cohorts import NewCohort
+
+if TYPE_CHECKING:
+    from bot.app import CohortBot
+
+POSTING_PERMISSIONS = {
+    "view_channel": "View Channel",
+    "send_messages": "Send Messages",
+    "embed_links": "Embed Links",
+    "create_public_threads": "Create Public Threads",
+    "send_messages_in_threads": "Send Messages in Threads",
+    "read_message_history": "Read Message History",
+}
+REVIEW_PERMISSIONS = {key: POSTING_PERMISSIONS[key] for key in ("view_channel", "send_messages", "embed_links")}
+
+
+def missing_permissions(channel: discord.abc.GuildChannel, member: discord.Member, needed: dict[str, str]) -> list[str]:
+    allowed = channel.permissions_for(member)
+    return [label for flag, label in needed.items() if not getattr(allowed, flag)]
+
+
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_guild=True)
+class CohortCommands(
+    commands.GroupCog, group_name="cohort", group_description="Create and run study cohorts (moderators)"
+):
+    def __init__(self, bot: CohortBot) -> None:
+        self.bot = bot
+        super().__init__()
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if interaction.type is not discord.InteractionType.autocomplete:
+            await require_moderator(interaction)
+        return True
+
+    @app_commands.command(name="create", description="Create a cohort on a roadmap, posting weekly in a channel")
+    @app_commands.describe(
+        name="A name for the cohort, unique on this server (e.g. Spring 2026)",
+        roadmap="The roadmap to follow",
+        start="First day of week 1, YYYY-MM-DD in the cohort's timezone (may be up to a year ago)",
+        channel="Where the weekly posts and discussion threads go",
+        timezone="IANA timezone for the schedule, e.g. Europe/Berlin (default UTC)",
+        post_time="Local time of the weekly post, HH:MM (default 09:00)",
+        review_channel="Where submissions are reviewed and moderators are told things",
+        role="A role given to everyone who joins",
+    )
+    @app_commands.autocomplete(roadmap=roadmap_autocomplete)
+    async def create(
+        self,
+        interaction: discord.Interaction,
+        name: app_commands.Range[str, 1, 64],
+        roadmap: str,
+        start: str,
+        channel: discord.TextChannel,
+        timezone: str | None = None,
+        post_time: str | None = None,
+        review_channel: discord.TextChannel | None = None,
+        role: discord.Role | None = None,
+    ) -> None:
+        guild = known_guild(interaction)
+        self._check_channels(guild, channel, review_channel)
+        if role is not None:
+            self._check_role(guild, role)
+        view = await self.bot.cohorts.create(
+            NewCohort(
+                guild_id=guild.id,
+                name=name,
+                roadmap_id=roadmap,
+                start=start,
+                channel_id=channel.id,
+                created_by=interaction.user.id,
+                timezone=timezone,
+                post_time=post_time,
+                review_channel_id=review_channel.id if review_channel else None,
+                role_id=role.id if role else None,
+            )
+        )
+        await interaction.response.send_message(
+            f"Created **{view.name}**. Learners can now /join it.\n{cohort_summary(view)}", ephemeral=True
+        )
+
+    def _check_channels(
+        self, guild: discord.Guild, channel: discord.TextChannel, review_channel: discord.TextChannel | None
+    ) -> None:
+        problems = []
+        cached = guild.get_channel(channel.id)
+        if not isinstance(cached, discord.TextChannel):
+            raise InvalidInput(f"I can't see {channel.mention}. Give me access to it, or pick another channel.")
+        missing = missing_permissions(cached, guild.me, POSTING_PERMISSIONS)
+        if missing:
+            problems.append(f"in {channel.mention} I am missing: {', '.join(missing)}")
+        if review_channel is not None:
+            cached_review = guild.get_channel(review_channel.id)
+            missing = (
+                missing_permissions(cached_review, guild.me, REVIEW_PERMISSIONS)
+                if isinstance(cached_review, discord.TextChannel)
+                else ["View Channel"]
+            )
+            if missing:
+                problems.append(f"in {review_channel.mention} I am missing: {', '.join(missing)}")
+        if problems:
+            raise InvalidInput("I can't run a cohort there: " + "; ".join(problems) + ". Fix that and try again.")
+
+    @staticmethod
+    def _check_role(guild: discord.Guild, role: discord.Role) -> None:
+        if role.is_default() or role.managed:
+            raise InvalidInput(f"{role.mention} can't be given out by a bot; pick or create an ordinary role.")
+        if not guild.me.guild_permissions.manage_roles:
+            raise InvalidInput("I need the Manage Roles permission to give the cohort role. Grant it and try again.")
+        if role >= guild.me.top_role:
+            raise InvalidInput(
+                f"{role.mention} is above my highest role, so I can't give it. "
+                "Move my role above it in Server Settings → Roles and try again."
+            )
+
+    @app_commands.command(name="list", description="List this server's cohorts")
+    async def list_cohorts(self, interaction: discord.Interaction) -> None:
+        views = await self.bot.cohorts.in_guild(known_guild(interaction).id)
+        if not views:
+            await interaction.response.send_message("No cohorts yet. Create one with /cohort create.", ephemeral=True)
+            return
+        lines = [f"• **{v.name}** — {v.roadmap.title}: {schedule_line(v)}, {v.active_members} members" for v in views]
+        chunks = limits.split_lines(lines, limits.MESSAGE_CONTENT)
+        await interaction.response.send_message(chunks[0], ephemeral=True)
+        for chunk in chunks[1:]:
+            await interaction.followup.send(chunk, ephemeral=True)
+
+    @app_commands.command(name="info", description="Show a cohort's roadmap, schedule and members")
+    @app_commands.describe(cohort="The cohort")
+    @app_commands.autocomplete(cohort=cohort_autocomplete)
+    async def info(self, interaction: discord.Interaction, cohort: str) -> None:
+        view = await self.bot.cohorts.get(known_guild(interaction).id, cohort)
+        await interaction.response.send_message(cohort_summary(view), ephemeral=True)
+
+    @app_commands.command(name="pause", description="Pause a cohort: no posts or reminders until it resumes")
+    @app_commands.describe(cohort="The cohort")
+    @app_commands.autocomplete(cohort=cohort_autocomplete)
+    async def pause(self, interaction: discord.Interaction, cohort: str) -> None:
+        view = await self.bot.cohorts.pause(known_guild(interaction).id, cohort, interaction.user.id)
+        await interaction.response.send_message(
+            f"Paused **{view.name}**. The remaining weeks move later by the days it stays paused.", ephemeral=True
+        )
+
+    @app_commands.command(name="resume", description="Resume a paused cohort")
+    @app_commands.describe(cohort="The cohort")
+    @app_commands.autocomplete(cohort=cohort_autocomplete)
+    async def resume(self, interaction: discord.Interaction, cohort: str) -> None:
+        view = await self.bot.cohorts.resume(known_guild(interaction).id, cohort, interaction.user.id)
+        await interaction.response.send_message(f"Resumed **{view.name}**: {schedule_line(view)}.", ephemeral=True)
+
+    @app_commands.command(name="end", description="End a cohort for good: no more posts, enrolment closed")
+    @app_commands.describe(cohort="The cohort")
+    @app_commands.autocomplete(cohort=cohort_autocomplete)
+    async def end(self, interaction: discord.Interaction, cohort: str) -> None:
+        view = await self.bot.cohorts.end(known_guild(interaction).id, cohort, interaction.user.id)
+        await interaction.response.send_message(
+            f"Ended **{view.name}**. Its history stays; /progress still works.", ephemeral=True
+        )
+
+    @app_commands.command(name="advance", description="Open the next week now (or every week up to to_week)")
+    @app_commands.describe(cohort="The cohort", to_week="Open every week up to this one (default: the next week)")
+    @app_commands.autocomplete(cohort=cohort_autocomplete)
+    async def advance(
+        self, interaction: discord.Interaction, cohort: str, to_week: app_commands.Range[int, 1, 520] | None = None
+    ) -> None:
+        view = await self.bot.cohorts.advance(known_guild(interaction).id, cohort, to_week, interaction.user.id)
+        await interaction.response.send_message(
+            f"Advanced **{view.name}** to week {view.current_week}; its post is on its way. "
+            f"Later weeks follow on from today: {schedule_line(view)}.",
+            ephemeral=True,
+        )
+
+    @app_commands.command(name="moderator-role", description="Set the role whose members may run cohorts")
+    @app_commands.describe(role="Members with this role count as moderators (Manage Server always does)")
+    async def moderator_role(self, interaction: discord.Interaction, role: discord.Role) -> None:
+        guild = known_guild(interaction)
+        if not interaction.permissions.manage_guild:
+            raise Forbidden("Only members with Manage Server can choose the moderator role.")
+        if role.is_default():
+            raise InvalidInput("@everyone can't be the moderator role; pick a role that only moderators have.")
+        await self.bot.cohorts.set_moderator_role(guild.id, role.id)
+        await interaction.response.send_message(f"Members with {role.mention} can now run cohorts.", ephemeral=True)
+
+    @app_commands.command(name="import-roadmap", description="Upload a roadmap YAML file for this server")
+    @app_commands.describe(file="A roadmap .yaml file (see the README for the format)")
+    async def import_roadmap(self, interaction: discord.Interaction, file: discord.Attachment) -> None:
+        guild = known_guild(interaction)
+        if file.size > MAX_ROADMAP_BYTES:
+            raise InvalidInput(
+                f"{file.filename} is {file.size:,} bytes; a roadmap may be at most {MAX_ROADMAP_BYTES:,} bytes."
+            )
+        if not file.filename.lower().endswith((".yaml", ".yml")):
+            raise InvalidInput(f"{file.filename} is not a .yaml file. Upload the roadmap as YAML.")
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        data = await file.read()
+        version = await self.bot.catalog.import_upload(guild.id, file.filename, data, interaction.user.id)
+        await interaction.followup.send(
+            f"Imported **{version.title}** as `{version.roadmap_id}` version {version.version}. "
+            "New cohorts can use it; running cohorts keep the version they started with.",
+            ephemeral=True,
+        )
+
+
+async def setup(bot: CohortBot) -> None:
+    await bot.add_cog(CohortCommands(bot))
