@@ -26,6 +26,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
+    except RoadmapInvalid as exc:
+        print("\n".join(exc.problems), file=sys.stderr)
+        return 1
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -50,12 +50,11 @@ class Settings(BaseModel):
 
 def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")) -> Settings:
     """Settings from `.env` overlaid by the real environment; empty values count as unset."""
-    values: dict[str, str] = {}
-    if env_file is not None and env_file.is_file():
-        values.update(_read_env_file(env_file))
-    values.update(os.environ if environ is None else environ)
+    file_values = _read_env_file(env_file) if env_file is not None and env_file.is_file() else {}
     fields = Settings.model_fields
-    given = {key: value for key, value in values.items() if key in fields and value.strip() != ""}
+    given: dict[str, str] = {}
+    for source in (file_values, os.environ if environ is None else environ):
+        given.update({key: value for key, value in source.items() if key in fields and value.strip()})
     try:
         return Settings.model_validate(given)
     except ValidationError as exc:

@@ -53,12 +53,34 @@ def load_roadmap_text(text: str, source: str) -> Roadmap:
     return roadmap
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """Safe YAML that refuses a key given twice (the second would silently replace the first)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set[object] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key '{key}'", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _StrictLoader.construct_mapping
+)
+
+
 def _parse_yaml(text: str, source: str) -> object:
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_StrictLoader)
     except yaml.constructor.ConstructorError as exc:
-        # safe_load refuses python/object and friends: say so plainly instead of a parser dump.
+        # The safe loader refuses python/object and friends: say so plainly instead of a parser dump.
         where = _mark(exc.problem_mark)
+        if exc.problem.startswith("duplicate key"):
+            raise RoadmapInvalid(source, [f"{where}{exc.problem}"]) from None
         raise RoadmapInvalid(source, [f"{where}unsafe or unknown YAML tag: {exc.problem}"]) from None
     except yaml.YAMLError as exc:
         where = _mark(getattr(exc, "problem_mark", None))
@@ -87,7 +109,7 @@ def _location(parts: Iterable[object]) -> str:
     for part in parts:
         if isinstance(part, int):
             text += f"[{part}]"
-        elif str(part) in {"WeekRange", "tuple[int, ...]"}:
+        elif str(part) in {"range", "list"}:
             # pydantic names the union member it tried; that detail only confuses an author.
             continue
         else:
@@ -117,7 +139,7 @@ def _duplicate_keys(field: str, keys: list[str]) -> list[str]:
 
 
 def _unknown_phases(roadmap: Roadmap) -> list[str]:
-    known = [p.key for p in roadmap.phases]
+    known = list(dict.fromkeys(p.key for p in roadmap.phases))
     return [
         f"modules[{i}].phase: unknown phase '{m.phase}' (phases are: {', '.join(known)})"
         for i, m in enumerate(roadmap.modules)
@@ -143,8 +165,12 @@ def _week_problems(roadmap: Roadmap) -> list[str]:
                 f"({previous[1].label.lower()})"
             )
         elif module.week > expected:
-            gap = f"week {expected}" if module.week == expected + 1 else f"weeks {expected}-{module.week - 1}"
-            problems.append(f"modules[{index}].week: {gap} has no module; weeks must follow on from week 1")
+            gap = (
+                f"week {expected} has no module"
+                if module.week == expected + 1
+                else f"weeks {expected}-{module.week - 1} have no module"
+            )
+            problems.append(f"modules[{index}].week: {gap}; weeks must follow on from week 1")
         expected = max(expected, module.last_week + 1)
         previous = (index, module)
     return problems
@@ -162,7 +188,6 @@ def _tier_problems(roadmap: Roadmap) -> list[str]:
         missing = [w for w in weeks if roadmap.module_for_week(w) is None]
         if missing:
             listed = ", ".join(str(w) for w in missing)
-            problems.append(
-                f"tiers[{index}].weeks: week {listed} does not exist (the roadmap has weeks 1-{total})"
-            )
+            what = f"week {listed} does not exist" if len(missing) == 1 else f"weeks {listed} do not exist"
+            problems.append(f"tiers[{index}].weeks: {what} (the roadmap has weeks 1-{total})")
     return problems

@@ -5,7 +5,16 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StringConstraints,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
@@ -123,6 +132,24 @@ class WeekRange(_Frozen):
         return self
 
 
+def _weeks_shape(value: Any) -> str | None:
+    if isinstance(value, dict | WeekRange):
+        return "range"
+    if isinstance(value, list | tuple):
+        return "list"
+    return None
+
+
+TierWeeks = Annotated[
+    Annotated[WeekRange, Tag("range")] | Annotated[tuple[int, ...], Tag("list")],
+    Discriminator(
+        _weeks_shape,
+        custom_error_type="tier_weeks",
+        custom_error_message="must be a range like {first: 1, last: 4} or a list of weeks like [1, 2]",
+    ),
+]
+
+
 class Tier(_Frozen):
     """A certification level: earned when every checkpoint of its weeks is approved."""
 
@@ -132,7 +159,7 @@ class Tier(_Frozen):
     color: HexColor = "#5865f2"
     description: str = ""
     highlights: tuple[Text, ...] = ()
-    weeks: WeekRange | tuple[int, ...]
+    weeks: TierWeeks
 
     @field_validator("weeks")
     @classmethod
@@ -157,10 +184,18 @@ class Roadmap(_Frozen):
     title: ShortText
     summary: Text
     source: str | None = None
-    phases: tuple[Phase, ...] = Field(min_length=1)
-    modules: tuple[Module, ...] = Field(min_length=1)
+    phases: tuple[Phase, ...]
+    modules: tuple[Module, ...]
     tiers: tuple[Tier, ...] = ()
     appendix: tuple[Section, ...] = ()
+
+    @field_validator("phases", "modules")
+    @classmethod
+    def _not_empty(cls, value: tuple) -> tuple:
+        # An after-validator: it only runs when every item was valid, so it never adds a false problem.
+        if not value:
+            raise ValueError("needs at least one entry")
+        return value
 
     @property
     def total_weeks(self) -> int:

@@ -1,0 +1,68 @@
+"""Request bodies as discord.py sends them: plain JSON, or multipart with payload_json and files[n]."""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+FILE_FIELD = re.compile(r"files\[(\d+)\]")
+
+
+@dataclass
+class Upload:
+    """One uploaded file; `index` is n in the files[n] form field, which attachments[].id refers to."""
+
+    index: int
+    filename: str
+    data: bytes
+    content_type: str
+
+
+@dataclass
+class Body:
+    json: Any = None
+    files: list[Upload] = field(default_factory=list)
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        return self.json if isinstance(self.json, dict) else {}
+
+
+# Parsed once by the API middleware, read by every route handler.
+BODY = web.RequestKey("body", Body)
+
+
+def guess_type(filename: str, declared: str | None) -> str:
+    """discord.py labels every upload application/octet-stream; Discord sniffs, so guess from the name."""
+    if declared and declared != "application/octet-stream":
+        return declared
+    return mimetypes.guess_type(filename)[0] or "application/octet-stream"
+
+
+async def read_body(request: web.Request) -> Body:
+    if not request.can_read_body:
+        return Body()
+    if request.content_type == "multipart/form-data":
+        return await _read_multipart(request)
+    text = await request.text()
+    return Body(json.loads(text) if text else None)
+
+
+async def _read_multipart(request: web.Request) -> Body:
+    body = Body()
+    reader = await request.multipart()
+    while (part := await reader.next()) is not None:
+        name = part.name or ""
+        if name == "payload_json":
+            body.json = json.loads(await part.text())
+        elif match := FILE_FIELD.fullmatch(name):
+            data = bytes(await part.read())
+            filename = part.filename or f"file{match.group(1)}"
+            content_type = guess_type(filename, part.headers.get("Content-Type"))
+            body.files.append(Upload(int(match.group(1)), filename, data, content_type))
+    return body

@@ -1,0 +1,194 @@
+"""The gateway websocket: HELLO, IDENTIFY/READY, heartbeats, RESUME and event dispatch."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import json
+import logging
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from . import payloads
+from .waiting import Notifier
+from .world import Guild, World
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_INTERVAL_MS = 41250
+GUILDS, GUILD_MEMBERS, GUILD_MESSAGES, DIRECT_MESSAGES = 1 << 0, 1 << 1, 1 << 9, 1 << 12
+# Events Discord only sends when the bot asked for the matching intent.
+EVENT_INTENTS = {
+    "GUILD_CREATE": GUILDS,
+    "GUILD_ROLE_CREATE": GUILDS,
+    "CHANNEL_CREATE": GUILDS,
+    "THREAD_CREATE": GUILDS,
+    "GUILD_MEMBER_UPDATE": GUILD_MEMBERS,
+}
+
+
+@dataclass
+class Session:
+    """A gateway session; it outlives a connection so that RESUME can replay what was missed."""
+
+    id: str
+    intents: int
+    seq: int = 0
+    backlog: collections.deque[dict[str, Any]] = field(default_factory=lambda: collections.deque(maxlen=1000))
+    socket: web.WebSocketResponse | None = None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class Gateway:
+    """Serves GET /gateway and pushes dispatch events to the bot's current session."""
+
+    def __init__(self, world: World, notifier: Notifier, resume_url: str = "") -> None:
+        self.world = world
+        self.notifier = notifier
+        self.resume_url = resume_url
+        self.sessions: dict[str, Session] = {}
+        self.current: Session | None = None
+        self.resumes = 0
+
+    @property
+    def connected(self) -> bool:
+        return self.current is not None and self.current.socket is not None
+
+    async def handle(self, request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse(max_msg_size=0)
+        await socket.prepare(request)
+        await self._send(socket, {"op": 10, "d": {"heartbeat_interval": HEARTBEAT_INTERVAL_MS}, "s": None, "t": None})
+        session: Session | None = None
+        try:
+            async for frame in socket:
+                if frame.type != aiohttp.WSMsgType.TEXT:
+                    continue
+                session = await self._on_frame(socket, json.loads(frame.data), session)
+        finally:
+            if session is not None and session.socket is socket:
+                session.socket = None
+            self.notifier.bump()
+        return socket
+
+    async def _on_frame(
+        self, socket: web.WebSocketResponse, msg: dict[str, Any], session: Session | None
+    ) -> Session | None:
+        op, data = msg.get("op"), msg.get("d")
+        if op == 1:
+            await self._send(socket, {"op": 11, "d": None, "s": None, "t": None})
+        elif op == 2:
+            return await self._identify(socket, data)
+        elif op == 6:
+            return await self._resume(socket, data)
+        elif op == 8 and session is not None:
+            await self._chunk(session, data)
+        return session
+
+    async def _identify(self, socket: web.WebSocketResponse, data: dict[str, Any]) -> Session:
+        session = Session(secrets.token_hex(16), int(data.get("intents") or 0), socket=socket)
+        self.sessions[session.id] = session
+        self.current = session
+        await self.dispatch("READY", self._ready(session))
+        for guild in self.world.guilds.values():
+            if guild.bot_joined:
+                await self.guild_create(guild)
+        return session
+
+    async def guild_create(self, guild: Guild, *, joined: bool = False) -> None:
+        """GUILD_CREATE shaped by the current session's intents; `joined` for a guild the bot just joined."""
+        if self.current is not None:
+            data = payloads.guild(guild, intents=self.current.intents, joined=joined)
+            await self.dispatch("GUILD_CREATE", data)
+
+    def _ready(self, session: Session) -> dict[str, Any]:
+        return {
+            "v": 10,
+            "user": payloads.user(self.world.bot),
+            "guilds": [{"id": str(g.id), "unavailable": True} for g in self.world.guilds.values() if g.bot_joined],
+            "session_id": session.id,
+            "session_type": "normal",
+            "resume_gateway_url": self.resume_url,
+            "application": {"id": str(self.world.application_id), "flags": 0},
+            "private_channels": [],
+            "relationships": [],
+            "presences": [],
+            "guild_join_requests": [],
+            "geo_ordered_rtc_regions": [],
+            "user_settings": {},
+        }
+
+    async def _resume(self, socket: web.WebSocketResponse, data: dict[str, Any]) -> Session | None:
+        session = self.sessions.get(data.get("session_id", ""))
+        if session is None:
+            # d=false: the session cannot be resumed, so discord.py re-identifies.
+            await self._send(socket, {"op": 9, "d": False, "s": None, "t": None})
+            return None
+        async with session.lock:
+            session.socket = socket
+            self.current = session
+            last_seen = data.get("seq") or 0
+            for frame in list(session.backlog):
+                if frame["s"] > last_seen:
+                    await self._send(socket, frame)
+        self.resumes += 1
+        await self.dispatch("RESUMED", {})
+        return session
+
+    async def _chunk(self, session: Session, data: dict[str, Any]) -> None:
+        guild = self.world.guilds.get(int(data.get("guild_id", 0)))
+        if guild is None:
+            return
+        await self.dispatch("GUILD_MEMBERS_CHUNK", {
+            "guild_id": str(guild.id),
+            "members": [payloads.member(m) for m in guild.members.values()],
+            "chunk_index": 0,
+            "chunk_count": 1,
+            "nonce": data.get("nonce"),
+        })
+
+    async def dispatch(self, event: str, data: dict[str, Any], *, intent: int | None = None) -> None:
+        """Send a dispatch event (op 0) with the next sequence number; kept for replay on RESUME.
+
+        Events gated by an intent the bot did not identify with are dropped, as Discord does.
+        """
+        session = self.current
+        if session is None:
+            return
+        needed = EVENT_INTENTS.get(event, 0) if intent is None else intent
+        if needed and not session.intents & needed and not _about_bot(event, data, self.world.bot.id):
+            return
+        async with session.lock:
+            session.seq += 1
+            frame = {"op": 0, "s": session.seq, "t": event, "d": data}
+            session.backlog.append(frame)
+            if session.socket is not None and not session.socket.closed:
+                await self._send(session.socket, frame)
+        self.notifier.bump()
+
+    async def request_reconnect(self) -> None:
+        """Op 7: discord.py closes the socket and RESUMEs on resume_gateway_url."""
+        session = self.current
+        if session is None or session.socket is None:
+            return
+        async with session.lock:
+            await self._send(session.socket, {"op": 7, "d": None, "s": None, "t": None})
+
+    async def close(self) -> None:
+        for session in self.sessions.values():
+            if session.socket is not None:
+                await session.socket.close(code=1001)
+
+    async def _send(self, socket: web.WebSocketResponse, frame: dict[str, Any]) -> None:
+        try:
+            await socket.send_str(json.dumps(frame))
+        except ConnectionResetError:
+            log.debug("gateway socket closed before %s could be sent", frame.get("t") or frame.get("op"))
+
+
+def _about_bot(event: str, data: dict[str, Any], bot_id: int) -> bool:
+    """Discord sends the bot updates about its own member even without the members intent."""
+    return event == "GUILD_MEMBER_UPDATE" and data.get("user", {}).get("id") == str(bot_id)

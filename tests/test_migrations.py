@@ -1,0 +1,166 @@
+"""Migrations build exactly the schema the models describe, on SQLite and PostgreSQL, and enforce uniqueness."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, select, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.db.engine import create_engine
+from bot.db.migrate import alembic_config, upgrade_to_head
+from bot.db.models import (
+    Base,
+    BotState,
+    Cohort,
+    CohortStatus,
+    Delivery,
+    DeliveryState,
+    Membership,
+    MembershipStatus,
+    RoadmapVersion,
+)
+
+NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+def _schema_diff(connection: Connection) -> list:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return compare_metadata(context, Base.metadata)
+
+
+def _table_names(connection: Connection) -> set[str]:
+    return set(inspect(connection).get_table_names())
+
+
+async def _current_revision(engine: AsyncEngine) -> list[str]:
+    async with engine.connect() as connection:
+        rows = await connection.execute(text("SELECT version_num FROM alembic_version"))
+        return [row[0] for row in rows]
+
+
+def _head() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+async def test_upgrade_on_empty_database_matches_models(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            assert await connection.run_sync(_table_names) == set()
+        await upgrade_to_head(engine)
+        async with engine.connect() as connection:
+            tables = await connection.run_sync(_table_names)
+            diff = await connection.run_sync(_schema_diff)
+        assert tables == {*Base.metadata.tables, "alembic_version"}
+        assert diff == []
+        assert await _current_revision(engine) == [_head()]
+    finally:
+        await engine.dispose()
+
+
+async def test_second_upgrade_is_a_no_op(engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]) -> None:
+    async with sessions.begin() as session:
+        session.add(BotState(key="commands_hash", value="abc123", updated_at=NOW))
+
+    await upgrade_to_head(engine)
+
+    assert await _current_revision(engine) == [_head()]
+    async with engine.connect() as connection:
+        assert await connection.run_sync(_schema_diff) == []
+    async with sessions() as session:
+        state = await session.get(BotState, "commands_hash")
+        assert state is not None
+        assert (state.value, state.updated_at) == ("abc123", NOW)
+
+
+async def _cohort(session: AsyncSession) -> Cohort:
+    version = RoadmapVersion(
+        guild_id=0,
+        roadmap_id="ml-ai-study-guide",
+        version=1,
+        title="ML/AI Learning Roadmap",
+        yaml_text="id: ml-ai-study-guide\n",
+        sha256="0" * 64,
+        created_at=NOW,
+    )
+    session.add(version)
+    await session.flush()
+    cohort = Cohort(
+        guild_id=111,
+        name="Spring 2026",
+        name_key="spring 2026",
+        roadmap_id="ml-ai-study-guide",
+        roadmap_version_id=version.id,
+        timezone="Europe/Berlin",
+        start_date=date(2026, 1, 5),
+        post_time=time(9, 0),
+        channel_id=222,
+        status=CohortStatus.ACTIVE,
+        created_by=333,
+        created_at=NOW,
+    )
+    session.add(cohort)
+    await session.flush()
+    return cohort
+
+
+def _membership(cohort: Cohort, user_id: int) -> Membership:
+    return Membership(
+        cohort_id=cohort.id,
+        guild_id=cohort.guild_id,
+        user_id=user_id,
+        display_name=f"learner {user_id}",
+        status=MembershipStatus.ACTIVE,
+        joined_at=NOW,
+    )
+
+
+def _delivery(cohort: Cohort, *, period: str) -> Delivery:
+    return Delivery(
+        kind="week_post",
+        subject=f"cohort:{cohort.id}",
+        period=period,
+        cohort_id=cohort.id,
+        state=DeliveryState.CLAIMED,
+        due_at=NOW,
+        claimed_at=NOW,
+    )
+
+
+async def test_membership_is_unique_per_cohort_and_user(sessions: async_sessionmaker[AsyncSession]) -> None:
+    async with sessions.begin() as session:
+        cohort = await _cohort(session)
+        session.add(_membership(cohort, 444))
+        session.add(_membership(cohort, 555))  # another learner in the same cohort is fine
+
+    with pytest.raises(IntegrityError):
+        async with sessions.begin() as session:
+            session.add(_membership(cohort, 444))
+
+    async with sessions() as session:
+        users = (await session.scalars(select(Membership.user_id).order_by(Membership.user_id))).all()
+    assert users == [444, 555]
+
+
+async def test_delivery_is_unique_per_kind_subject_and_period(sessions: async_sessionmaker[AsyncSession]) -> None:
+    async with sessions.begin() as session:
+        cohort = await _cohort(session)
+        session.add(_delivery(cohort, period="week-1"))
+        session.add(_delivery(cohort, period="week-2"))  # another period of the same subject is fine
+
+    with pytest.raises(IntegrityError):
+        async with sessions.begin() as session:
+            session.add(_delivery(cohort, period="week-1"))
+
+    async with sessions() as session:
+        periods = (await session.scalars(select(Delivery.period).order_by(Delivery.period))).all()
+    assert periods == ["week-1", "week-2"]
