@@ -123,14 +123,14 @@ class Gateway:
 
     async def _resume(self, socket: web.WebSocketResponse, data: dict[str, Any]) -> Session | None:
         session = self.sessions.get(data.get("session_id", ""))
-        if session is None:
+        last_seen = data.get("seq") or 0
+        if session is None or _replay_gap(session, last_seen):
             # d=false: the session cannot be resumed, so discord.py re-identifies.
             await self._send(socket, {"op": 9, "d": False, "s": None, "t": None})
             return None
         async with session.lock:
             session.socket = socket
             self.current = session
-            last_seen = data.get("seq") or 0
             for frame in list(session.backlog):
                 if frame["s"] > last_seen:
                     await self._send(socket, frame)
@@ -187,6 +187,11 @@ class Gateway:
             await socket.send_str(json.dumps(frame))
         except ConnectionResetError:
             log.debug("gateway socket closed before %s could be sent", frame.get("t") or frame.get("op"))
+
+
+def _replay_gap(session: Session, last_seen: int) -> bool:
+    """Events older than the backlog are gone, so such a session cannot be resumed."""
+    return bool(session.backlog) and session.backlog[0]["s"] > last_seen + 1
 
 
 def _about_bot(event: str, data: dict[str, Any], bot_id: int) -> bool:

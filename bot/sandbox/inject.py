@@ -21,17 +21,13 @@ from .interactions import (
 from .limits import walk_components
 from .options import OptionContext, build_options
 from .records import Message
-from .reply import Modal, Reply
+from .reply import LIST_INPUTS, MODAL_INPUTS, SCALAR_INPUTS, TEXT_INPUT, Modal, Reply
 from .store import MessageStore
 from .waiting import Notifier
-from .world import Channel, Guild, Member, User, World
+from .world import Channel, ChannelType, Guild, Member, User, World
 
 ATTACHMENT_SIZE_LIMIT = 10 * 1024 * 1024
 LOOSE_TYPES = {str: 3, int: 4, bool: 5, float: 10}
-TEXT_INPUT = 4
-# Modal inputs the sandbox can fill, with the value sent when the user leaves them empty.
-MODAL_INPUTS: dict[int, Any] = {3: [], TEXT_INPUT: "", 21: None, 22: [], 23: False}
-LIST_INPUTS = {3, 22}
 Target = Reply | Message
 
 
@@ -155,14 +151,16 @@ class Injection:
         return await self._inject(MODAL_SUBMIT, who, where, extra, what, wait, settle, origin.source_message)
 
     async def interact(self, payload: dict[str, Any], *, wait: bool = True, settle: bool = True) -> Reply:
-        """Dispatch a hand-written INTERACTION_CREATE; id, token, application_id and version are filled in."""
-        if "channel_id" not in payload:
-            raise SandboxError("a raw interaction needs at least channel_id")
-        channel = self.world.channel(int(payload["channel_id"]))
-        author = payload.get("member", {}).get("user") or payload.get("user") or {}
-        user = self.world.users.get(int(author.get("id", 0)))
-        if channel is None or user is None:
-            raise SandboxError("a raw interaction's channel and user must exist in the world")
+        """Dispatch a hand-written INTERACTION_CREATE over the generated fields (id and token are always ours).
+
+        Channel and user may be unknown to the world, e.g. to test a guild the bot has never seen;
+        the bot's answers are then stored under that channel id.
+        """
+        channel_id = int(payload.get("channel_id") or 0)
+        channel = self.world.channel(channel_id) or Channel(channel_id, "unknown", ChannelType.TEXT)
+        author = (payload.get("member") or {}).get("user") or payload.get("user") or {}
+        user_id = int(author.get("id") or 0)
+        user = self.world.users.get(user_id) or User(user_id, author.get("username", "unknown"))
         record = self._record(int(payload.get("type", APPLICATION_COMMAND)), user, channel)
         record.payload = {**record.payload, **payload, "id": str(record.id), "token": record.token}
         return await self._send(record, "raw interaction", wait, settle)
@@ -375,7 +373,7 @@ def _input_value(
     if key is None:
         if kind == TEXT_INPUT and component.get("required", True):
             raise SandboxError(f"modal input {shown!r} is required")
-        return {"values": []} if kind in LIST_INPUTS else {"value": MODAL_INPUTS[kind]}
+        return {"values": []} if kind in LIST_INPUTS else {"value": SCALAR_INPUTS[kind]}
     used.add(key)
     given = values[key]
     if kind in LIST_INPUTS:

@@ -72,13 +72,14 @@ def channel(c: Channel) -> dict[str, Any]:
     if c.is_dm:
         assert c.recipient is not None
         return {"id": str(c.id), "type": int(c.type), "recipients": [user(c.recipient)], "last_message_id": None}
-    assert c.guild is not None
     if c.is_thread:
         return thread(c)
+    # A channel outside the world (raw interactions) still needs every field: discord.py builds a
+    # TextChannel from an interaction's channel and a missing `position` kills Client.start().
     return {
         "id": str(c.id),
         "type": int(c.type),
-        "guild_id": str(c.guild.id),
+        "guild_id": str(c.guild.id) if c.guild else None,
         "name": c.name,
         "position": c.position,
         "parent_id": None,

@@ -11,8 +11,12 @@ from .limits import walk_components
 from .records import Message, StoredAttachment
 from .waiting import Notifier
 
-# String select, text input, radio group, checkbox group, checkbox.
-MODAL_INPUT_TYPES = (3, 4, 21, 22, 23)
+TEXT_INPUT = 4
+# Modal inputs answered with a list (string select, checkbox group) or one value, with its empty form
+# (text input, radio group, checkbox).
+LIST_INPUTS = frozenset({3, 22})
+SCALAR_INPUTS: dict[int, Any] = {TEXT_INPUT: "", 21: None, 23: False}
+MODAL_INPUTS = LIST_INPUTS | SCALAR_INPUTS.keys()
 
 
 @dataclass
@@ -33,7 +37,7 @@ class Modal:
                 component = {**inner, "label": component.get("label")}
             custom_id = component.get("custom_id")
             # A label's child is walked again on its own; the first sighting carries the label.
-            if component.get("type") in MODAL_INPUT_TYPES and custom_id and custom_id not in seen:
+            if component.get("type") in MODAL_INPUTS and custom_id and custom_id not in seen:
                 seen.add(custom_id)
                 found.append(component)
         return found

@@ -160,8 +160,8 @@ class Sandbox(Injection):
         return web.Response(body=stored.data, headers={"Content-Type": stored.content_type})
 
     async def announce(self, message: Message, event: str) -> None:
-        """MESSAGE_CREATE/UPDATE as the bot's gateway sees them; ephemeral messages are never broadcast."""
-        if message.ephemeral:
+        """MESSAGE_CREATE/UPDATE as the bot's gateway sees them; ephemeral ones and unknown channels are skipped."""
+        if message.ephemeral or self.world.channel(message.channel_id) is None:
             return
         data = payloads.message(message)
         guild = self.world.guilds.get(message.guild_id or 0)

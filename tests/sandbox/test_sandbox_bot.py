@@ -17,7 +17,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.sandbox import Perm, Sandbox, SandboxError, SandboxFile, World, payloads
-from bot.sandbox.world import Channel, Guild, Member, Role
+from bot.sandbox.world import Channel, Guild, Member, Role, User
 
 COHORTS = ["Spring", "Summer", "Autumn", "Winter"]
 
@@ -75,6 +75,29 @@ class VoteView(discord.ui.View):
         await interaction.response.edit_message(content=f"approved by {interaction.user.name}", view=None)
 
 
+class CommentModal(discord.ui.Modal, title="Comment"):
+    text = discord.ui.TextInput(label="Comment")
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        # Submitted from a button's modal, so the modal may update that button's message (type 7).
+        await interaction.response.edit_message(content=f"comment: {self.text.value}", view=None)
+
+
+class ReviewView(discord.ui.View):
+    @discord.ui.button(label="Comment")
+    async def comment(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        await interaction.response.send_modal(CommentModal())
+
+    @discord.ui.button(label="Archive")
+    async def archive(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        await interaction.response.defer()
+        await interaction.edit_original_response(content="archived", view=None)
+
+    @discord.ui.select(placeholder="Week", options=[discord.SelectOption(label=f"Week {i}", value=i) for i in "12"])
+    async def week(self, interaction: discord.Interaction, select: discord.ui.Select) -> None:
+        await interaction.response.send_message(f"week {select.values[0]}", ephemeral=True)
+
+
 def add_commands(bot: commands.Bot, guild_id: int, seen: Seen) -> None:
     """Throwaway commands, each triggering one behaviour of the sandbox."""
     tree = bot.tree
@@ -94,6 +117,10 @@ def add_commands(bot: commands.Bot, guild_id: int, seen: Seen) -> None:
     @tree.command(description="Post a vote", guild=scope)
     async def vote(interaction: discord.Interaction) -> None:
         await interaction.response.send_message("approve?", view=VoteView())
+
+    @tree.command(description="Post a review", guild=scope)
+    async def review(interaction: discord.Interaction) -> None:
+        await interaction.response.send_message("review me", view=ReviewView())
 
     @tree.command(description="Open the application form", guild=scope)
     async def apply(interaction: discord.Interaction) -> None:
@@ -342,6 +369,21 @@ async def test_button_click_edits_the_message(bot: commands.Bot, sb: Sandbox, sc
 
 
 @pytest.mark.asyncio
+async def test_buttons_can_open_modals_defer_and_selects_pick(bot: commands.Bot, sb: Sandbox) -> None:
+    first = await sb.slash("review")
+    week = await sb.select(first, "Week", ["2"])
+    assert (week.type, week.content, week.ephemeral) == (4, "week 2", True)
+    form = await sb.click(first, "Comment")
+    assert form.type == 9 and form.modal is not None
+    updated = await sb.submit_modal(form, {"Comment": "looks good"})
+    assert updated.type == 7 and first.content == "comment: looks good"
+    second = await sb.slash("review")
+    archived = await sb.click(second, "Archive")
+    assert archived.type == 6 and archived.deferred
+    assert second.content == "archived" and second.components == []
+
+
+@pytest.mark.asyncio
 async def test_modal_round_trip(bot: commands.Bot, sb: Sandbox) -> None:
     form = await sb.slash("apply")
     assert form.modal is not None and form.modal.title == "Apply"
@@ -491,11 +533,16 @@ async def test_fail_next_429_retry_after_is_honoured(bot: commands.Bot, sb: Sand
 
 
 @pytest.mark.asyncio
-async def test_forced_reconnect_resumes_the_session(bot: commands.Bot, sb: Sandbox, seen: Seen) -> None:
+async def test_forced_reconnect_resumes_the_session(bot: commands.Bot, sb: Sandbox, scene: Scene, seen: Seen) -> None:
     await sb.force_reconnect()
     await asyncio.wait_for(seen.resumed.wait(), 2)
     assert len(sb.gateway.sessions) == 1 and sb.gateway.resumes == 1
     assert (await sb.slash("ping")).content == "pong pong"
+    # An event sent while the bot is reconnecting is replayed on RESUME.
+    await sb.gateway.request_reconnect()
+    await sb.dispatch("GUILD_UPDATE", {**payloads.guild_summary(scene.guild), "name": "While away"})
+    await sb.until(lambda: sb.gateway.resumes == 2, what="the second resume")
+    await sb.until(lambda: bot.get_guild(scene.guild.id).name == "While away", what="the replayed GUILD_UPDATE")
 
 
 @pytest.mark.asyncio
@@ -506,11 +553,18 @@ async def test_unknown_guilds_commands_and_routes_are_survivable(
     stranger = stranger_guild.add_member("carol")
     lost = await sb.slash("ping", guild=stranger_guild, user=stranger, strict=False, wait=False)
     unknown = await sb.slash("vanished", strict=False, wait=False)
+    nowhere = await sb.interact({
+        "type": 2,
+        "guild_id": "42",
+        "channel_id": "43",
+        "member": {"user": payloads.user(User(44, "ghost")), "roles": [], "flags": 0, "permissions": "0"},
+        "data": {"id": "45", "name": "ping", "type": 1, "guild_id": "42"},
+    }, wait=False)
     with caplog.at_level(logging.WARNING, logger="bot.sandbox.server"), pytest.raises(discord.NotFound):
         await channel_of(bot, scene.general).guild.fetch_emojis()
     assert sb.unknown_routes == [f"GET /guilds/{scene.guild.id}/emojis"] and "no route" in caplog.text
     assert (await sb.slash("ping")).content == "pong pong"
-    assert not lost.responded and not unknown.responded and not bot.is_closed()
+    assert not (lost.responded or unknown.responded or nowhere.responded) and not bot.is_closed()
 
 
 @pytest.mark.asyncio
