@@ -58,6 +58,7 @@ class CohortBot(commands.Bot):
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
         self.commands_synced = False
+        self.catch_up: asyncio.Task[None] | None = None
         self.tree.on_error = report_interaction_error
 
     async def setup_hook(self) -> None:
@@ -81,11 +82,12 @@ class CohortBot(commands.Bot):
             log.warning("%d sends were cut off by the last stop; they will be checked and retried", interrupted)
         self.runner.start()
         # Catch up once the gateway is ready, so missed weeks go out right after a restart.
-        self.loop.create_task(self._first_run(), name="first-schedule-run")
+        self.catch_up = self.loop.create_task(self._first_run(), name="first-schedule-run")
 
     async def _first_run(self) -> None:
         await self.wait_until_ready()
         await self.runner.on_cohort_change()
+        await self.runner.settle()
 
     async def close(self) -> None:
         runner = getattr(self, "runner", None)

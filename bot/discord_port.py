@@ -43,7 +43,10 @@ class BotDiscordPort:
             await _guard(lambda extra=extra: channel.send(embed=extra))
         name = limits.truncate(f"{post.module.label} · {post.module.title}", limits.THREAD_NAME)
         try:
-            await first.create_thread(name=name, auto_archive_duration=10080)
+            # Straight to the route: a partial channel's message has no guild object to build a Thread from.
+            await self._bot.http.start_thread_with_message(
+                post.channel_id, first.id, name=name, auto_archive_duration=10080, rate_limit_per_user=None
+            )
         except discord.HTTPException as exc:
             # The post itself is out: a missing thread is worth telling, never worth posting twice for.
             text = (

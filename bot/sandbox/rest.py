@@ -37,6 +37,7 @@ class RestRoutes:
             web.put(app + "/guilds/{guild_id}/commands", self.put_commands),
             web.get(channel, self.get_channel),
             web.post(channel + "/messages", self.send_message),
+            web.get(channel + "/messages", self.history),
             web.post(channel + "/typing", self.typing),
             web.get(channel + r"/messages/{message_id:\d+}", self.get_message),
             web.patch(channel + r"/messages/{message_id:\d+}", self.edit_message),
@@ -167,6 +168,15 @@ class RestRoutes:
         if not channel.is_dm:
             self._require(channel, Perm.SEND_MESSAGES_IN_THREADS if channel.is_thread else Perm.SEND_MESSAGES)
         return no_content()
+
+    async def history(self, request: web.Request) -> web.Response:
+        """Newest first, like Discord; honours `limit` (1-100) and `before`."""
+        channel = self._channel(request)
+        self._require(channel, Perm.READ_MESSAGE_HISTORY)
+        limit = max(1, min(100, int(request.query.get("limit", 50))))
+        before = int(request.query.get("before", 0)) or None
+        messages = [m for m in reversed(self.sb.store.in_channel(channel.id)) if before is None or m.id < before]
+        return json_response([payloads.message(m) for m in messages[:limit]])
 
     async def get_message(self, request: web.Request) -> web.Response:
         channel = self._channel(request)

@@ -17,6 +17,7 @@ class Perm(enum.IntFlag):
     """Permission bits the sandbox itself enforces (the full set lives in discord.Permissions)."""
 
     ADMINISTRATOR = 1 << 3
+    MANAGE_GUILD = 1 << 5
     ADD_REACTIONS = 1 << 6
     VIEW_CHANNEL = 1 << 10
     SEND_MESSAGES = 1 << 11

@@ -1,0 +1,68 @@
+"""Starts the real bot against a local sandbox: shared by the end-to-end tests, the demo and the benchmarks."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from bot.app import CohortBot
+from bot.clock import Clock
+from bot.config import Settings
+from bot.sandbox import Channel, Guild, Member, Perm, Role, Sandbox, World
+
+READY_WITHIN = 10.0
+
+
+@dataclass
+class StudyServer:
+    """A server as a study group has it: a moderator, learners, a cohort channel and a review channel."""
+
+    world: World
+    guild: Guild
+    cohort_channel: Channel
+    review_channel: Channel
+    moderator: Member
+    learners: list[Member]
+    cohort_role: Role
+    extra: dict[str, Channel] = field(default_factory=dict)
+
+
+def build_study_server(learner_names: tuple[str, ...] = ("ada", "grace", "alan")) -> StudyServer:
+    world = World(bot_name="StudyBot")
+    guild = world.add_guild("ML Study Group", channels=("study-hall",))
+    cohort_channel = guild.text_channels[0]
+    review_channel = guild.add_text_channel("mod-reviews")
+    cohort_role = guild.add_role("Spring Cohort", position=1)
+    moderator = guild.add_member("maria", permissions=Perm.MANAGE_GUILD)
+    learners = [guild.add_member(name) for name in learner_names]
+    return StudyServer(world, guild, cohort_channel, review_channel, moderator, learners, cohort_role)
+
+
+@dataclass
+class RunningBot:
+    bot: CohortBot
+    connection: asyncio.Task[None]
+
+    async def stop(self) -> None:
+        await self.bot.close()
+        await self.connection
+
+
+async def start_bot(
+    sandbox: Sandbox, *, database_url: str, clock: Clock, dev_guild_id: int | None = None
+) -> RunningBot:
+    """Log in, connect, wait for READY and for the first catch-up run to finish."""
+    settings = Settings(DATABASE_URL=database_url, DEV_GUILD_ID=dev_guild_id)
+    bot = CohortBot(settings, clock=clock, guild_ready_timeout=0.05)
+    await bot.login(sandbox.token)
+    connection = asyncio.create_task(bot.connect(), name="bot-connection")
+    ready = asyncio.create_task(bot.wait_until_ready())
+    done, _ = await asyncio.wait({connection, ready}, timeout=READY_WITHIN, return_when=asyncio.FIRST_COMPLETED)
+    if ready not in done:
+        ready.cancel()
+        problem = connection.exception() if connection.done() else "timed out"
+        await bot.close()
+        raise RuntimeError(f"the bot never became ready: {problem}")
+    if bot.catch_up is not None:
+        await bot.catch_up
+    return RunningBot(bot, connection)

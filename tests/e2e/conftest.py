@@ -1,0 +1,64 @@
+"""Fixtures for end-to-end tests: a study server in the sandbox, the real bot, a clock the test moves."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+
+import pytest
+import pytest_asyncio
+
+from bot.clock import ManualClock
+from bot.harness import RunningBot, StudyServer, build_study_server, start_bot
+from bot.sandbox import Sandbox
+
+START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+"""A Monday morning, one hour before a 09:00 UTC cohort's first post."""
+
+
+@pytest.fixture
+def server() -> StudyServer:
+    return build_study_server()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
+
+
+@pytest_asyncio.fixture
+async def sandbox(server: StudyServer) -> AsyncIterator[Sandbox]:
+    sb = Sandbox(server.world)
+    await sb.start()
+    sb.default_guild = server.guild
+    sb.default_channel = server.cohort_channel
+    sb.default_user = server.moderator
+    try:
+        with sb.point_discord_here():
+            yield sb
+    finally:
+        await sb.stop()
+
+
+Launcher = Callable[[], Awaitable[RunningBot]]
+
+
+@pytest_asyncio.fixture
+async def launch(sandbox: Sandbox, database_url: str, clock: ManualClock) -> AsyncIterator[Launcher]:
+    """Start the bot (again, for restart tests) on the same database; every started bot is stopped."""
+    running: list[RunningBot] = []
+
+    async def start() -> RunningBot:
+        bot = await start_bot(sandbox, database_url=database_url, clock=clock)
+        running.append(bot)
+        return bot
+
+    yield start
+    for bot in running:
+        if not bot.bot.is_closed():
+            await bot.stop()
+
+
+@pytest_asyncio.fixture
+async def bot(launch: Launcher) -> RunningBot:
+    return await launch()
