@@ -28,6 +28,7 @@ from bot.schedule.runner import ScheduleRunner
 from bot.services.catalog import RoadmapCatalog
 from bot.services.cohorts import CohortService
 from bot.services.enrolment import EnrolmentService
+from bot.services.learners import LearnerService
 from bot.services.ledger import Ledger
 from bot.services.posting import PostingService
 
@@ -42,6 +43,7 @@ class CohortBot(commands.Bot):
     catalog: RoadmapCatalog
     cohorts: CohortService
     enrolment: EnrolmentService
+    learners: LearnerService
     ledger: Ledger
     port: BotDiscordPort
     posting: PostingService
@@ -69,6 +71,7 @@ class CohortBot(commands.Bot):
         self.catalog = RoadmapCatalog(self.sessions, registry, self.clock)
         self.cohorts = CohortService(self.sessions, self.clock, self.catalog)
         self.enrolment = EnrolmentService(self.sessions, self.clock, self.cohorts)
+        self.learners = LearnerService(self.sessions, self.clock)
         self.ledger = Ledger(self.sessions, self.clock)
         self.port = BotDiscordPort(self)
         self.posting = PostingService(self.sessions, self.clock, self.catalog, self.ledger, self.port)

@@ -12,13 +12,14 @@ import discord
 from bot.render import limits
 from bot.render.messages import wrap_up_text
 from bot.render.week_post import render_embeds
-from bot.services.ports import DeliveryFailed, WeekPost, WrapUp
+from bot.services.ports import DeliveryFailed, LearnerNotice, NoticeRoute, WeekPost, WrapUp
 
 if TYPE_CHECKING:
     from bot.app import CohortBot
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+CANNOT_DM = 50007
 HISTORY_CHECKED = 50
 """How far back to look for a post that a cut-off attempt may already have sent."""
 
@@ -75,6 +76,25 @@ class BotDiscordPort:
     async def tell_moderators(self, channel_id: int, text: str) -> None:
         channel = self._bot.get_partial_messageable(channel_id)
         await _guard(lambda: channel.send(content=limits.truncate(text, limits.MESSAGE_CONTENT)))
+
+
+    async def notify_learner(self, notice: LearnerNotice) -> NoticeRoute:
+        text = limits.truncate(notice.text, limits.MESSAGE_CONTENT - 30)
+        if not notice.dms_closed:
+            try:
+                user = self._bot.get_user(notice.user_id) or await self._bot.fetch_user(notice.user_id)
+                await user.send(content=text)
+                return NoticeRoute.DM
+            except discord.Forbidden as exc:
+                if exc.code != CANNOT_DM:
+                    raise DeliveryFailed(f"missing permission ({_reason(exc)})", retryable=False) from exc
+            except discord.HTTPException as exc:
+                raise DeliveryFailed(f"Discord did not accept the DM ({_reason(exc)})", retryable=True) from exc
+        channel = self._bot.get_partial_messageable(notice.fallback_channel_id)
+        # The one deliberate ping: exactly this learner, nobody else, whatever the text contains.
+        only_them = discord.AllowedMentions(everyone=False, roles=False, users=[discord.Object(notice.user_id)])
+        await _guard(lambda: channel.send(content=f"<@{notice.user_id}> {text}", allowed_mentions=only_them))
+        return NoticeRoute.CHANNEL if notice.dms_closed else NoticeRoute.CHANNEL_DMS_REFUSED
 
 
 async def _guard(call: Callable[[], Awaitable[T]]) -> T:

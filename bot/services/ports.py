@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -46,6 +47,24 @@ class WrapUp:
     members: int
 
 
+@dataclass(frozen=True)
+class LearnerNotice:
+    """Something meant for one learner: by DM, else in `fallback_channel_id` mentioning only them."""
+
+    guild_id: int
+    user_id: int
+    fallback_channel_id: int
+    text: str
+    dms_closed: bool = False
+
+
+class NoticeRoute(enum.StrEnum):
+    DM = "dm"
+    CHANNEL = "channel"
+    CHANNEL_DMS_REFUSED = "channel_dms_refused"
+    """Discord refused the DM (50007) just now: the caller should remember that DMs are closed."""
+
+
 class DiscordPort(Protocol):
     async def post_week(self, post: WeekPost) -> int:
         """Post a week's materials and open its thread; return the first message's id."""
@@ -54,3 +73,5 @@ class DiscordPort(Protocol):
     async def post_wrap_up(self, wrap_up: WrapUp) -> int: ...
 
     async def tell_moderators(self, channel_id: int, text: str) -> None: ...
+
+    async def notify_learner(self, notice: LearnerNotice) -> NoticeRoute: ...
