@@ -31,6 +31,7 @@ from bot.services.enrolment import EnrolmentService
 from bot.services.learners import LearnerService
 from bot.services.ledger import Ledger
 from bot.services.posting import PostingService
+from bot.services.submissions import SubmissionService
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ class CohortBot(commands.Bot):
     cohorts: CohortService
     enrolment: EnrolmentService
     learners: LearnerService
+    submissions: SubmissionService
     ledger: Ledger
     port: BotDiscordPort
     posting: PostingService
@@ -72,6 +74,7 @@ class CohortBot(commands.Bot):
         self.cohorts = CohortService(self.sessions, self.clock, self.catalog)
         self.enrolment = EnrolmentService(self.sessions, self.clock, self.cohorts)
         self.learners = LearnerService(self.sessions, self.clock)
+        self.submissions = SubmissionService(self.sessions, self.clock, self.cohorts, self.enrolment)
         self.ledger = Ledger(self.sessions, self.clock)
         self.port = BotDiscordPort(self)
         self.posting = PostingService(self.sessions, self.clock, self.catalog, self.ledger, self.port)
@@ -120,7 +123,14 @@ class CohortBot(commands.Bot):
             state = await session.get(BotState, key)
             if state is not None and state.value == digest:
                 return False
-        await self.tree.sync(guild=guild)
+        try:
+            await self.tree.sync(guild=guild)
+        except discord.DiscordServerError as exc:
+            # Discord's own trouble must not keep the bot down: it runs with the commands Discord
+            # already has, and the unchanged hash makes the next start try again.
+            log.error("could not sync application commands (Discord answered %s); will retry on the next start",
+                      exc.status)
+            return False
         async with self.sessions.begin() as session:
             await session.merge(BotState(key=key, value=digest, updated_at=self.clock.now()))
         self.commands_synced = True
@@ -166,6 +176,11 @@ async def _serve(settings: Settings, token: str) -> None:
         done, _ = await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
         if stopping in done:
             log.info("stopping")
+            # Cancel first: a start still logging in or syncing would otherwise fail on the closed
+            # HTTP session (a traceback and exit 1 for an ordinary stop).
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
             await bot.close()
         stopping.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -14,9 +14,12 @@ if TYPE_CHECKING:
 
 def known_guild(interaction: discord.Interaction) -> discord.Guild:
     """The server of a guild interaction; refuses when the bot has not been told about it yet."""
-    if interaction.guild is None:
+    guild = interaction.guild
+    # For a server the gateway has not told us about, discord.py builds a stand-in Guild from the
+    # interaction (no channels, roles or members), so `guild is None` alone does not catch it.
+    if guild is None or interaction.client.get_guild(guild.id) is None:
         raise Forbidden("I don't know this server yet (I may have just been added). Try again in a minute.")
-    return interaction.guild
+    return guild
 
 
 async def require_moderator(interaction: discord.Interaction) -> None:

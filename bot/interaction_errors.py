@@ -23,12 +23,18 @@ def user_message(error: BaseException) -> str | None:
         return str(error)
     if isinstance(error, app_commands.TransformerError):
         return f"'{error.value}' is not a valid {error.type.name.lower()} here."
+    if isinstance(error, app_commands.CommandNotFound):
+        name = " ".join([*error.parents, error.name])
+        return f"I don't have a /{name} command (any more). Discord may be showing an old list: try again in a minute."
     return None
 
 
 async def report_interaction_error(interaction: discord.Interaction, error: BaseException) -> None:
     message = user_message(error)
-    if message is None:
+    if isinstance(error, app_commands.CommandNotFound):
+        # Discord's command list lags behind a sync: worth a line in the log, not a traceback.
+        log.warning("%s (Discord's copy of the commands may be stale)", error)
+    elif message is None:
         error_id = secrets.token_hex(4)
         original = getattr(error, "original", None) or error
         command = interaction.command.qualified_name if interaction.command else interaction.data

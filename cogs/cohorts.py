@@ -11,7 +11,7 @@ from discord.ext import commands
 from bot.checks import cohort_autocomplete, known_guild, require_moderator, roadmap_autocomplete
 from bot.errors import Forbidden, InvalidInput
 from bot.render import limits
-from bot.render.messages import cohort_summary, schedule_line
+from bot.render.messages import cohort_summary, schedule_line, stamp
 from bot.roadmap.loader import MAX_ROADMAP_BYTES
 from bot.services.cohorts import NewCohort
 
@@ -45,7 +45,11 @@ class CohortCommands(
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         if interaction.type is not discord.InteractionType.autocomplete:
-            await require_moderator(interaction)
+            try:
+                await require_moderator(interaction)
+            except Forbidden as refusal:
+                # Only app-command errors raised by a check reach the tree's error handler (and a reply).
+                raise app_commands.CheckFailure(refusal.message) from refusal
         return True
 
     @app_commands.command(name="create", description="Create a cohort on a roadmap, posting weekly in a channel")
@@ -182,6 +186,30 @@ class CohortCommands(
         await interaction.response.send_message(
             f"Advanced **{view.name}** to week {view.current_week}; its post is on its way. "
             f"Later weeks follow on from today: {schedule_line(view)}.",
+            ephemeral=True,
+        )
+
+    @app_commands.command(name="extend", description="Give one learner more days for one week's checkpoint")
+    @app_commands.describe(
+        cohort="The cohort",
+        member="The learner",
+        week="The week whose checkpoint deadline moves",
+        days="Days added to the cohort's deadline (1-60)",
+    )
+    @app_commands.autocomplete(cohort=cohort_autocomplete)
+    async def extend(
+        self,
+        interaction: discord.Interaction,
+        cohort: str,
+        member: discord.Member,
+        week: app_commands.Range[int, 1, 520],
+        days: app_commands.Range[int, 1, 60],
+    ) -> None:
+        guild = known_guild(interaction)
+        due = await self.bot.submissions.extend(guild.id, cohort, member.id, week, days, interaction.user.id)
+        when = f"now due {stamp(due)}" if due else "due when the cohort's schedule resumes"
+        await interaction.response.send_message(
+            f"{member.mention}'s week {week} checkpoint in **{cohort}** is {when} ({days} extra days).",
             ephemeral=True,
         )
 

@@ -101,5 +101,7 @@ class ScheduleRunner:
             report = await self._posting.run_due()
             if report.posted or report.failed or report.completed:
                 log.info("posted %s, failed %s, completed %s", report.posted, report.failed, report.completed)
-            await self.rebuild()
+            # The cohorts the run just read: sending changes no opening (a completed cohort has none left),
+            # and a change made meanwhile queues another run behind this lock, which reads afresh.
+            self._schedule(report.scheduled)
             return report

@@ -202,7 +202,9 @@ class CohortService:
             cohort = await self.find(session, guild_id, name, for_update=True)
             self._refuse_closed(cohort)
             if cohort.status is not CohortStatus.PAUSED:
-                raise Conflict(f"'{cohort.name}' is not paused.")
+                raise Conflict(
+                    f"'{cohort.name}' is not paused, so there is nothing to resume. /cohort pause pauses it."
+                )
             pause = await session.scalar(
                 select(CohortPause).where(CohortPause.cohort_id == cohort.id, CohortPause.resumed_at.is_(None))
             )
@@ -259,7 +261,10 @@ class CohortService:
     @staticmethod
     def _refuse_closed(cohort: Cohort) -> None:
         if cohort.status not in OPEN_STATUSES:
-            raise Conflict(f"'{cohort.name}' has {cohort.status.value}; it can no longer be changed.")
+            raise Conflict(
+                f"'{cohort.name}' has {cohort.status.value}; it can no longer be changed. "
+                "Start a new cohort with /cohort create."
+            )
 
     async def set_moderator_role(self, guild_id: int, role_id: int | None) -> None:
         async with self._sessions.begin() as session:
@@ -281,7 +286,9 @@ class CohortService:
             query = query.with_for_update()
         cohort = await session.scalar(query)
         if cohort is None:
-            raise NotFound(f"There is no cohort named '{name}' on this server. /cohort list shows them.")
+            raise NotFound(
+                f"There is no cohort named '{name}' on this server. Pick one from the suggestions as you type."
+            )
         return cohort
 
     async def view(self, session: AsyncSession, cohort: Cohort) -> CohortView:

@@ -23,7 +23,7 @@ from bot.db.models import (
     RoadmapVersion,
 )
 from bot.roadmap import Roadmap
-from bot.schedule.planner import week_openings
+from bot.schedule.planner import Timeline, week_openings
 from bot.services.catalog import RoadmapCatalog
 from bot.services.cohorts import build_timeline
 from bot.services.ledger import INTERRUPTED, REPORT_AFTER_ATTEMPTS, Ledger
@@ -55,6 +55,8 @@ class RunReport:
     posted: list[tuple[str, int]] = field(default_factory=list)
     failed: list[tuple[str, int]] = field(default_factory=list)
     completed: list[str] = field(default_factory=list)
+    scheduled: list[ScheduledCohort] = field(default_factory=list, repr=False)
+    """The cohorts this run looked at, so the runner can schedule wake-ups without reading them again."""
 
 
 class PostingService:
@@ -71,6 +73,9 @@ class PostingService:
         self._catalog = catalog
         self._ledger = ledger
         self._port = port
+        # week_openings() is pure, so its result is reused while a cohort's timeline is unchanged;
+        # rebuilt on every call, so it holds only the active cohorts' current timelines.
+        self._openings: dict[Timeline, dict[int, datetime]] = {}
 
     async def scheduled_cohorts(self) -> list[ScheduledCohort]:
         """Every active cohort with its openings, in a fixed number of queries."""
@@ -85,17 +90,22 @@ class PostingService:
                 for v in (await session.scalars(select(RoadmapVersion).where(RoadmapVersion.id.in_(version_ids))))
             }
         scheduled = []
+        known, self._openings = self._openings, {}
         for cohort in cohorts:
             roadmap = self._catalog.parse(versions[cohort.roadmap_version_id])
             timeline = build_timeline(cohort, roadmap.total_weeks, pauses[cohort.id], advances[cohort.id])
-            scheduled.append(ScheduledCohort(cohort, roadmap, week_openings(timeline)))
+            openings = known.get(timeline)
+            if openings is None:
+                openings = week_openings(timeline)
+            self._openings[timeline] = openings
+            scheduled.append(ScheduledCohort(cohort, roadmap, dict(openings)))
         return scheduled
 
     async def run_due(self) -> RunReport:
         """Send everything due by now that is not in the ledger yet (or failed and may be retried)."""
-        report = RunReport()
         now = self._clock.now()
         scheduled = await self.scheduled_cohorts()
+        report = RunReport(scheduled=scheduled)
         done = await self._ledger.existing(WEEK_POST, [s.cohort.id for s in scheduled])
         for item in scheduled:
             if await self._post_due_weeks(item, done, now, report) and item.end is not None and item.end <= now:

@@ -1,0 +1,406 @@
+"""Checkpoint submissions and their review: versions, lateness, extensions, decisions and the queue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlparse
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import Clock
+from bot.db.models import (
+    Cohort,
+    Extension,
+    Membership,
+    MembershipStatus,
+    Review,
+    ReviewDecision,
+    Submission,
+    SubmissionStatus,
+    SubmissionVersion,
+)
+from bot.errors import Conflict, InvalidInput, NotFound
+from bot.roadmap import Module
+from bot.services.cohorts import CohortService, CohortView
+from bot.services.enrolment import EnrolmentService
+from bot.services.events import ApprovalListener, CheckpointApproved
+
+MAX_LINK = 2048
+MAX_NOTES = 1000
+MAX_FEEDBACK = 1000
+MAX_EXTENSION_DAYS = 60
+
+
+@dataclass(frozen=True)
+class AttachmentInfo:
+    url: str
+    name: str
+    size: int
+    content_type: str | None
+
+
+@dataclass(frozen=True)
+class SubmissionRequest:
+    guild_id: int
+    user_id: int
+    cohort_name: str | None
+    week: int | None
+    link: str | None
+    notes: str | None
+    attachment: AttachmentInfo | None = None
+
+
+@dataclass(frozen=True)
+class SubmissionCard:
+    """Everything a review message or a confirmation shows about one version of a submission."""
+
+    submission_id: int
+    version: int
+    cohort_id: int
+    cohort_name: str
+    user_id: int
+    display_name: str
+    module: Module
+    link: str | None
+    notes: str | None
+    attachment: AttachmentInfo | None
+    late: bool
+    submitted_at: datetime
+    deadline: datetime | None
+    review_channel_id: int
+    cohort_channel_id: int
+    previous_review_message: tuple[int, int] | None
+    """(channel, message) of the review message of the version this one replaces, if any."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    card: SubmissionCard
+    decision: ReviewDecision
+    reviewer_id: int
+    feedback: str | None
+    decided_at: datetime
+    guild_id: int
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    submission_id: int
+    cohort_name: str
+    user_id: int
+    display_name: str
+    week: int
+    version: int
+    submitted_at: datetime
+    late: bool
+    review_channel_id: int | None
+    review_message_id: int | None
+
+
+class SubmissionService:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        cohorts: CohortService,
+        enrolment: EnrolmentService,
+    ) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._cohorts = cohorts
+        self._enrolment = enrolment
+        self._approval_listeners: list[ApprovalListener] = []
+
+    def on_approved(self, listener: ApprovalListener) -> None:
+        """Subscribe to approvals (the tier logic grants roles from here)."""
+        self._approval_listeners.append(listener)
+
+    async def target(self, guild_id: int, user_id: int, cohort_name: str | None, week: int | None) -> CohortView:
+        """Check, before a form opens, that this learner may submit for this week at all."""
+        async with self._sessions() as session:
+            _, cohort = await self._enrolment.membership(session, guild_id, cohort_name, user_id)
+            view = await self._cohorts.view(session, cohort)
+        self._module(view, week)
+        return view
+
+    async def submit(self, request: SubmissionRequest) -> SubmissionCard:
+        link, notes = _clean_link(request.link), _clean_notes(request.notes)
+        if link is None and request.attachment is None:
+            raise InvalidInput("A submission needs a link or a file. Add `link:` or `file:`, or run /submit alone.")
+        now = self._clock.now()
+        async with self._sessions.begin() as session:
+            membership, cohort = await self._enrolment.membership(
+                session, request.guild_id, request.cohort_name, request.user_id
+            )
+            view = await self._cohorts.view(session, cohort)
+            module = self._module(view, request.week)
+            deadline = await _deadline(session, view, membership.id, module)
+            submission = await session.scalar(
+                select(Submission)
+                .where(Submission.membership_id == membership.id, Submission.week == module.week)
+                .with_for_update()
+            )
+            previous = None
+            if submission is None:
+                submission = Submission(
+                    cohort_id=cohort.id,
+                    membership_id=membership.id,
+                    week=module.week,
+                    status=SubmissionStatus.PENDING,
+                    current_version=1,
+                    created_at=now,
+                    updated_at=now,
+                )
+                session.add(submission)
+            elif submission.status is SubmissionStatus.APPROVED:
+                raise Conflict(f"Your {module.label.lower()} checkpoint is already approved; nothing to resubmit.")
+            else:
+                if submission.review_message_id is not None and submission.review_channel_id is not None:
+                    previous = (submission.review_channel_id, submission.review_message_id)
+                submission.current_version += 1
+                submission.status = SubmissionStatus.PENDING
+                submission.updated_at = now
+                submission.review_channel_id = None
+                submission.review_message_id = None
+            late = deadline is not None and now > deadline
+            attachment = request.attachment
+            version = SubmissionVersion(
+                version=submission.current_version,
+                link=link,
+                notes=notes,
+                attachment_url=attachment.url if attachment else None,
+                attachment_name=attachment.name[:256] if attachment else None,
+                attachment_size=attachment.size if attachment else None,
+                attachment_type=(attachment.content_type or None) if attachment else None,
+                late=late,
+                submitted_at=now,
+            )
+            try:
+                await session.flush()
+                version.submission_id = submission.id
+                session.add(version)
+                await session.flush()
+            except IntegrityError:
+                raise Conflict("You submitted twice at the same moment; the first one counts. Try again.") from None
+            return _card(submission, version, cohort, membership, module, deadline, previous)
+
+    @staticmethod
+    def _module(view: CohortView, week: int | None) -> Module:
+        roadmap = view.roadmap
+        if week is None:
+            module = view.current_module
+            if module is None:
+                raise InvalidInput(f"'{view.name}' has not started yet, so there is nothing to submit.")
+            return module
+        module = roadmap.module_for_week(week)
+        if module is None:
+            raise InvalidInput(f"'{roadmap.title}' has weeks 1-{roadmap.total_weeks}; there is no week {week}.")
+        if not view.is_open(module):
+            raise InvalidInput(f"{module.label} of '{view.name}' has not opened yet; you can submit once it opens.")
+        return module
+
+    async def record_review_message(self, submission_id: int, version: int, channel_id: int, message_id: int) -> None:
+        async with self._sessions.begin() as session:
+            submission = await session.get_one(Submission, submission_id)
+            if submission.current_version == version:
+                submission.review_channel_id = channel_id
+                submission.review_message_id = message_id
+
+    async def decide(
+        self,
+        guild_id: int,
+        submission_id: int,
+        version: int,
+        reviewer_id: int,
+        decision: ReviewDecision,
+        feedback: str | None = None,
+    ) -> Decision:
+        """Approve or send back one version, once; a second decision (a race) is refused."""
+        feedback = (feedback or "").strip() or None
+        if feedback is not None and len(feedback) > MAX_FEEDBACK:
+            raise InvalidInput(f"Feedback can be at most {MAX_FEEDBACK} characters.")
+        now = self._clock.now()
+        async with self._sessions.begin() as session:
+            submission = await session.scalar(
+                select(Submission).where(Submission.id == submission_id).with_for_update()
+            )
+            cohort = await session.get(Cohort, submission.cohort_id) if submission else None
+            if submission is None or cohort is None or cohort.guild_id != guild_id:
+                raise NotFound("That submission no longer exists.")
+            if submission.current_version != version:
+                raise Conflict("A newer version of this submission was sent; review that one instead.")
+            row = await session.scalar(
+                select(SubmissionVersion).where(
+                    SubmissionVersion.submission_id == submission.id, SubmissionVersion.version == version
+                )
+            )
+            existing = await session.scalar(select(Review).where(Review.submission_version_id == row.id))
+            if existing is not None:
+                raise Conflict(f"<@{existing.reviewer_id}> already decided this one ({existing.decision.value}).")
+            session.add(
+                Review(
+                    submission_version_id=row.id,
+                    reviewer_id=reviewer_id,
+                    decision=decision,
+                    feedback=feedback,
+                    decided_at=now,
+                )
+            )
+            submission.status = (
+                SubmissionStatus.APPROVED if decision is ReviewDecision.APPROVED else SubmissionStatus.CHANGES_REQUESTED
+            )
+            submission.updated_at = now
+            try:
+                await session.flush()
+            except IntegrityError:
+                raise Conflict("Another moderator decided this one a moment ago.") from None
+            membership = await session.get_one(Membership, submission.membership_id)
+            view = await self._cohorts.view(session, cohort)
+            module = view.roadmap.module_for_week(submission.week)
+            deadline = await _deadline(session, view, membership.id, module)
+            card = _card(submission, row, cohort, membership, module, deadline, None)
+        result = Decision(card, decision, reviewer_id, feedback, now, guild_id)
+        if decision is ReviewDecision.APPROVED:
+            event = CheckpointApproved(
+                guild_id, cohort.id, membership.id, membership.user_id, submission.week, submission.id, reviewer_id
+            )
+            for listener in self._approval_listeners:
+                await listener(event)
+        return result
+
+    async def queue(self, guild_id: int, cohort_name: str | None) -> list[QueueItem]:
+        """Pending submissions of this server (or one cohort), oldest first."""
+        query = (
+            select(Submission, Cohort, Membership, SubmissionVersion)
+            .join(Cohort, Cohort.id == Submission.cohort_id)
+            .join(Membership, Membership.id == Submission.membership_id)
+            .join(
+                SubmissionVersion,
+                (SubmissionVersion.submission_id == Submission.id)
+                & (SubmissionVersion.version == Submission.current_version),
+            )
+            .where(Cohort.guild_id == guild_id, Submission.status == SubmissionStatus.PENDING)
+            .order_by(SubmissionVersion.submitted_at, Submission.id)
+            .limit(100)
+        )
+        async with self._sessions() as session:
+            if cohort_name:
+                cohort = await self._cohorts.find(session, guild_id, cohort_name)
+                query = query.where(Cohort.id == cohort.id)
+            rows = (await session.execute(query)).all()
+        return [
+            QueueItem(
+                s.id, c.name, m.user_id, m.display_name, s.week, v.version, v.submitted_at, v.late,
+                s.review_channel_id, s.review_message_id,
+            )
+            for s, c, m, v in rows
+        ]
+
+    async def extend(
+        self, guild_id: int, cohort_name: str, user_id: int, week: int, days: int, granted_by: int
+    ) -> datetime | None:
+        """Move one learner's deadline for one week by `days` from the cohort's deadline; returns the new one."""
+        if not 1 <= days <= MAX_EXTENSION_DAYS:
+            raise InvalidInput(f"An extension is 1 to {MAX_EXTENSION_DAYS} days.")
+        async with self._sessions.begin() as session:
+            cohort = await self._cohorts.find(session, guild_id, cohort_name)
+            view = await self._cohorts.view(session, cohort)
+            module = view.roadmap.module_for_week(week)
+            if module is None:
+                raise InvalidInput(
+                    f"'{view.roadmap.title}' has weeks 1-{view.roadmap.total_weeks}; there is no week {week}."
+                )
+            membership = await session.scalar(
+                select(Membership).where(
+                    Membership.cohort_id == cohort.id,
+                    Membership.user_id == user_id,
+                    Membership.status == MembershipStatus.ACTIVE,
+                )
+            )
+            if membership is None:
+                raise NotFound(f"<@{user_id}> is not in '{cohort.name}'.")
+            extension = await session.scalar(
+                select(Extension).where(Extension.membership_id == membership.id, Extension.week == module.week)
+            )
+            if extension is None:
+                session.add(
+                    Extension(
+                        membership_id=membership.id,
+                        week=module.week,
+                        days=days,
+                        granted_by=granted_by,
+                        created_at=self._clock.now(),
+                    )
+                )
+            else:
+                extension.days = days
+                extension.granted_by = granted_by
+            await session.flush()
+            return await _deadline(session, view, membership.id, module)
+
+
+async def _deadline(session: AsyncSession, view: CohortView, membership_id: int, module: Module) -> datetime | None:
+    base = view.deadline(module)
+    if base is None:
+        return None
+    days = await session.scalar(
+        select(Extension.days).where(Extension.membership_id == membership_id, Extension.week == module.week)
+    )
+    return base + timedelta(days=days or 0)
+
+
+def _card(
+    submission: Submission,
+    version: SubmissionVersion,
+    cohort: Cohort,
+    membership: Membership,
+    module: Module,
+    deadline: datetime | None,
+    previous: tuple[int, int] | None,
+) -> SubmissionCard:
+    attachment = (
+        AttachmentInfo(version.attachment_url, version.attachment_name or "file", version.attachment_size or 0,
+                       version.attachment_type)
+        if version.attachment_url
+        else None
+    )
+    return SubmissionCard(
+        submission_id=submission.id,
+        version=version.version,
+        cohort_id=cohort.id,
+        cohort_name=cohort.name,
+        user_id=membership.user_id,
+        display_name=membership.display_name,
+        module=module,
+        link=version.link,
+        notes=version.notes,
+        attachment=attachment,
+        late=version.late,
+        submitted_at=version.submitted_at,
+        deadline=deadline,
+        review_channel_id=cohort.review_channel_id or cohort.channel_id,
+        cohort_channel_id=cohort.channel_id,
+        previous_review_message=previous,
+    )
+
+
+def _clean_link(link: str | None) -> str | None:
+    link = (link or "").strip()
+    if not link:
+        return None
+    if len(link) > MAX_LINK:
+        raise InvalidInput(f"The link is {len(link):,} characters; it can be at most {MAX_LINK:,}.")
+    parsed = urlparse(link)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc or " " in link:
+        raise InvalidInput("The link must be a web address starting with http:// or https://.")
+    return link
+
+
+def _clean_notes(notes: str | None) -> str | None:
+    notes = (notes or "").strip()
+    if len(notes) > MAX_NOTES:
+        raise InvalidInput(f"Notes can be at most {MAX_NOTES:,} characters (yours are {len(notes):,}).")
+    return notes or None

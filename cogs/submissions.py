@@ -1,0 +1,265 @@
+"""/submit, the review buttons (persistent across restarts), the feedback form and /review queue."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.checks import cohort_autocomplete, known_guild, require_moderator
+from bot.db.models import ReviewDecision
+from bot.errors import InvalidInput
+from bot.interaction_errors import ErrorHandlingModal, report_interaction_error
+from bot.render import limits
+from bot.render.messages import stamp
+from bot.render.review import decision_notice, review_embed, superseded_embed
+from bot.services.ports import DeliveryFailed, LearnerNotice, NoticeRoute
+from bot.services.submissions import AttachmentInfo, Decision, SubmissionCard, SubmissionRequest
+
+if TYPE_CHECKING:
+    from bot.app import CohortBot
+
+log = logging.getLogger(__name__)
+
+MAX_FILE_BYTES = 25 * 1024 * 1024
+"""Discord's upload limit for servers without boosts."""
+
+
+class SubmitModal(ErrorHandlingModal, title="Submit your checkpoint"):
+    link: discord.ui.TextInput = discord.ui.TextInput(
+        label="Link to your work", placeholder="https://github.com/you/project", max_length=2048
+    )
+    notes: discord.ui.TextInput = discord.ui.TextInput(
+        label="Notes for the reviewer", style=discord.TextStyle.paragraph, required=False, max_length=1000
+    )
+
+    def __init__(self, cog: SubmissionCommands, cohort: str, week: int) -> None:
+        super().__init__()
+        self._cog = cog
+        self._cohort = cohort
+        self._week = week
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        await self._cog.accept(interaction, self._cohort, self._week, self.link.value, self.notes.value, None)
+
+
+REVIEW_ID = r"review:(?P<action>ok|fix):(?P<sid>\d+):(?P<ver>\d+)"
+
+
+class ReviewButton(discord.ui.DynamicItem[discord.ui.Button], template=REVIEW_ID):
+    """Approve / Request changes. The custom id carries the submission and version, so it survives restarts."""
+
+    def __init__(self, action: str, submission_id: int, version: int) -> None:
+        approve = action == "ok"
+        super().__init__(
+            discord.ui.Button(
+                label="Approve" if approve else "Request changes",
+                style=discord.ButtonStyle.success if approve else discord.ButtonStyle.secondary,
+                custom_id=f"review:{action}:{submission_id}:{version}",
+            )
+        )
+        self.action = action
+        self.submission_id = submission_id
+        self.version = version
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+    ) -> ReviewButton:
+        return cls(match["action"], int(match["sid"]), int(match["ver"]))
+
+    async def callback(self, interaction: discord.Interaction) -> Any:
+        # discord.py swallows errors raised by dynamic items, so they go through our error path here.
+        try:
+            await require_moderator(interaction)
+            cog: SubmissionCommands = interaction.client.get_cog("SubmissionCommands")  # type: ignore[assignment]
+            if self.action == "ok":
+                await cog.decide(interaction, self.submission_id, self.version, ReviewDecision.APPROVED, None)
+            else:
+                await interaction.response.send_modal(FeedbackModal(cog, self.submission_id, self.version))
+        except Exception as exc:  # every failure, expected or not, gets the one error path
+            await report_interaction_error(interaction, exc)
+
+
+class FeedbackModal(ErrorHandlingModal, title="Request changes"):
+    feedback: discord.ui.TextInput = discord.ui.TextInput(
+        label="What should the learner change?", style=discord.TextStyle.paragraph, max_length=1000
+    )
+
+    def __init__(self, cog: SubmissionCommands, submission_id: int, version: int) -> None:
+        super().__init__()
+        self._cog = cog
+        self._submission_id = submission_id
+        self._version = version
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        await self._cog.decide(
+            interaction, self._submission_id, self._version, ReviewDecision.CHANGES_REQUESTED, self.feedback.value
+        )
+
+
+def review_view(card: SubmissionCard, *, decided: bool = False) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    for action in ("ok", "fix"):
+        button = ReviewButton(action, card.submission_id, card.version)
+        button.item.disabled = decided
+        view.add_item(button)
+    return view
+
+
+class SubmissionCommands(commands.Cog):
+    def __init__(self, bot: CohortBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="submit", description="Submit your checkpoint project for a week")
+    @app_commands.describe(
+        week="The week (default: the current one)",
+        link="A link to your work (http or https)",
+        notes="Anything the reviewer should know (up to 1,000 characters)",
+        file="A file instead of (or as well as) a link",
+        cohort="The cohort (may be left out when you are in one)",
+    )
+    @app_commands.autocomplete(cohort=cohort_autocomplete)
+    @app_commands.guild_only()
+    async def submit(
+        self,
+        interaction: discord.Interaction,
+        week: app_commands.Range[int, 1, 520] | None = None,
+        link: str | None = None,
+        notes: str | None = None,
+        file: discord.Attachment | None = None,
+        cohort: str | None = None,
+    ) -> None:
+        guild = known_guild(interaction)
+        if link is None and file is None:
+            view = await self.bot.submissions.target(guild.id, interaction.user.id, cohort, week)
+            module_week = week or view.current_week
+            await interaction.response.send_modal(SubmitModal(self, view.name, module_week))
+            return
+        attachment = None
+        if file is not None:
+            if file.size > MAX_FILE_BYTES:
+                raise InvalidInput(
+                    f"{file.filename} is {file.size / 1_048_576:.1f} MB; Discord allows files up to 25 MB. "
+                    "Share a link to it instead."
+                )
+            attachment = AttachmentInfo(file.url, file.filename, file.size, file.content_type)
+        await self.accept(interaction, cohort, week, link, notes, attachment)
+
+    async def accept(
+        self,
+        interaction: discord.Interaction,
+        cohort: str | None,
+        week: int | None,
+        link: str | None,
+        notes: str | None,
+        attachment: AttachmentInfo | None,
+    ) -> None:
+        guild = known_guild(interaction)
+        # Storing and posting for review are two round trips; deferring keeps us inside Discord's 3 s.
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        card = await self.bot.submissions.submit(
+            SubmissionRequest(guild.id, interaction.user.id, cohort, week, link, notes, attachment)
+        )
+        await self._post_for_review(card)
+        timing = "**late** (accepted, and marked late)" if card.late else "on time"
+        due = f" It was due {stamp(card.deadline)}." if card.deadline else ""
+        text = f"Submitted your {card.module.label.lower()} checkpoint (version {card.version}), {timing}.{due}"
+        await interaction.followup.send(text + " A moderator will review it.", ephemeral=True)
+
+    async def _post_for_review(self, card: SubmissionCard) -> None:
+        channel = self.bot.get_partial_messageable(card.review_channel_id)
+        try:
+            message = await channel.send(embed=review_embed(card), view=review_view(card))
+        except discord.HTTPException as exc:
+            # The submission is stored; /review queue still lists it, so nothing is lost.
+            log.warning("could not post submission %s for review: %s", card.submission_id, exc)
+            return
+        await self.bot.submissions.record_review_message(card.submission_id, card.version, channel.id, message.id)
+        if card.previous_review_message is not None:
+            await self._mark_superseded(*card.previous_review_message, version=card.version)
+
+    async def _mark_superseded(self, channel_id: int, message_id: int, *, version: int) -> None:
+        channel = self.bot.get_partial_messageable(channel_id)
+        try:
+            old = await channel.fetch_message(message_id)
+            embed = superseded_embed(old.embeds[0], version) if old.embeds else None
+            await old.edit(embed=embed, view=None)
+        except discord.HTTPException as exc:
+            log.warning("could not mark review message %s as replaced: %s", message_id, exc)
+
+    async def decide(
+        self,
+        interaction: discord.Interaction,
+        submission_id: int,
+        version: int,
+        decision: ReviewDecision,
+        feedback: str | None,
+    ) -> None:
+        guild = known_guild(interaction)
+        result = await self.bot.submissions.decide(
+            guild.id, submission_id, version, interaction.user.id, decision, feedback
+        )
+        await interaction.response.edit_message(
+            embed=review_embed(result.card, result), view=review_view(result.card, decided=True)
+        )
+        await self._tell_learner(result)
+
+    async def _tell_learner(self, result: Decision) -> None:
+        card = result.card
+        prefs = await self.bot.learners.prefs(result.guild_id, card.user_id)
+        notice = LearnerNotice(
+            result.guild_id, card.user_id, card.cohort_channel_id, decision_notice(result), prefs.dms_closed
+        )
+        try:
+            route = await self.bot.port.notify_learner(notice)
+        except DeliveryFailed as exc:
+            log.warning("could not tell learner %s about their review: %s", card.user_id, exc.reason)
+            return
+        if route is NoticeRoute.CHANNEL_DMS_REFUSED:
+            await self.bot.learners.mark_dms_closed(result.guild_id, card.user_id)
+
+    review = app_commands.Group(
+        name="review",
+        description="Review checkpoint submissions (moderators)",
+        guild_only=True,
+        default_permissions=discord.Permissions(manage_guild=True),
+    )
+
+    @review.command(name="queue", description="List pending submissions, oldest first")
+    @app_commands.describe(cohort="Only this cohort (default: all of this server's)")
+    @app_commands.autocomplete(cohort=cohort_autocomplete)
+    async def queue(self, interaction: discord.Interaction, cohort: str | None = None) -> None:
+        await require_moderator(interaction)
+        guild = known_guild(interaction)
+        items = await self.bot.submissions.queue(guild.id, cohort)
+        if not items:
+            await interaction.response.send_message("No submissions are waiting for review.", ephemeral=True)
+            return
+        lines = []
+        for item in items:
+            where = (
+                f"https://discord.com/channels/{guild.id}/{item.review_channel_id}/{item.review_message_id}"
+                if item.review_message_id
+                else "(its review message could not be posted; check my access to the review channel)"
+            )
+            late = " · late" if item.late else ""
+            lines.append(
+                f"• **{item.cohort_name}** week {item.week} · <@{item.user_id}> · v{item.version} · "
+                f"{stamp(item.submitted_at, 'R')}{late} — {where}"
+            )
+        chunks = limits.split_lines([f"{len(items)} waiting, oldest first:", *lines], limits.MESSAGE_CONTENT)
+        await interaction.response.send_message(chunks[0], ephemeral=True)
+        for chunk in chunks[1:]:
+            with contextlib.suppress(discord.HTTPException):
+                await interaction.followup.send(chunk, ephemeral=True)
+
+
+async def setup(bot: CohortBot) -> None:
+    bot.add_dynamic_items(ReviewButton)
+    await bot.add_cog(SubmissionCommands(bot))

@@ -1,0 +1,303 @@
+"""Checkpoint submissions and their review, through the real bot: submit, resubmit, late, review, hear back."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.clock import ManualClock
+from bot.db.models import LearnerSettings, Submission, SubmissionStatus, SubmissionVersion
+from bot.harness import RunningBot, StudyServer
+from bot.sandbox import Message, Sandbox, SandboxFile
+from bot.services.events import CheckpointApproved
+from tests.e2e.conftest import Launcher
+from tests.e2e.test_schedule import create_cohort
+
+WEEK_1 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+MODAL_LINK = "Link to your work"
+MODAL_NOTES = "Notes for the reviewer"
+
+
+@pytest.fixture
+def ada(server: StudyServer):
+    return server.learners[0]
+
+
+async def start_cohort(sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock) -> None:
+    await create_cohort(sandbox, server)
+    for learner in server.learners:
+        await sandbox.slash("join", user=learner)
+    clock.set(WEEK_1)
+    await bot.bot.runner.run_due()
+
+
+def reviews(sandbox: Sandbox, server: StudyServer) -> list[Message]:
+    return sandbox.messages_in(server.review_channel)
+
+
+async def dms(sandbox: Sandbox, member, count: int = 1) -> list[Message]:
+    """The learner's DMs, once `count` have arrived (the bot tells them after answering the click)."""
+    await sandbox.until(lambda: len(sandbox.dms_to(member)) >= count, within=5, what=f"{count} DMs")
+    return sandbox.dms_to(member)
+
+
+def buttons(message: Message) -> list[tuple[str, bool]]:
+    return [(c["label"], bool(c.get("disabled"))) for row in message.components for c in row["components"]]
+
+
+async def count(bot: RunningBot, model: type) -> int:
+    async with bot.bot.sessions() as session:
+        return await session.scalar(select(func.count()).select_from(model)) or 0
+
+
+@pytest.fixture
+async def running(sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock) -> RunningBot:
+    await start_cohort(sandbox, server, bot, clock)
+    return bot
+
+
+async def test_submit_with_options_posts_a_review_message_with_two_buttons(
+    sandbox: Sandbox, server: StudyServer, running: RunningBot, ada
+) -> None:
+    reply = await sandbox.slash("submit", user=ada, link="https://github.com/ada/linreg", notes="gradient descent")
+    assert reply.ephemeral
+    assert "Submitted your week 1 checkpoint (version 1), on time" in reply.content
+    [review] = reviews(sandbox, server)
+    embed = review.embeds[0]
+    assert embed["title"] == "Week 1 checkpoint · ada"
+    assert "Build a linear regression model from scratch" in embed["description"]
+    assert {f["name"]: f["value"] for f in embed["fields"]}["Link"] == "https://github.com/ada/linreg"
+    assert buttons(review) == [("Approve", False), ("Request changes", False)]
+
+
+async def test_submit_without_link_or_file_opens_a_form(
+    sandbox: Sandbox, server: StudyServer, running: RunningBot, ada
+) -> None:
+    reply = await sandbox.slash("submit", user=ada)
+    assert reply.modal is not None
+    done = await sandbox.submit_modal(reply, {MODAL_LINK: "https://example.org/work", MODAL_NOTES: "see README"})
+    assert "Submitted your week 1 checkpoint" in done.content
+    fields = {f["name"]: f["value"] for f in reviews(sandbox, server)[0].embeds[0]["fields"]}
+    assert fields["Notes"] == "see README"
+
+
+async def test_a_file_is_recorded_by_url_name_size_and_type(
+    sandbox: Sandbox, server: StudyServer, running: RunningBot, ada
+) -> None:
+    upload = SandboxFile("report.pdf", b"%PDF-1.4 tiny", "application/pdf")
+    reply = await sandbox.slash("submit", user=ada, file=upload)
+    assert "Submitted" in reply.content
+    async with running.bot.sessions() as session:
+        version = await session.scalar(select(SubmissionVersion))
+    assert version.attachment_name == "report.pdf"
+    assert version.attachment_size == len(b"%PDF-1.4 tiny")
+    assert version.attachment_type == "application/pdf"
+    assert version.attachment_url.startswith("http")
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({"link": "ftp://example.org/x"}, "must be a web address starting with http"),
+        ({"link": "https://example.org/" + "a" * 2030}, "it can be at most 2,048"),
+        ({"link": "https://example.org", "notes": "n" * 1001}, "Notes can be at most 1,000 characters"),
+        ({"link": "https://example.org", "week": 30}, "there is no week 30"),
+        ({"link": "https://example.org", "week": 3}, "Week 3 of 'Spring' has not opened yet"),
+    ],
+)
+async def test_bad_submissions_are_refused_and_nothing_is_stored(
+    sandbox: Sandbox, server: StudyServer, running: RunningBot, ada, options: dict, expected: str
+) -> None:
+    reply = await sandbox.slash("submit", user=ada, **options)
+    assert reply.ephemeral and expected in reply.content
+    assert await count(running, Submission) == 0
+    assert reviews(sandbox, server) == []
+
+
+async def test_file_over_discords_limit_is_refused(
+    sandbox: Sandbox, server: StudyServer, running: RunningBot, ada
+) -> None:
+    big = SandboxFile("video.mp4", b"0" * (25 * 1024 * 1024 + 1), "video/mp4")
+    reply = await sandbox.slash("submit", user=ada, file=big)
+    assert "Discord allows files up to 25 MB" in reply.content
+    assert await count(running, Submission) == 0
+
+
+async def test_non_member_is_refused_before_any_form_opens(
+    sandbox: Sandbox, server: StudyServer, running: RunningBot
+) -> None:
+    outsider = server.guild.add_member("olga")
+    reply = await sandbox.slash("submit", user=outsider)
+    assert reply.modal is None
+    assert "You are not in any cohort" in reply.content
+    reply = await sandbox.slash("submit", user=outsider, link="https://example.org")
+    assert "You are not in any cohort" in reply.content
+    assert await count(running, Submission) == 0
+
+
+async def test_resubmission_replaces_the_pending_version_and_keeps_history(
+    sandbox: Sandbox, server: StudyServer, running: RunningBot, ada
+) -> None:
+    await sandbox.slash("submit", user=ada, link="https://example.org/v1")
+    reply = await sandbox.slash("submit", user=ada, link="https://example.org/v2")
+    assert "(version 2)" in reply.content
+    first, second = reviews(sandbox, server)
+    assert buttons(first) == []
+    assert any(f["name"] == "Replaced" for f in first.embeds[0]["fields"])
+    assert buttons(second) == [("Approve", False), ("Request changes", False)]
+    async with running.bot.sessions() as session:
+        links = (await session.scalars(select(SubmissionVersion.link).order_by(SubmissionVersion.version))).all()
+    assert links == ["https://example.org/v1", "https://example.org/v2"]
+
+
+async def test_after_the_deadline_a_submission_is_accepted_and_marked_late(
+    sandbox: Sandbox, server: StudyServer, running: RunningBot, clock: ManualClock, ada
+) -> None:
+    clock.set(datetime(2026, 3, 9, 9, 1, tzinfo=UTC))
+    reply = await sandbox.slash("submit", user=ada, week=1, link="https://example.org")
+    assert "**late**" in reply.content
+    fields = {f["name"]: f["value"] for f in reviews(sandbox, server)[0].embeds[0]["fields"]}
+    assert "**late**" in fields["Submitted"]
+
+
+async def test_an_extension_moves_one_learners_deadline(
+    sandbox: Sandbox, server: StudyServer, running: RunningBot, clock: ManualClock, ada
+) -> None:
+    grace = server.learners[1]
+    reply = await sandbox.slash(
+        "cohort extend", user=server.moderator, cohort="Spring", member=ada, week=1, days=3
+    )
+    assert "(3 extra days)" in reply.content
+    clock.set(datetime(2026, 3, 10, 9, 0, tzinfo=UTC))
+    assert "on time" in (await sandbox.slash("submit", user=ada, week=1, link="https://e.org/a")).content
+    assert "**late**" in (await sandbox.slash("submit", user=grace, week=1, link="https://e.org/g")).content
+
+
+async def test_extension_refusals(sandbox: Sandbox, server: StudyServer, running: RunningBot, ada) -> None:
+    outsider = server.guild.add_member("olga")
+    reply = await sandbox.slash("cohort extend", user=server.moderator, cohort="Spring", member=outsider, week=1, days=2)
+    assert "is not in 'Spring'" in reply.content
+    reply = await sandbox.slash("cohort extend", user=server.moderator, cohort="Spring", member=ada, week=40, days=2)
+    assert "there is no week 40" in reply.content
+    reply = await sandbox.slash("cohort extend", user=ada, cohort="Spring", member=ada, week=1, days=2)
+    assert "Only moderators" in reply.content
+
+
+async def test_approve_edits_the_review_message_tells_the_learner_and_raises_the_event(
+    sandbox: Sandbox, server: StudyServer, running: RunningBot, ada
+) -> None:
+    events: list[CheckpointApproved] = []
+
+    async def listen(event: CheckpointApproved) -> None:
+        events.append(event)
+
+    running.bot.submissions.on_approved(listen)
+    await sandbox.slash("submit", user=ada, link="https://example.org")
+    click = await sandbox.click(reviews(sandbox, server)[0], "Approve", user=server.moderator)
+    assert click.errors == []
+    [review] = reviews(sandbox, server)
+    decision = {f["name"]: f["value"] for f in review.embeds[0]["fields"]}["Decision"]
+    assert decision.startswith(f"Approved by <@{server.moderator.id}>")
+    assert buttons(review) == [("Approve", True), ("Request changes", True)]
+    [dm] = await dms(sandbox, ada)
+    assert "was approved" in dm.content
+    assert [(e.user_id, e.week) for e in events] == [(ada.id, 1)]
+
+
+async def test_request_changes_then_resubmit_then_approve(
+    sandbox: Sandbox, server: StudyServer, running: RunningBot, ada
+) -> None:
+    await sandbox.slash("submit", user=ada, link="https://example.org/v1")
+    form = await sandbox.click(reviews(sandbox, server)[0], "Request changes", user=server.moderator)
+    assert form.modal is not None
+    await sandbox.submit_modal(form, {"What should the learner change?": "Plot the loss curve, please."})
+    assert "Plot the loss curve" in (await dms(sandbox, ada))[0].content
+    async with running.bot.sessions() as session:
+        assert await session.scalar(select(Submission.status)) is SubmissionStatus.CHANGES_REQUESTED
+
+    await sandbox.slash("submit", user=ada, link="https://example.org/v2")
+    await sandbox.click(reviews(sandbox, server)[-1], "Approve", user=server.moderator)
+    async with running.bot.sessions() as session:
+        assert await session.scalar(select(Submission.status)) is SubmissionStatus.APPROVED
+    reply = await sandbox.slash("submit", user=ada, link="https://example.org/v3")
+    assert "already approved" in reply.content
+
+
+async def test_non_moderator_click_is_refused_and_changes_nothing(
+    sandbox: Sandbox, server: StudyServer, running: RunningBot, ada
+) -> None:
+    await sandbox.slash("submit", user=ada, link="https://example.org")
+    reply = await sandbox.click(reviews(sandbox, server)[0], "Approve", user=server.learners[1])
+    assert reply.ephemeral and "Only moderators" in reply.content
+    assert buttons(reviews(sandbox, server)[0]) == [("Approve", False), ("Request changes", False)]
+    async with running.bot.sessions() as session:
+        assert await session.scalar(select(Submission.status)) is SubmissionStatus.PENDING
+
+
+async def test_second_decision_on_the_same_version_is_refused(
+    sandbox: Sandbox, server: StudyServer, running: RunningBot, ada
+) -> None:
+    await sandbox.slash("submit", user=ada, link="https://example.org")
+    original = reviews(sandbox, server)[0]
+    stale_copy = Message(**{**original.__dict__})
+    await sandbox.click(original, "Approve", user=server.moderator)
+    again = await sandbox.click(stale_copy, "Request changes", user=server.moderator)
+    assert again.modal is not None
+    refused = await sandbox.submit_modal(again, {"What should the learner change?": "late click"})
+    assert refused.ephemeral and "already decided" in refused.content
+    async with running.bot.sessions() as session:
+        assert await session.scalar(select(Submission.status)) is SubmissionStatus.APPROVED
+
+
+async def test_review_buttons_work_after_a_restart(
+    sandbox: Sandbox, server: StudyServer, launch: Launcher, clock: ManualClock, ada
+) -> None:
+    first = await launch()
+    await start_cohort(sandbox, server, first, clock)
+    await sandbox.slash("submit", user=ada, link="https://example.org")
+    await first.stop()
+    await launch()
+    click = await sandbox.click(reviews(sandbox, server)[0], "Approve", user=server.moderator)
+    assert click.errors == []
+    assert "was approved" in (await dms(sandbox, ada))[0].content
+
+
+async def test_closed_dms_fall_back_to_the_cohort_channel_and_are_remembered(
+    sandbox: Sandbox, server: StudyServer, running: RunningBot, ada
+) -> None:
+    ada.dms_closed = True
+
+    def notices() -> list[Message]:
+        return [m for m in sandbox.messages_in(server.cohort_channel) if m.content.startswith(f"<@{ada.id}>")]
+
+    for number, week_link in enumerate(("https://example.org/a", "https://example.org/b"), start=1):
+        await sandbox.slash("submit", user=ada, link=week_link)
+        form = await sandbox.click(reviews(sandbox, server)[-1], "Request changes", user=server.moderator)
+        await sandbox.submit_modal(form, {"What should the learner change?": "@everyone add tests"})
+        await sandbox.until(lambda n=number: len(notices()) == n, within=5, what=f"{number} channel notices")
+    posts = [r for r in sandbox.requests if r.method == "POST" and r.path.endswith(
+        f"/channels/{server.cohort_channel.id}/messages") and r.json and r.json.get("content", "").startswith("<@")]
+    assert len(posts) == 2
+    assert all(r.json["allowed_mentions"] == {"parse": [], "users": [ada.id]} for r in posts)
+    dm_attempts = [r for r in sandbox.requests if r.path.endswith("/users/@me/channels")]
+    assert len(dm_attempts) == 1
+    async with running.bot.sessions() as session:
+        assert await session.scalar(select(LearnerSettings.dms_closed)) is True
+
+
+async def test_review_queue_lists_pending_oldest_first_with_links(
+    sandbox: Sandbox, server: StudyServer, running: RunningBot, clock: ManualClock
+) -> None:
+    ada, grace, _ = server.learners
+    await sandbox.slash("submit", user=grace, link="https://example.org/g")
+    clock.advance(datetime(2026, 3, 2, 10, tzinfo=UTC) - WEEK_1)
+    await sandbox.slash("submit", user=ada, link="https://example.org/a")
+    reply = await sandbox.slash("review queue", user=server.moderator)
+    lines = reply.content.splitlines()
+    assert lines[0] == "2 waiting, oldest first:"
+    assert f"<@{grace.id}>" in lines[1] and f"<@{ada.id}>" in lines[2]
+    assert f"https://discord.com/channels/{server.guild.id}/{server.review_channel.id}/" in lines[1]
+    refused = await sandbox.slash("review queue", user=ada)
+    assert refused.ephemeral and "Only moderators" in refused.content
