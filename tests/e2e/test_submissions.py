@@ -177,7 +177,8 @@ async def test_an_extension_moves_one_learners_deadline(
 
 async def test_extension_refusals(sandbox: Sandbox, server: StudyServer, running: RunningBot, ada) -> None:
     outsider = server.guild.add_member("olga")
-    reply = await sandbox.slash("cohort extend", user=server.moderator, cohort="Spring", member=outsider, week=1, days=2)
+    moderator = server.moderator
+    reply = await sandbox.slash("cohort extend", user=moderator, cohort="Spring", member=outsider, week=1, days=2)
     assert "is not in 'Spring'" in reply.content
     reply = await sandbox.slash("cohort extend", user=server.moderator, cohort="Spring", member=ada, week=40, days=2)
     assert "there is no week 40" in reply.content
