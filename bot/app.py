@@ -24,6 +24,7 @@ from bot.db.models import BotState
 from bot.discord_port import BotDiscordPort
 from bot.interaction_errors import report_interaction_error
 from bot.roadmap import RoadmapRegistry
+from bot.schedule.reminder_runner import ReminderRunner
 from bot.schedule.runner import ScheduleRunner
 from bot.services.catalog import RoadmapCatalog
 from bot.services.cohorts import CohortService
@@ -31,6 +32,7 @@ from bot.services.enrolment import EnrolmentService
 from bot.services.learners import LearnerService
 from bot.services.ledger import Ledger
 from bot.services.posting import PostingService
+from bot.services.reminders import ReminderService
 from bot.services.submissions import SubmissionService
 
 log = logging.getLogger(__name__)
@@ -50,6 +52,8 @@ class CohortBot(commands.Bot):
     port: BotDiscordPort
     posting: PostingService
     runner: ScheduleRunner
+    reminders: ReminderService
+    reminder_runner: ReminderRunner
 
     def __init__(self, settings: Settings, *, clock: Clock | None = None, guild_ready_timeout: float = 2.0) -> None:
         super().__init__(
@@ -80,6 +84,8 @@ class CohortBot(commands.Bot):
         self.posting = PostingService(self.sessions, self.clock, self.catalog, self.ledger, self.port)
         self.runner = ScheduleRunner(self.posting, self.clock)
         self.cohorts.on_change(self.runner.on_cohort_change)
+        self.reminders = ReminderService(self.sessions, self.clock, self.posting, self.learners, self.port)
+        self.reminder_runner = ReminderRunner(self.reminders, self.clock)
         for extension in sorted(m.name for m in pkgutil.iter_modules(cogs.__path__)):
             await self.load_extension(f"cogs.{extension}")
         await self.sync_commands_if_changed()
@@ -87,6 +93,7 @@ class CohortBot(commands.Bot):
         if interrupted:
             log.warning("%d sends were cut off by the last stop; they will be checked and retried", interrupted)
         self.runner.start()
+        self.reminder_runner.start()
         # Catch up once the gateway is ready, so missed weeks go out right after a restart.
         self.catch_up = self.loop.create_task(self._first_run(), name="first-schedule-run")
 
@@ -94,11 +101,15 @@ class CohortBot(commands.Bot):
         await self.wait_until_ready()
         await self.runner.on_cohort_change()
         await self.runner.settle()
+        await self.reminder_runner.run_logged()
 
     async def close(self) -> None:
         runner = getattr(self, "runner", None)
         if runner is not None:
             runner.shutdown()
+        reminder_runner = getattr(self, "reminder_runner", None)
+        if reminder_runner is not None:
+            reminder_runner.shutdown()
         await super().close()
         engine = getattr(self, "engine", None)
         if engine is not None:
@@ -148,9 +159,15 @@ class CohortBot(commands.Bot):
         return self.clock.now()
 
 
+def without_voice_warnings(record: logging.LogRecord) -> bool:
+    """A text-only bot needs no voice libraries; discord.py's warning about them is noise."""
+    return "voice will NOT be supported" not in record.getMessage()
+
+
 def run_bot(settings: Settings) -> int:
     """Run until SIGINT or SIGTERM, then close cleanly; returns the exit code."""
     logging.basicConfig(level=settings.LOG_LEVEL, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("discord.client").addFilter(without_voice_warnings)
     if settings.DISCORD_SANDBOX_URL:
         from bot.sandbox import point_discord_at
 

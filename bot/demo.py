@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.app import without_voice_warnings
 from bot.clock import ManualClock
 from bot.harness import RunningBot, StudyServer, build_study_server, start_bot
 from bot.sandbox import Message, Reply, Sandbox
@@ -131,8 +132,7 @@ def _buttons(components: Iterable[dict[str, Any]]) -> list[str]:
 async def run_demo(*, verbose: bool = True) -> int:
     """Play the cohort; return 0 when everything that should have happened did."""
     logging.basicConfig(level=logging.WARNING)
-    # Voice support is irrelevant here; its start-up warnings would only clutter the transcript.
-    logging.getLogger("discord.client").setLevel(logging.ERROR)
+    logging.getLogger("discord.client").addFilter(without_voice_warnings)
     server = build_study_server()
     clock = ManualClock(DEMO_START)
     with tempfile.TemporaryDirectory(prefix="cohort-demo-") as folder:

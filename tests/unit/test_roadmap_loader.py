@@ -338,23 +338,25 @@ def test_tier_weeks_problem_is_one_line_at_the_field(weeks: object, expected: st
     [
         pytest.param(
             "id: tiny\nmodules: [\n  - week: 1\n",
-            "x.yaml: line 3, column 3: not valid YAML: expected the node content, but found '-'",
+            "x.yaml: line 3, column 3: not valid YAML: ",
             id="unclosed-flow-sequence",
         ),
         pytest.param(
             "id: tiny\ntitle: 'never closed\n",
-            "x.yaml: line 3, column 1: not valid YAML: found unexpected end of stream",
+            "x.yaml: line 3, column 1: not valid YAML: ",
             id="unclosed-quote",
         ),
         pytest.param(
             "id: tiny\n\ttitle: Tabs\n",
-            "x.yaml: line 2, column 1: not valid YAML: found character '\\t' that cannot start any token",
+            "x.yaml: line 2, column 1: not valid YAML: ",
             id="tab-indent",
         ),
     ],
 )
 def test_yaml_syntax_error_names_line_and_column(text: str, expected: str) -> None:
-    assert _problems(text) == [expected]
+    # The parser's own wording differs between libyaml and pure Python; the place must not.
+    [problem] = _problems(text)
+    assert problem.startswith(expected) and len(problem) > len(expected)
 
 
 def test_unsafe_yaml_tag_is_refused() -> None:
