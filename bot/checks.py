@@ -32,10 +32,21 @@ async def require_moderator(interaction: discord.Interaction) -> None:
 
 
 async def cohort_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    return await _cohort_choices(interaction, current, open_only=False)
+
+
+async def open_cohort_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    """For /join: only cohorts that still take learners."""
+    return await _cohort_choices(interaction, current, open_only=True)
+
+
+async def _cohort_choices(
+    interaction: discord.Interaction, current: str, *, open_only: bool
+) -> list[app_commands.Choice[str]]:
     bot: CohortBot = interaction.client  # type: ignore[assignment]
     if interaction.guild_id is None:
         return []
-    names = await bot.cohorts.names(interaction.guild_id, current)
+    names = await bot.cohorts.names(interaction.guild_id, current, open_only=open_only)
     return [app_commands.Choice(name=name, value=name) for name in names]
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 import aiohttp
 import discord
 
+from bot.pacing import Pacer
 from bot.render import limits
 from bot.render.messages import wrap_up_text
 from bot.render.week_post import render_embeds
@@ -27,6 +28,10 @@ HISTORY_CHECKED = 50
 class BotDiscordPort:
     def __init__(self, bot: CohortBot) -> None:
         self._bot = bot
+        self.pace = Pacer()
+        """Paces DMs and pings so that thousands of reminders never trip Discord's global rate limit."""
+        self._dm_channels: dict[int, int] = {}
+        """user id → DM channel id (discord.py keeps only 128): one request per DM instead of two or three."""
 
     async def post_week(self, post: WeekPost) -> int:
         channel = self._bot.get_partial_messageable(post.channel_id)
@@ -82,8 +87,9 @@ class BotDiscordPort:
         text = limits.truncate(notice.text, limits.MESSAGE_CONTENT - 30)
         if not notice.dms_closed:
             try:
-                user = self._bot.get_user(notice.user_id) or await self._bot.fetch_user(notice.user_id)
-                await user.send(content=text)
+                dm = await self._dm_channel(notice.user_id)
+                await self.pace.wait()
+                await dm.send(content=text)
                 return NoticeRoute.DM
             except discord.Forbidden as exc:
                 if exc.code != CANNOT_DM:
@@ -93,8 +99,25 @@ class BotDiscordPort:
         channel = self._bot.get_partial_messageable(notice.fallback_channel_id)
         # The one deliberate ping: exactly this learner, nobody else, whatever the text contains.
         only_them = discord.AllowedMentions(everyone=False, roles=False, users=[discord.Object(notice.user_id)])
+        await self.pace.wait()
         await _guard(lambda: channel.send(content=f"<@{notice.user_id}> {text}", allowed_mentions=only_them))
         return NoticeRoute.CHANNEL if notice.dms_closed else NoticeRoute.CHANNEL_DMS_REFUSED
+
+    async def _dm_channel(self, user_id: int) -> discord.PartialMessageable:
+        channel_id = self._dm_channels.get(user_id)
+        if channel_id is None:
+            await self.pace.wait()
+            data = await self._bot.http.start_private_message(user_id)
+            channel_id = self._dm_channels[user_id] = int(data["id"])
+        return self._bot.get_partial_messageable(channel_id, type=discord.ChannelType.private)
+
+    async def post_pings(self, channel_id: int, content: str, user_ids: Sequence[int]) -> int:
+        channel = self._bot.get_partial_messageable(channel_id)
+        # Deliberate pings: exactly these users, never @everyone or a role, whatever the content holds.
+        exactly = discord.AllowedMentions(everyone=False, roles=False, users=[discord.Object(u) for u in user_ids])
+        await self.pace.wait()
+        message = await _guard(lambda: channel.send(content=content, allowed_mentions=exactly))
+        return message.id
 
 
 async def _guard(call: Callable[[], Awaitable[T]]) -> T:

@@ -10,7 +10,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.checks import cohort_autocomplete, known_guild
+from bot.checks import cohort_autocomplete, known_guild, open_cohort_autocomplete
 from bot.errors import InvalidInput, NotFound
 from bot.render.messages import stamp
 from bot.render.week_post import render_embeds
@@ -30,7 +30,7 @@ class LearnerCommands(commands.Cog):
 
     @app_commands.command(name="join", description="Join a study cohort on this server")
     @app_commands.describe(cohort="The cohort to join (may be left out when the server has one)")
-    @app_commands.autocomplete(cohort=cohort_autocomplete)
+    @app_commands.autocomplete(cohort=open_cohort_autocomplete)
     @app_commands.guild_only()
     async def join(self, interaction: discord.Interaction, cohort: str | None = None) -> None:
         guild = known_guild(interaction)

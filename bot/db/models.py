@@ -117,10 +117,7 @@ class RoadmapVersion(Base):
     """An immutable copy of a roadmap's YAML: a server's upload, or a bundled file a cohort started on."""
 
     __tablename__ = "roadmap_versions"
-    __table_args__ = (
-        UniqueConstraint("guild_id", "roadmap_id", "version"),
-        UniqueConstraint("guild_id", "roadmap_id", "sha256"),
-    )
+    __table_args__ = (UniqueConstraint("guild_id", "roadmap_id", "version"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     guild_id: Mapped[int] = mapped_column(BigInteger)

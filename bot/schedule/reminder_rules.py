@@ -58,12 +58,10 @@ def next_daily(now: datetime, hour: int, zone_name: str) -> datetime:
     raise AssertionError("a local day always has the hour within the next three days")
 
 
-def extended_deadline(deadline: datetime, days: int, zone_name: str) -> datetime:
-    """A deadline moved by `days` whole local days, keeping its local time across a DST change."""
-    if not days:
-        return deadline
-    local = deadline.astimezone(zone(zone_name))
-    return (local + timedelta(days=days)).astimezone(UTC)
+def extended_deadline(deadline: datetime, days: int) -> datetime:
+    """A deadline moved by a moderator's extension: `days` × 24 h, as the submissions service counts it
+    (so the reminder names the same moment that /submit calls late)."""
+    return deadline + timedelta(days=days)
 
 
 def due_weekly(now: datetime, opened: datetime, deadline: datetime) -> datetime | None:

@@ -69,24 +69,19 @@ class RoadmapCatalog:
         self, session: AsyncSession, guild_id: int, roadmap: Roadmap, text: str, uploaded_by: int | None
     ) -> RoadmapVersion:
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-        existing = await session.scalar(
-            select(RoadmapVersion).where(
-                RoadmapVersion.guild_id == guild_id,
-                RoadmapVersion.roadmap_id == roadmap.id,
-                RoadmapVersion.sha256 == digest,
-            )
-        )
-        if existing is not None:
-            return existing
         latest = await session.scalar(
-            select(func.max(RoadmapVersion.version)).where(
-                RoadmapVersion.guild_id == guild_id, RoadmapVersion.roadmap_id == roadmap.id
-            )
+            select(RoadmapVersion)
+            .where(RoadmapVersion.guild_id == guild_id, RoadmapVersion.roadmap_id == roadmap.id)
+            .order_by(RoadmapVersion.version.desc())
+            .limit(1)
         )
+        # Only the latest counts: re-uploading an older text makes it the newest version again.
+        if latest is not None and latest.sha256 == digest:
+            return latest
         version = RoadmapVersion(
             guild_id=guild_id,
             roadmap_id=roadmap.id,
-            version=(latest or 0) + 1,
+            version=(latest.version if latest else 0) + 1,
             title=roadmap.title,
             yaml_text=text,
             sha256=digest,

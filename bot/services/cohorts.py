@@ -165,9 +165,8 @@ class CohortService:
 
     async def in_guild(self, guild_id: int) -> list[CohortView]:
         async with self._sessions() as session:
-            cohorts = (
-                await session.scalars(select(Cohort).where(Cohort.guild_id == guild_id).order_by(Cohort.created_at))
-            ).all()
+            query = select(Cohort).where(Cohort.guild_id == guild_id).order_by(Cohort.created_at, Cohort.id)
+            cohorts = (await session.scalars(query)).all()
             return [await self.view(session, cohort) for cohort in cohorts]
 
     async def get(self, guild_id: int, name: str) -> CohortView:

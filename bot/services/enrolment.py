@@ -70,7 +70,13 @@ class EnrolmentService:
                 return await self._cohorts.view(session, await self._cohorts.find(session, guild_id, cohort_name))
             candidates = await self._active_cohorts_of(session, guild_id, user_id)
             if not candidates:
-                candidates = list((await session.scalars(select(Cohort).where(Cohort.guild_id == guild_id))).all())
+                candidates = list(
+                    (
+                        await session.scalars(
+                            select(Cohort).where(Cohort.guild_id == guild_id).order_by(Cohort.created_at, Cohort.id)
+                        )
+                    ).all()
+                )
             return await self._cohorts.view(session, await self._only_cohort(session, guild_id, candidates))
 
     async def membership(
@@ -108,6 +114,7 @@ class EnrolmentService:
                         Cohort.status.in_(OPEN_STATUSES),
                         Cohort.enrollment_open.is_(True),
                     )
+                    .order_by(Cohort.created_at, Cohort.id)
                 )
             ).all()
             cohort = await self._only_cohort(session, guild_id, list(open_cohorts))
@@ -135,6 +142,6 @@ class EnrolmentService:
                 Membership.user_id == user_id,
                 Membership.status == MembershipStatus.ACTIVE,
             )
-            .order_by(Cohort.created_at)
+            .order_by(Cohort.created_at, Cohort.id)
         )
         return list(rows.all())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -75,3 +76,9 @@ class DiscordPort(Protocol):
     async def tell_moderators(self, channel_id: int, text: str) -> None: ...
 
     async def notify_learner(self, notice: LearnerNotice) -> NoticeRoute: ...
+
+    async def post_pings(self, channel_id: int, content: str, user_ids: Sequence[int]) -> int:
+        """Post `content` in a channel, pinging exactly `user_ids` whatever it contains; return the message id.
+
+        The caller keeps `content` within Discord's limits (bot.render.reminders.ping_messages)."""
+        ...

@@ -55,7 +55,6 @@ def upgrade() -> None:
     sa.Column('uploaded_by', sa.BigInteger(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_roadmap_versions')),
-    sa.UniqueConstraint('guild_id', 'roadmap_id', 'sha256', name=op.f('uq_roadmap_versions_guild_id_roadmap_id_sha256')),
     sa.UniqueConstraint('guild_id', 'roadmap_id', 'version', name=op.f('uq_roadmap_versions_guild_id_roadmap_id_version'))
     )
     op.create_table('cohorts',

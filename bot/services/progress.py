@@ -1,0 +1,494 @@
+"""Check-ins, a learner's progress in a cohort, and the cohort leaderboard.
+
+Every read here costs a fixed number of queries whatever the history holds: a learner's check-ins,
+submissions and awards are each fetched in one query, never one per week or per member.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import Clock
+from bot.db.models import (
+    AwardStatus,
+    CheckIn,
+    Cohort,
+    CohortPause,
+    CohortStatus,
+    Extension,
+    LearnerSettings,
+    Membership,
+    MembershipStatus,
+    Submission,
+    SubmissionStatus,
+    SubmissionVersion,
+    TierAward,
+)
+from bot.errors import Conflict, InvalidInput, NotFound
+from bot.roadmap import Module, Roadmap, Tier
+from bot.services.cohorts import CohortService, CohortView
+from bot.services.learners import as_prefs
+from bot.services.streaks import (
+    CheckpointRecord,
+    PausedSpan,
+    Streak,
+    daily_streak,
+    local_day,
+    paused_spans,
+    weekly_streak,
+)
+
+MIN_MINUTES = 1
+MAX_MINUTES = 1440
+MAX_NOTE = 500
+LEADERBOARD_SIZE = 10
+
+
+class WeekState(enum.StrEnum):
+    APPROVED = "approved"
+    PENDING = "pending review"
+    CHANGES_REQUESTED = "changes requested"
+    MISSING = "missing"
+    OPEN = "open"
+    """Open, nothing handed in yet, and its deadline has not passed."""
+    UPCOMING = "not open yet"
+
+
+class RankBy(enum.StrEnum):
+    STREAK = "streak"
+    APPROVED = "approved"
+
+
+@dataclass(frozen=True)
+class CheckInResult:
+    cohort_name: str
+    day: date
+    zone: str
+    minutes: int | None
+    first_today: bool
+    daily: Streak
+    paused: bool
+
+
+@dataclass(frozen=True)
+class CheckpointProgress:
+    module: Module
+    state: WeekState
+    late: bool
+    due: datetime | None
+
+
+@dataclass(frozen=True)
+class TierProgress:
+    tier: Tier
+    required: tuple[Module, ...]
+    still_needed: tuple[Module, ...]
+    award: AwardStatus | None
+    """None: not earned yet; pending: earned, the role is still to be given; granted: role given."""
+    award_problem: str | None = None
+
+
+@dataclass(frozen=True)
+class Progress:
+    view: CohortView
+    user_id: int
+    display_name: str
+    zone: str
+    today: date
+    checkpoints: tuple[CheckpointProgress, ...]
+    daily: Streak
+    weekly: Streak
+    checked_in_today: bool
+    check_in_days: int
+    minutes_logged: int
+    tiers: tuple[TierProgress, ...]
+    next_deadline: tuple[Module, datetime] | None
+
+    @property
+    def tiers_earned(self) -> list[TierProgress]:
+        return [t for t in self.tiers if t.award is not None]
+
+    @property
+    def next_tier(self) -> TierProgress | None:
+        return next((t for t in self.tiers if t.award is None), None)
+
+    def count(self, state: WeekState) -> int:
+        return sum(1 for c in self.checkpoints if c.state is state)
+
+
+@dataclass(frozen=True)
+class Standing:
+    rank: int
+    user_id: int
+    display_name: str
+    value: int
+    detail: int
+    """Streak: the best daily streak; approved: the current daily streak is not computed, so 0."""
+
+
+@dataclass(frozen=True)
+class Leaderboard:
+    view: CohortView
+    by: RankBy
+    top: tuple[Standing, ...]
+    mine: Standing | None
+    """The caller's own standing when they are a member (also when it is in the top list)."""
+    members: int
+
+
+class ProgressService:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock, cohorts: CohortService) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._cohorts = cohorts
+
+    # /checkin
+
+    async def check_in(self, guild_id: int, user_id: int, minutes: int | None, note: str | None) -> list[CheckInResult]:
+        """Log study for the learner's local day in every cohort they are in (their zone, else the cohort's)."""
+        if minutes is not None and not MIN_MINUTES <= minutes <= MAX_MINUTES:
+            raise InvalidInput(
+                f"Minutes must be between {MIN_MINUTES} and {MAX_MINUTES:,} (a whole day); you sent {minutes:,}."
+            )
+        note = (note or "").strip() or None
+        if note is not None and len(note) > MAX_NOTE:
+            raise InvalidInput(f"A note can be at most {MAX_NOTE} characters (yours is {len(note):,}). Shorten it.")
+        now = self._clock.now()
+        async with self._sessions.begin() as session:
+            rows = (
+                await session.execute(
+                    select(Membership, Cohort)
+                    .join(Cohort, Cohort.id == Membership.cohort_id)
+                    .where(
+                        Membership.guild_id == guild_id,
+                        Membership.user_id == user_id,
+                        Membership.status == MembershipStatus.ACTIVE,
+                    )
+                    .order_by(Cohort.created_at)
+                )
+            ).all()
+            if not rows:
+                raise NotFound("You are not in any cohort on this server. /join one first, then check in.")
+            prefs = as_prefs(await _settings(session, guild_id, user_id))
+            ids = [m.id for m, _ in rows]
+            days_before = await _check_in_days(session, ids)
+            for membership, cohort in rows:
+                day = local_day(now, prefs.zone_or(cohort.timezone))
+                session.add(
+                    CheckIn(membership_id=membership.id, local_date=day, minutes=minutes, note=note, created_at=now)
+                )
+            await session.flush()
+            submitted = await _submission_moments(session, ids)
+            pauses = await _pauses(session, [c.id for _, c in rows])
+        results = []
+        for membership, cohort in rows:
+            zone = prefs.zone_or(cohort.timezone)
+            day = local_day(now, zone)
+            active = _active_days(days_before[membership.id] | {day}, submitted[membership.id], zone)
+            spans = paused_spans(pauses[cohort.id], zone)
+            results.append(
+                CheckInResult(
+                    cohort.name,
+                    day,
+                    zone,
+                    minutes,
+                    day not in days_before[membership.id],
+                    daily_streak(active, spans, day),
+                    cohort.status is CohortStatus.PAUSED,
+                )
+            )
+        return results
+
+    # /progress
+
+    async def progress(self, guild_id: int, user_id: int, cohort_name: str | None, *, asker_id: int) -> Progress:
+        """Where a member stands in a cohort: each checkpoint, both streaks, tiers and the next deadline."""
+        now = self._clock.now()
+        async with self._sessions() as session:
+            membership, cohort = await self._membership(session, guild_id, cohort_name, user_id, asker_id)
+            view = await self._cohorts.view(session, cohort)
+            prefs = as_prefs(await _settings(session, guild_id, user_id))
+            zone = prefs.zone_or(cohort.timezone)
+            standing = (
+                await session.execute(
+                    select(Submission.week, Submission.status, SubmissionVersion.submitted_at)
+                    .join(
+                        SubmissionVersion,
+                        (SubmissionVersion.submission_id == Submission.id)
+                        & (SubmissionVersion.version == Submission.current_version),
+                    )
+                    .where(Submission.membership_id == membership.id)
+                )
+            ).all()
+            logged = (
+                await session.execute(
+                    select(CheckIn.local_date, func.coalesce(func.sum(CheckIn.minutes), 0))
+                    .where(CheckIn.membership_id == membership.id)
+                    .group_by(CheckIn.local_date)
+                )
+            ).all()
+            submitted = await _submission_moments(session, [membership.id])
+            extensions = dict(
+                (
+                    await session.execute(
+                        select(Extension.week, Extension.days).where(Extension.membership_id == membership.id)
+                    )
+                ).all()
+            )
+            awards = {
+                a.tier_key: a
+                for a in await session.scalars(select(TierAward).where(TierAward.membership_id == membership.id))
+            }
+            pauses = await _pauses(session, [cohort.id])
+        today = local_day(now, zone)
+        days = {d for d, _ in logged}
+        by_week = {week: (status, at) for week, status, at in standing}
+        checkpoints = _checkpoints(view, by_week, extensions, now)
+        records = [CheckpointRecord(c.due, *_handed_in(by_week.get(c.module.week))) for c in checkpoints]
+        approved = {c.module.week for c in checkpoints if c.state is WeekState.APPROVED}
+        return Progress(
+            view=view,
+            user_id=user_id,
+            display_name=membership.display_name,
+            zone=zone,
+            today=today,
+            checkpoints=tuple(checkpoints),
+            daily=daily_streak(
+                _active_days(days, submitted[membership.id], zone), paused_spans(pauses[cohort.id], zone), today
+            ),
+            weekly=weekly_streak(records, now),
+            checked_in_today=today in days,
+            check_in_days=len(days),
+            minutes_logged=sum(int(m) for _, m in logged),
+            tiers=tuple(_tier_progress(view.roadmap, approved, awards)),
+            next_deadline=_next_deadline(checkpoints, now),
+        )
+
+    async def _membership(
+        self, session: AsyncSession, guild_id: int, cohort_name: str | None, user_id: int, asker_id: int
+    ) -> tuple[Membership, Cohort]:
+        you = user_id == asker_id
+        who, are = ("You", "are") if you else (f"<@{user_id}>", "is")
+        if cohort_name:
+            cohort = await self._cohorts.find(session, guild_id, cohort_name)
+        else:
+            mine = (
+                await session.scalars(
+                    select(Cohort)
+                    .join(Membership, Membership.cohort_id == Cohort.id)
+                    .where(
+                        Membership.guild_id == guild_id,
+                        Membership.user_id == user_id,
+                        Membership.status == MembershipStatus.ACTIVE,
+                    )
+                    .order_by(Cohort.created_at)
+                )
+            ).all()
+            if not mine:
+                advice = "/join one first." if you else "Name the cohort with the `cohort` option to check."
+                raise NotFound(f"{who} {are} not in any cohort on this server. {advice}")
+            if len(mine) > 1:
+                names = ", ".join(f"'{c.name}'" for c in mine)
+                raise Conflict(f"{who} {are} in several cohorts ({names}); say which one with the `cohort` option.")
+            cohort = mine[0]
+        membership = await session.scalar(
+            select(Membership).where(
+                Membership.cohort_id == cohort.id,
+                Membership.user_id == user_id,
+                Membership.status == MembershipStatus.ACTIVE,
+            )
+        )
+        if membership is None:
+            advice = " Use /join to enrol." if you else ""
+            raise NotFound(f"{who} {are} not in '{cohort.name}'.{advice}")
+        return membership, cohort
+
+    # /leaderboard
+
+    async def leaderboard(self, view: CohortView, user_id: int, by: RankBy) -> Leaderboard:
+        """Top learners of a cohort by current daily streak or by approved checkpoints, and the caller's rank."""
+        now = self._clock.now()
+        async with self._sessions() as session:
+            members = (
+                await session.execute(
+                    select(Membership.id, Membership.user_id, Membership.display_name, LearnerSettings.timezone)
+                    .outerjoin(
+                        LearnerSettings,
+                        (LearnerSettings.guild_id == Membership.guild_id)
+                        & (LearnerSettings.user_id == Membership.user_id),
+                    )
+                    .where(Membership.cohort_id == view.id, Membership.status == MembershipStatus.ACTIVE)
+                )
+            ).all()
+            if by is RankBy.APPROVED:
+                counts = dict(
+                    (
+                        await session.execute(
+                            select(Submission.membership_id, func.count())
+                            .where(Submission.cohort_id == view.id, Submission.status == SubmissionStatus.APPROVED)
+                            .group_by(Submission.membership_id)
+                        )
+                    ).all()
+                )
+                scores = {m.id: (counts.get(m.id, 0), 0) for m in members}
+            else:
+                days: dict[int, set[date]] = defaultdict(set)
+                for membership_id, day in await session.execute(
+                    select(CheckIn.membership_id, CheckIn.local_date)
+                    .join(Membership, Membership.id == CheckIn.membership_id)
+                    .where(Membership.cohort_id == view.id, Membership.status == MembershipStatus.ACTIVE)
+                    .distinct()
+                ):
+                    days[membership_id].add(day)
+                moments: dict[int, list[datetime]] = defaultdict(list)
+                for membership_id, at in await session.execute(
+                    select(Submission.membership_id, SubmissionVersion.submitted_at)
+                    .join(SubmissionVersion, SubmissionVersion.submission_id == Submission.id)
+                    .where(Submission.cohort_id == view.id)
+                ):
+                    moments[membership_id].append(at)
+                pauses = (await _pauses(session, [view.id]))[view.id]
+                scores = {}
+                for m in members:
+                    zone = m.timezone or view.cohort.timezone
+                    streak = daily_streak(
+                        _active_days(days[m.id], moments[m.id], zone), paused_spans(pauses, zone), local_day(now, zone)
+                    )
+                    scores[m.id] = (streak.current, streak.best)
+        ranked = sorted(members, key=lambda m: (-scores[m.id][0], -scores[m.id][1], m.display_name.casefold()))
+        standings: list[Standing] = []
+        for position, m in enumerate(ranked, start=1):
+            value, detail = scores[m.id]
+            tied = standings and (standings[-1].value, standings[-1].detail) == (value, detail)
+            rank = standings[-1].rank if tied else position
+            standings.append(Standing(rank, m.user_id, m.display_name, value, detail))
+        top = tuple(s for s in standings[:LEADERBOARD_SIZE] if s.value > 0)
+        mine = next((s for s in standings if s.user_id == user_id), None)
+        return Leaderboard(view, by, top, mine, len(members))
+
+
+# Queries shared by the reads above; each is one statement whatever the history holds.
+
+
+async def _settings(session: AsyncSession, guild_id: int, user_id: int) -> LearnerSettings | None:
+    return await session.scalar(
+        select(LearnerSettings).where(LearnerSettings.guild_id == guild_id, LearnerSettings.user_id == user_id)
+    )
+
+
+async def _check_in_days(session: AsyncSession, membership_ids: Sequence[int]) -> dict[int, set[date]]:
+    days: dict[int, set[date]] = {m: set() for m in membership_ids}
+    for membership_id, day in await session.execute(
+        select(CheckIn.membership_id, CheckIn.local_date).where(CheckIn.membership_id.in_(membership_ids)).distinct()
+    ):
+        days[membership_id].add(day)
+    return days
+
+
+async def _submission_moments(session: AsyncSession, membership_ids: Sequence[int]) -> dict[int, list[datetime]]:
+    """Every version every one of these memberships handed in: each is activity on its day."""
+    moments: dict[int, list[datetime]] = {m: [] for m in membership_ids}
+    for membership_id, at in await session.execute(
+        select(Submission.membership_id, SubmissionVersion.submitted_at)
+        .join(SubmissionVersion, SubmissionVersion.submission_id == Submission.id)
+        .where(Submission.membership_id.in_(membership_ids))
+    ):
+        moments[membership_id].append(at)
+    return moments
+
+
+async def _pauses(
+    session: AsyncSession, cohort_ids: Sequence[int]
+) -> dict[int, list[tuple[datetime, datetime | None]]]:
+    pauses: dict[int, list[tuple[datetime, datetime | None]]] = {c: [] for c in cohort_ids}
+    for cohort_id, start, end in await session.execute(
+        select(CohortPause.cohort_id, CohortPause.paused_at, CohortPause.resumed_at).where(
+            CohortPause.cohort_id.in_(cohort_ids)
+        )
+    ):
+        pauses[cohort_id].append((start, end))
+    return pauses
+
+
+# Pure helpers.
+
+
+def _active_days(check_in_days: Iterable[date], submitted: Iterable[datetime], zone: str) -> set[date]:
+    """Check-ins keep the day they were logged on; submissions are placed with the learner's zone now."""
+    return set(check_in_days) | {local_day(at, zone) for at in submitted}
+
+
+def _due(view: CohortView, module: Module, extensions: dict[int, int]) -> datetime | None:
+    base = view.deadline(module)
+    return base + timedelta(days=extensions.get(module.week, 0)) if base is not None else None
+
+
+def _checkpoints(
+    view: CohortView,
+    by_week: dict[int, tuple[SubmissionStatus, datetime]],
+    extensions: dict[int, int],
+    now: datetime,
+) -> list[CheckpointProgress]:
+    result = []
+    for module in view.roadmap.modules:
+        due = _due(view, module, extensions)
+        handed_in = by_week.get(module.week)
+        if handed_in is not None:
+            status, at = handed_in
+            state = {
+                SubmissionStatus.APPROVED: WeekState.APPROVED,
+                SubmissionStatus.PENDING: WeekState.PENDING,
+                SubmissionStatus.CHANGES_REQUESTED: WeekState.CHANGES_REQUESTED,
+            }[status]
+            result.append(CheckpointProgress(module, state, due is not None and at > due, due))
+        elif not view.is_open(module):
+            result.append(CheckpointProgress(module, WeekState.UPCOMING, False, due))
+        elif due is not None and now > due:
+            result.append(CheckpointProgress(module, WeekState.MISSING, False, due))
+        else:
+            result.append(CheckpointProgress(module, WeekState.OPEN, False, due))
+    return result
+
+
+def _handed_in(entry: tuple[SubmissionStatus, datetime] | None) -> tuple[datetime | None, bool]:
+    if entry is None:
+        return None, False
+    status, at = entry
+    return at, status is SubmissionStatus.CHANGES_REQUESTED
+
+
+def _tier_progress(roadmap: Roadmap, approved: set[int], awards: dict[str, TierAward]) -> list[TierProgress]:
+    result = []
+    for tier in roadmap.tiers:
+        required = roadmap.tier_modules(tier)
+        award = awards.get(tier.key)
+        result.append(
+            TierProgress(
+                tier,
+                required,
+                tuple(m for m in required if m.week not in approved),
+                award.status if award else None,
+                award.last_error if award and award.status is AwardStatus.PENDING else None,
+            )
+        )
+    return result
+
+
+def _next_deadline(checkpoints: list[CheckpointProgress], now: datetime) -> tuple[Module, datetime] | None:
+    """The soonest deadline still ahead for a checkpoint that is open and not approved."""
+    ahead = [
+        (c.due, c.module)
+        for c in checkpoints
+        if c.due is not None and c.due > now and c.state not in (WeekState.APPROVED, WeekState.UPCOMING)
+    ]
+    if not ahead:
+        return None
+    due, module = min(ahead, key=lambda item: item[0])
+    return module, due
