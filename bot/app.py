@@ -31,9 +31,12 @@ from bot.services.cohorts import CohortService
 from bot.services.enrolment import EnrolmentService
 from bot.services.learners import LearnerService
 from bot.services.ledger import Ledger
+from bot.services.mydata import MyDataService
 from bot.services.posting import PostingService
+from bot.services.progress import ProgressService
 from bot.services.reminders import ReminderService
 from bot.services.submissions import SubmissionService
+from bot.services.tiers import TierService
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +51,12 @@ class CohortBot(commands.Bot):
     enrolment: EnrolmentService
     learners: LearnerService
     submissions: SubmissionService
+    mydata: MyDataService
     ledger: Ledger
     port: BotDiscordPort
     posting: PostingService
+    progress: ProgressService
+    tiers: TierService
     runner: ScheduleRunner
     reminders: ReminderService
     reminder_runner: ReminderRunner
@@ -79,11 +85,16 @@ class CohortBot(commands.Bot):
         self.enrolment = EnrolmentService(self.sessions, self.clock, self.cohorts)
         self.learners = LearnerService(self.sessions, self.clock)
         self.submissions = SubmissionService(self.sessions, self.clock, self.cohorts, self.enrolment)
+        self.mydata = MyDataService(self.sessions, self.clock)
         self.ledger = Ledger(self.sessions, self.clock)
         self.port = BotDiscordPort(self)
         self.posting = PostingService(self.sessions, self.clock, self.catalog, self.ledger, self.port)
         self.runner = ScheduleRunner(self.posting, self.clock)
         self.cohorts.on_change(self.runner.on_cohort_change)
+        self.progress = ProgressService(self.sessions, self.clock, self.cohorts)
+        self.tiers = TierService(self.sessions, self.clock, self.cohorts, self.catalog, self.learners, self.port)
+        self.submissions.on_approved(self.tiers.on_approved)
+        self.runner.add_sweep(self.tiers.sweep)
         self.reminders = ReminderService(self.sessions, self.clock, self.posting, self.learners, self.port)
         self.reminder_runner = ReminderRunner(self.reminders, self.clock)
         for extension in sorted(m.name for m in pkgutil.iter_modules(cogs.__path__)):
@@ -107,6 +118,9 @@ class CohortBot(commands.Bot):
         runner = getattr(self, "runner", None)
         if runner is not None:
             runner.shutdown()
+        tiers = getattr(self, "tiers", None)
+        if tiers is not None:
+            tiers.shutdown()
         reminder_runner = getattr(self, "reminder_runner", None)
         if reminder_runner is not None:
             reminder_runner.shutdown()

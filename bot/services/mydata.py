@@ -1,0 +1,192 @@
+"""A learner's own data in one server: everything exported as plain values, or erased in one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, delete, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import Clock
+from bot.db.models import (
+    CheckIn,
+    Cohort,
+    Delivery,
+    Extension,
+    LearnerSettings,
+    Membership,
+    MembershipStatus,
+    Review,
+    Submission,
+    SubmissionVersion,
+    TierAward,
+)
+from bot.errors import NotFound
+
+ERASED_NAME = "(erased)"
+NOTHING_KEPT = "I keep nothing about you on this server (or it was already erased), so there is nothing to erase."
+SETTINGS_FIELDS = ("timezone", "reminder_delivery", "reminder_hour", "dms_closed")
+VERSION_FIELDS = (
+    "version", "link", "notes", "attachment_name", "attachment_url", "attachment_size", "attachment_type", "late",
+    "submitted_at",
+)
+
+
+@dataclass(frozen=True)
+class ErasureReport:
+    """What was removed, and what Discord still shows that the cog must tidy up."""
+
+    checkins: int
+    submissions: int
+    deliveries: int
+    memberships_anonymised: int
+    review_messages: list[tuple[int, int]] = field(default_factory=list)
+    tier_role_ids: list[int] = field(default_factory=list)
+    cohort_role_ids: list[int] = field(default_factory=list)
+
+
+class MyDataService:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> None:
+        self._sessions = sessions
+        self._clock = clock
+
+    async def export(self, guild_id: int, user_id: int) -> dict[str, Any]:
+        """Everything the bot stores about this person in this server, as JSON-ready values."""
+        async with self._sessions() as session:
+            memberships = await _memberships(session, guild_id, user_id)
+            ids = [m.id for m, _ in memberships]
+            settings = await session.scalar(
+                select(LearnerSettings).where(LearnerSettings.guild_id == guild_id, LearnerSettings.user_id == user_id)
+            )
+            checkins = (await session.scalars(select(CheckIn).where(CheckIn.membership_id.in_(ids)))).all()
+            submissions = (await session.scalars(select(Submission).where(Submission.membership_id.in_(ids)))).all()
+            versions = (
+                await session.scalars(
+                    select(SubmissionVersion).where(SubmissionVersion.submission_id.in_([s.id for s in submissions]))
+                )
+            ).all()
+            reviews = (
+                await session.scalars(select(Review).where(Review.submission_version_id.in_([v.id for v in versions])))
+            ).all()
+            awards = (await session.scalars(select(TierAward).where(TierAward.membership_id.in_(ids)))).all()
+            extensions = (await session.scalars(select(Extension).where(Extension.membership_id.in_(ids)))).all()
+            deliveries = (
+                await session.scalars(select(Delivery).where(_delivery_subjects(guild_id, user_id, ids)))
+            ).all()
+        cohort_of = {m.id: c.name for m, c in memberships}
+        reviews_of = {r.submission_version_id: r for r in reviews}
+
+        def owned(obj: Any, *names: str) -> dict[str, Any]:
+            return _row(obj, *names) | {"cohort": cohort_of[obj.membership_id]}
+
+        def version(v: SubmissionVersion) -> dict[str, Any]:
+            review = reviews_of.get(v.id)
+            return _row(v, *VERSION_FIELDS) | {
+                "review": _row(review, "decision", "feedback", "decided_at") if review else None
+            }
+
+        return {
+            "guild_id": str(guild_id),
+            "user_id": str(user_id),
+            "exported_at": _value(self._clock.now()),
+            "memberships": [
+                _row(m, "status", "display_name", "joined_at", "left_at") | {"cohort": c.name} for m, c in memberships
+            ],
+            "settings": _row(settings, *SETTINGS_FIELDS) if settings else None,
+            "checkins": [owned(c, "local_date", "minutes", "note", "created_at") for c in checkins],
+            "submissions": [
+                owned(s, "week", "status", "created_at", "updated_at")
+                | {"versions": [version(v) for v in versions if v.submission_id == s.id]}
+                for s in submissions
+            ],
+            "extensions": [owned(e, "week", "days", "created_at") for e in extensions],
+            "tier_awards": [owned(a, "tier_key", "status", "earned_at", "granted_at") for a in awards],
+            "deliveries": [_row(d, "kind", "period", "state", "sent_at") for d in deliveries],
+        }
+
+    async def has_data(self, guild_id: int, user_id: int) -> bool:
+        async with self._sessions() as session:
+            membership = await session.scalar(
+                select(Membership.id).where(Membership.guild_id == guild_id, Membership.user_id == user_id).limit(1)
+            )
+            settings = await session.scalar(
+                select(LearnerSettings.id).where(
+                    LearnerSettings.guild_id == guild_id, LearnerSettings.user_id == user_id
+                )
+            )
+        return membership is not None or settings is not None
+
+    async def erase(self, guild_id: int, user_id: int) -> ErasureReport:
+        """Delete check-ins, submissions, settings and deliveries; keep anonymous memberships for the counts."""
+        async with self._sessions.begin() as session:
+            memberships = await _memberships(session, guild_id, user_id)
+            settings = await session.scalar(
+                select(LearnerSettings).where(LearnerSettings.guild_id == guild_id, LearnerSettings.user_id == user_id)
+            )
+            if not memberships and settings is None:
+                raise NotFound(NOTHING_KEPT)
+            ids = [m.id for m, _ in memberships]
+            review_messages = [
+                (s.review_channel_id, s.review_message_id)
+                for s in (await session.scalars(select(Submission).where(Submission.membership_id.in_(ids)))).all()
+                if s.review_channel_id and s.review_message_id
+            ]
+            tier_roles = [
+                a.role_id
+                for a in (await session.scalars(select(TierAward).where(TierAward.membership_id.in_(ids)))).all()
+                if a.role_id
+            ]
+            deliveries = await session.execute(delete(Delivery).where(_delivery_subjects(guild_id, user_id, ids)))
+            checkins = await session.execute(delete(CheckIn).where(CheckIn.membership_id.in_(ids)))
+            submissions = await session.execute(delete(Submission).where(Submission.membership_id.in_(ids)))
+            await session.execute(delete(Extension).where(Extension.membership_id.in_(ids)))
+            if settings is not None:
+                await session.delete(settings)
+            for membership, _ in memberships:
+                # A negative id keeps (cohort, user) unique and can never be a real Discord user.
+                await session.execute(
+                    update(Membership)
+                    .where(Membership.id == membership.id)
+                    .values(user_id=-membership.id, display_name=ERASED_NAME, status=MembershipStatus.LEFT,
+                            left_at=membership.left_at or self._clock.now())
+                )
+        return ErasureReport(
+            checkins=checkins.rowcount or 0,
+            submissions=submissions.rowcount or 0,
+            deliveries=deliveries.rowcount or 0,
+            memberships_anonymised=len(memberships),
+            review_messages=review_messages,
+            tier_role_ids=tier_roles,
+            cohort_role_ids=[c.role_id for _, c in memberships if c.role_id],
+        )
+
+
+async def _memberships(session: AsyncSession, guild_id: int, user_id: int) -> list[tuple[Membership, Cohort]]:
+    rows = await session.execute(
+        select(Membership, Cohort)
+        .join(Cohort, Cohort.id == Membership.cohort_id)
+        .where(Membership.guild_id == guild_id, Membership.user_id == user_id)
+        .order_by(Membership.joined_at)
+    )
+    return [(m, c) for m, c in rows.all()]
+
+
+def _delivery_subjects(guild_id: int, user_id: int, membership_ids: list[int]) -> ColumnElement[bool]:
+    return or_(
+        Delivery.subject == f"learner:{guild_id}:{user_id}",
+        Delivery.subject.in_([f"membership:{m}" for m in membership_ids]),
+    )
+
+
+def _row(obj: object, *names: str) -> dict[str, Any]:
+    return {name: _value(getattr(obj, name)) for name in names}
+
+
+def _value(value: object) -> object:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if hasattr(value, "value"):
+        return value.value
+    return value

@@ -1,0 +1,126 @@
+"""A learner's own data: /mydata export as a JSON file, /mydata erase in one transaction, touching no one else."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+
+from sqlalchemy import func, select
+
+from bot.clock import ManualClock
+from bot.db.models import CheckIn, Membership, Submission, SubmissionVersion
+from bot.harness import RunningBot, StudyServer
+from bot.sandbox import Sandbox
+from tests.e2e.test_schedule import create_cohort
+
+WEEK_1 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+async def cohort_with_work(sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock) -> None:
+    """ada and grace joined, each checked in and submitted week 1; ada's was approved."""
+    await create_cohort(sandbox, server)
+    ada, grace, _ = server.learners
+    for learner in (ada, grace):
+        await sandbox.slash("join", user=learner)
+    clock.set(WEEK_1)
+    await bot.bot.runner.run_due()
+    async with bot.bot.sessions.begin() as session:
+        for membership in (await session.scalars(select(Membership))).all():
+            session.add(CheckIn(membership_id=membership.id, local_date=date(2026, 3, 2), minutes=45,
+                                note="linear algebra", created_at=WEEK_1))
+    for learner in (ada, grace):
+        await sandbox.slash("submit", user=learner, link=f"https://example.org/{learner.name}")
+    ada_review = next(m for m in sandbox.messages_in(server.review_channel) if "· ada" in m.embeds[0]["title"])
+    await sandbox.click(ada_review, "Approve", user=server.moderator)
+    await sandbox.slash("settings", user=ada, timezone="Europe/Berlin")
+
+
+async def export_of(sandbox: Sandbox, member) -> dict:
+    reply = await sandbox.slash("mydata export", user=member)
+    assert reply.ephemeral
+    [attachment] = reply.attachments
+    return json.loads(attachment.text())
+
+
+async def counts(bot: RunningBot) -> tuple[int, int, int]:
+    async with bot.bot.sessions() as session:
+        return (
+            await session.scalar(select(func.count()).select_from(CheckIn)),
+            await session.scalar(select(func.count()).select_from(Submission)),
+            await session.scalar(select(func.count()).select_from(SubmissionVersion)),
+        )
+
+
+async def test_export_holds_memberships_settings_checkins_submissions_and_reviews(
+    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock
+) -> None:
+    await cohort_with_work(sandbox, server, bot, clock)
+    data = await export_of(sandbox, server.learners[0])
+    assert [m["cohort"] for m in data["memberships"]] == ["Spring"]
+    assert data["settings"]["timezone"] == "Europe/Berlin"
+    assert [c["minutes"] for c in data["checkins"]] == [45]
+    [submission] = data["submissions"]
+    assert submission["status"] == "approved"
+    [version] = submission["versions"]
+    assert version["link"] == "https://example.org/ada"
+    assert version["review"]["decision"] == "approved"
+    assert "grace" not in json.dumps(data)
+
+
+async def test_export_for_someone_with_no_data_says_so(sandbox: Sandbox, server: StudyServer, bot: RunningBot) -> None:
+    reply = await sandbox.slash("mydata export", user=server.learners[2])
+    assert reply.ephemeral and "I keep nothing about you" in reply.content
+    data = json.loads(reply.attachments[0].text())
+    assert data["memberships"] == [] and data["submissions"] == []
+
+
+async def test_erase_removes_only_this_learners_data_here_and_edits_their_review_message(
+    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock
+) -> None:
+    ada, grace, _ = server.learners
+    elsewhere = server.world.add_guild("Other Server")
+    elsewhere.add_member(user=ada.user)
+    await cohort_with_work(sandbox, server, bot, clock)
+    assert await counts(bot) == (2, 2, 2)
+
+    prompt = await sandbox.slash("mydata erase", user=ada)
+    assert "cannot be undone" in prompt.content
+    done = await sandbox.click(prompt, "Erase my data", user=ada)
+    assert "Erased: 1 check-ins, 1 submissions" in done.content
+    assert await counts(bot) == (1, 1, 1)
+    async with bot.bot.sessions() as session:
+        names = sorted((await session.scalars(select(Membership.display_name))).all())
+    assert names == ["(erased)", "grace"]
+    ada_review = next(m for m in sandbox.messages_in(server.review_channel) if m.content)
+    assert ada_review.content == "This submission was removed by the learner." and not ada_review.embeds
+    assert await export_of(sandbox, grace) != {}
+    assert (await export_of(sandbox, grace))["submissions"][0]["versions"][0]["link"] == "https://example.org/grace"
+
+    after = await export_of(sandbox, ada)
+    assert after["memberships"] == [] and after["checkins"] == [] and after["settings"] is None
+    again = await sandbox.slash("mydata erase", user=ada)
+    assert again.ephemeral and "nothing to erase" in again.content
+
+
+async def test_cancel_and_other_peoples_clicks_erase_nothing(
+    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock
+) -> None:
+    await cohort_with_work(sandbox, server, bot, clock)
+    ada = server.learners[0]
+    prompt = await sandbox.slash("mydata erase", user=ada)
+    cancelled = await sandbox.click(prompt, "Cancel", user=ada)
+    assert "nothing was erased" in cancelled.content
+    assert await counts(bot) == (2, 2, 2)
+
+
+async def test_double_clicking_erase_erases_once(
+    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock
+) -> None:
+    await cohort_with_work(sandbox, server, bot, clock)
+    ada = server.learners[0]
+    first = await sandbox.slash("mydata erase", user=ada)
+    second = await sandbox.slash("mydata erase", user=ada)
+    await sandbox.click(first, "Erase my data", user=ada)
+    late = await sandbox.click(second, "Erase my data", user=ada)
+    assert late.ephemeral and "nothing to erase" in late.content
+    assert await counts(bot) == (1, 1, 1)
