@@ -61,9 +61,19 @@ class RoadmapCatalog:
     def parse(self, version: RoadmapVersion) -> Roadmap:
         roadmap = self._parsed.get(version.id)
         if roadmap is None:
-            roadmap = load_roadmap_text(version.yaml_text, f"{version.roadmap_id} v{version.version}")
+            roadmap = self._bundled_copy(version) or load_roadmap_text(
+                version.yaml_text, f"{version.roadmap_id} v{version.version}"
+            )
             self._parsed[version.id] = roadmap
         return roadmap
+
+    def _bundled_copy(self, version: RoadmapVersion) -> Roadmap | None:
+        """A snapshot identical to the bundled file is the registry's roadmap: no need to parse it again."""
+        if version.guild_id != BUNDLED_GUILD or self._registry.get(version.roadmap_id) is None:
+            return None
+        if self._registry.source_text(version.roadmap_id) != version.yaml_text:
+            return None
+        return self._registry.get(version.roadmap_id)
 
     async def _store(
         self, session: AsyncSession, guild_id: int, roadmap: Roadmap, text: str, uploaded_by: int | None

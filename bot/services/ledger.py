@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -14,6 +15,11 @@ from bot.db.models import Delivery, DeliveryState
 MAX_BACKOFF = timedelta(hours=1)
 REPORT_AFTER_ATTEMPTS = 3
 INTERRUPTED = "interrupted by a restart"
+
+
+class LedgerEntry(NamedTuple):
+    id: int
+    state: DeliveryState
 
 
 def backoff(attempts: int) -> timedelta:
@@ -72,12 +78,17 @@ class Ledger:
 
     async def sent(self, row: Delivery, *, channel_id: int | None = None, message_id: int | None = None) -> None:
         async with self._sessions.begin() as session:
-            stored = await session.get_one(Delivery, row.id)
-            stored.state = DeliveryState.SENT
-            stored.sent_at = self._clock.now()
-            stored.channel_id = channel_id
-            stored.message_id = message_id
-            stored.last_error = None
+            await session.execute(
+                update(Delivery)
+                .where(Delivery.id == row.id)
+                .values(
+                    state=DeliveryState.SENT,
+                    sent_at=self._clock.now(),
+                    channel_id=channel_id,
+                    message_id=message_id,
+                    last_error=None,
+                )
+            )
 
     async def failed(self, row: Delivery, error: str) -> int:
         """Record a failed attempt and when to try again; returns the number of attempts so far."""
@@ -98,12 +109,14 @@ class Ledger:
                 row.next_attempt_at = self._clock.now()
             return len(rows)
 
-    async def existing(self, kind: str, cohort_ids: list[int]) -> dict[tuple[str, str], Delivery]:
-        """(subject, period) → row, for one kind across many cohorts, in one query."""
+    async def existing(self, kind: str, cohort_ids: list[int]) -> dict[tuple[str, str], LedgerEntry]:
+        """(subject, period) → (id, state), for one kind across many cohorts, in one light query."""
         if not cohort_ids:
             return {}
         async with self._sessions() as session:
-            rows = await session.scalars(
-                select(Delivery).where(Delivery.kind == kind, Delivery.cohort_id.in_(cohort_ids))
+            rows = await session.execute(
+                select(Delivery.subject, Delivery.period, Delivery.id, Delivery.state).where(
+                    Delivery.kind == kind, Delivery.cohort_id.in_(cohort_ids)
+                )
             )
-            return {(row.subject, row.period): row for row in rows}
+            return {(subject, period): LedgerEntry(row_id, state) for subject, period, row_id, state in rows}

@@ -26,7 +26,7 @@ from bot.roadmap import Roadmap
 from bot.schedule.planner import Timeline, week_openings
 from bot.services.catalog import RoadmapCatalog
 from bot.services.cohorts import build_timeline
-from bot.services.ledger import INTERRUPTED, REPORT_AFTER_ATTEMPTS, Ledger
+from bot.services.ledger import INTERRUPTED, REPORT_AFTER_ATTEMPTS, Ledger, LedgerEntry
 from bot.services.ports import DeliveryFailed, DiscordPort, WeekPost, WrapUp
 
 log = logging.getLogger(__name__)
@@ -113,7 +113,7 @@ class PostingService:
         return report
 
     async def _post_due_weeks(
-        self, item: ScheduledCohort, done: dict[tuple[str, str], Delivery], now: datetime, report: RunReport
+        self, item: ScheduledCohort, done: dict[tuple[str, str], LedgerEntry], now: datetime, report: RunReport
     ) -> bool:
         """Post this cohort's due weeks in order; stop at the first failure so order is kept."""
         cohort = item.cohort
@@ -149,7 +149,7 @@ class PostingService:
         return True
 
     async def _take(
-        self, existing: Delivery | None, subject: str, period: str, due: datetime, cohort_id: int, late: bool
+        self, existing: LedgerEntry | None, subject: str, period: str, due: datetime, cohort_id: int, late: bool
     ) -> Delivery | None:
         if existing is None:
             return await self._ledger.claim(WEEK_POST, subject, period, due_at=due, cohort_id=cohort_id, late=late)
