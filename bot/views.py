@@ -1,4 +1,4 @@
-"""Small reusable views: a confirm/cancel pair that only the person who asked can press."""
+"""Small reusable views: buttons that only the person who asked can press, and a confirm/cancel pair."""
 
 from __future__ import annotations
 
@@ -11,14 +11,12 @@ from bot.interaction_errors import ErrorHandlingView
 OnConfirm = Callable[[discord.Interaction], Awaitable[str]]
 
 
-class ConfirmView(ErrorHandlingView):
-    """Confirm runs `on_confirm` and shows its answer; Cancel changes nothing. Both disable the buttons."""
+class OwnerOnlyView(ErrorHandlingView):
+    """Refuses everyone but `owner_id`; `close()` disables every button once one was used."""
 
-    def __init__(self, owner_id: int, on_confirm: OnConfirm, *, confirm_label: str, timeout: float = 120) -> None:
+    def __init__(self, owner_id: int, *, timeout: float = 120) -> None:
         super().__init__(timeout=timeout)
         self._owner_id = owner_id
-        self._on_confirm = on_confirm
-        self.confirm.label = confirm_label
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         if interaction.user.id != self._owner_id:
@@ -26,19 +24,28 @@ class ConfirmView(ErrorHandlingView):
             return False
         return True
 
+    def close(self) -> None:
+        for item in self.children:
+            if isinstance(item, discord.ui.Button):
+                item.disabled = True
+        self.stop()
+
+
+class ConfirmView(OwnerOnlyView):
+    """Confirm runs `on_confirm` and shows its answer; Cancel changes nothing. Both disable the buttons."""
+
+    def __init__(self, owner_id: int, on_confirm: OnConfirm, *, confirm_label: str, timeout: float = 120) -> None:
+        super().__init__(owner_id, timeout=timeout)
+        self._on_confirm = on_confirm
+        self.confirm.label = confirm_label
+
     @discord.ui.button(label="Confirm", style=discord.ButtonStyle.danger)
     async def confirm(self, interaction: discord.Interaction, _button: discord.ui.Button) -> None:
-        self._disable()
+        self.close()
         answer = await self._on_confirm(interaction)
         await interaction.response.edit_message(content=answer, view=self)
 
     @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
     async def cancel(self, interaction: discord.Interaction, _button: discord.ui.Button) -> None:
-        self._disable()
+        self.close()
         await interaction.response.edit_message(content="Cancelled; nothing changed.", view=self)
-
-    def _disable(self) -> None:
-        for item in self.children:
-            if isinstance(item, discord.ui.Button):
-                item.disabled = True
-        self.stop()

@@ -13,8 +13,8 @@ from discord.ext import commands
 
 from bot.checks import known_guild
 from bot.errors import NotFound
-from bot.interaction_errors import ErrorHandlingView
 from bot.services.mydata import NOTHING_KEPT, ErasureReport
+from bot.views import OwnerOnlyView
 
 if TYPE_CHECKING:
     from bot.app import CohortBot
@@ -22,19 +22,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class EraseView(ErrorHandlingView):
+class EraseView(OwnerOnlyView):
     """Erase, or erase and also drop the tier roles; only the person who asked can press, once."""
 
     def __init__(self, cog: MyDataCommands, owner_id: int) -> None:
-        super().__init__(timeout=120)
+        super().__init__(owner_id)
         self._cog = cog
-        self._owner_id = owner_id
-
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        if interaction.user.id != self._owner_id:
-            await interaction.response.send_message("These buttons are for someone else.", ephemeral=True)
-            return False
-        return True
 
     @discord.ui.button(label="Erase my data", style=discord.ButtonStyle.danger)
     async def erase(self, interaction: discord.Interaction, _button: discord.ui.Button) -> None:
@@ -46,20 +39,14 @@ class EraseView(ErrorHandlingView):
 
     @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
     async def cancel(self, interaction: discord.Interaction, _button: discord.ui.Button) -> None:
-        self._close()
+        self.close()
         await interaction.response.edit_message(content="Cancelled; nothing was erased.", view=self)
 
     async def _run(self, interaction: discord.Interaction, *, drop_roles: bool) -> None:
-        self._close()
+        self.close()
         report = await self._cog.bot.mydata.erase(known_guild(interaction).id, interaction.user.id)
         await interaction.response.edit_message(content=_erased_text(report, drop_roles), view=self)
         await self._cog.tidy_up(interaction, report, drop_roles=drop_roles)
-
-    def _close(self) -> None:
-        for item in self.children:
-            if isinstance(item, discord.ui.Button):
-                item.disabled = True
-        self.stop()
 
 
 def _erased_text(report: ErasureReport, drop_roles: bool) -> str:
