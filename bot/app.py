@@ -35,6 +35,7 @@ from bot.services.mydata import MyDataService
 from bot.services.posting import PostingService
 from bot.services.progress import ProgressService
 from bot.services.reminders import ReminderService
+from bot.services.roster import RosterService
 from bot.services.submissions import SubmissionService
 from bot.services.tiers import TierService
 
@@ -52,6 +53,7 @@ class CohortBot(commands.Bot):
     learners: LearnerService
     submissions: SubmissionService
     mydata: MyDataService
+    roster: RosterService
     ledger: Ledger
     port: BotDiscordPort
     posting: PostingService
@@ -86,6 +88,7 @@ class CohortBot(commands.Bot):
         self.learners = LearnerService(self.sessions, self.clock)
         self.submissions = SubmissionService(self.sessions, self.clock, self.cohorts, self.enrolment)
         self.mydata = MyDataService(self.sessions, self.clock)
+        self.roster = RosterService(self.sessions, self.clock, self.cohorts)
         self.ledger = Ledger(self.sessions, self.clock)
         self.port = BotDiscordPort(self)
         self.posting = PostingService(self.sessions, self.clock, self.catalog, self.ledger, self.port)
@@ -118,9 +121,11 @@ class CohortBot(commands.Bot):
         runner = getattr(self, "runner", None)
         if runner is not None:
             runner.shutdown()
+            await runner.settle()  # cancelled runs finish before the engine is disposed (else they may hang)
         tiers = getattr(self, "tiers", None)
         if tiers is not None:
             tiers.shutdown()
+            await tiers.settle()
         reminder_runner = getattr(self, "reminder_runner", None)
         if reminder_runner is not None:
             reminder_runner.shutdown()

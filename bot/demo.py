@@ -154,6 +154,7 @@ async def _play(sandbox: Sandbox, server: StudyServer, clock: ManualClock, datab
     try:
         show.say(f"StudyBot is online in '{server.guild.name}' (a local Discord sandbox; a week passes in a moment).")
         await _first_weeks(sandbox, server, clock, show, running)
+        reminded = await _reminders(sandbox, server, clock, show, running)
         await running.stop()
         clock.advance(timedelta(days=15))
         show.scene("the bot was offline for 15 days; back online, it catches up once, in order")
@@ -161,6 +162,7 @@ async def _play(sandbox: Sandbox, server: StudyServer, clock: ManualClock, datab
         show.new_messages()
         info = await sandbox.slash("cohort info", user=server.moderator, cohort="Spring 2026")
         show.command("maria", "/cohort info cohort:Spring 2026", info)
+        earned = await _first_tier(sandbox, server, show, running)
     finally:
         if not running.bot.is_closed():
             await running.stop()
@@ -171,7 +173,8 @@ async def _play(sandbox: Sandbox, server: StudyServer, clock: ManualClock, datab
         f"\nDemo finished: {weeks_posted} weeks posted, {duplicates} duplicates, "
         f"{len(server.guild.threads)} discussion threads, {len(server.learners)} learners."
     )
-    return 0 if weeks_posted >= 4 and duplicates == 0 else 1
+    print(f"First tier: {'ada earned the ML/AI Foundations role' if earned else 'no role was given'}.")
+    return 0 if weeks_posted >= 4 and duplicates == 0 and reminded and earned else 1
 
 
 async def _first_weeks(
@@ -206,6 +209,26 @@ async def _first_weeks(
     show.command("alan", "clicks [Leave]", await sandbox.click(reply, "Leave", user=alan))
 
 
+async def _reminders(
+    sandbox: Sandbox, server: StudyServer, clock: ManualClock, show: Transcript, running: RunningBot
+) -> bool:
+    """The moderators' digest at the week's opening, then the 18:00 daily reminders; True if they went out."""
+    ada, grace, _alan = server.learners
+    show.scene("the reminder sweep: the moderators' weekly digest")
+    await running.bot.reminder_runner.run_due()
+    show.new_messages()
+    show.scene("grace prefers reminders in the cohort channel")
+    reply = await sandbox.slash("settings", user=grace, reminders="channel")
+    show.command("grace", "/settings reminders:channel", reply)
+    clock.set(clock.now().astimezone(_zone()).replace(hour=18, minute=0).astimezone(UTC))
+    show.scene("18:00: daily reminders for those who have not checked in today (alan left: none for him)")
+    report = await running.bot.reminder_runner.run_due()
+    show.new_messages()
+    for message in sandbox.dms_to(ada):
+        show._message("a DM to ada", message)
+    return report.dms == 1 and report.pinged == 1
+
+
 async def _weeks_pass(
     show: Transcript, running: RunningBot, clock: ManualClock, server: StudyServer, *, weeks: int
 ) -> None:
@@ -219,3 +242,30 @@ async def _weeks_pass(
         show.scene(f"week {upcoming.week} opens")
         await running.bot.runner.run_due()
         show.new_messages()
+
+
+async def _first_tier(sandbox: Sandbox, server: StudyServer, show: Transcript, running: RunningBot) -> bool:
+    """Ada checks in and hands in weeks 1-4, maria approves each: the fourth approval earns the first tier's role."""
+    ada = server.learners[0]
+    show.scene("ada checks in and hands in the checkpoints of weeks 1-4 (the first three late)")
+    reply = await sandbox.slash("checkin", user=ada, minutes=90, note="Caught up on backpropagation")
+    show.command("ada", "/checkin minutes:90 note:Caught up on backpropagation", reply)
+    for week in range(1, 5):
+        link = f"https://github.com/ada/ml-week-{week}"
+        reply = await sandbox.slash("submit", user=ada, week=week, link=link)
+        show.command("ada", f"/submit week:{week} link:{link}", reply)
+    show.new_messages()
+    show.scene("maria approves them; the fourth completes the ML/AI Foundations tier")
+    dms_before = len(sandbox.dms_to(ada))
+    waiting = [m for m in sandbox.messages_in(server.review_channel) if "Approve" in _buttons(m.components)]
+    for message in waiting:
+        await sandbox.click(message, "Approve", user=server.moderator)
+        show.say(f"  maria › clicks [Approve] on {message.embeds[0]['title']}")
+    await running.bot.tiers.settle()
+    show.new_messages()
+    for message in sandbox.dms_to(ada)[dms_before:]:
+        show._message("a DM to ada", message)
+    show.command("ada", "/progress", await sandbox.slash("progress", user=ada))
+    roles = [role.name for role in ada.roles]
+    show.say(f"  ada's roles on the server now: {', '.join('@' + name for name in roles)}")
+    return "ML/AI Foundations" in roles

@@ -13,7 +13,8 @@ from bot.pacing import Pacer
 from bot.render import limits
 from bot.render.messages import wrap_up_text
 from bot.render.week_post import render_embeds
-from bot.services.ports import DeliveryFailed, LearnerNotice, NoticeRoute, WeekPost, WrapUp
+from bot.services.ports import DeliveryFailed, LearnerNotice, NoticeRoute, RoleRequest, WeekPost, WrapUp
+from bot.tier_roles import RoleGranter
 
 if TYPE_CHECKING:
     from bot.app import CohortBot
@@ -28,10 +29,22 @@ HISTORY_CHECKED = 50
 class BotDiscordPort:
     def __init__(self, bot: CohortBot) -> None:
         self._bot = bot
+        self._roles = RoleGranter(bot)
         self.pace = Pacer()
         """Paces DMs and pings so that thousands of reminders never trip Discord's global rate limit."""
         self._dm_channels: dict[int, int] = {}
         """user id → DM channel id (discord.py keeps only 128): one request per DM instead of two or three."""
+
+    async def resolve_role(self, request: RoleRequest) -> int:
+        return await self._roles.resolve(request)
+
+    async def add_role(self, guild_id: int, user_id: int, role_id: int, reason: str) -> None:
+        await self._roles.add(guild_id, user_id, role_id, reason)
+
+    async def post_announcement(self, channel_id: int, text: str) -> int:
+        channel = self._bot.get_partial_messageable(channel_id)
+        message = await _guard(lambda: channel.send(content=limits.truncate(text, limits.MESSAGE_CONTENT)))
+        return message.id
 
     async def post_week(self, post: WeekPost) -> int:
         channel = self._bot.get_partial_messageable(post.channel_id)
@@ -94,7 +107,7 @@ class BotDiscordPort:
             except discord.Forbidden as exc:
                 if exc.code != CANNOT_DM:
                     raise DeliveryFailed(f"missing permission ({_reason(exc)})", retryable=False) from exc
-            except discord.HTTPException as exc:
+            except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
                 raise DeliveryFailed(f"Discord did not accept the DM ({_reason(exc)})", retryable=True) from exc
         channel = self._bot.get_partial_messageable(notice.fallback_channel_id)
         # The one deliberate ping: exactly this learner, nobody else, whatever the text contains.

@@ -13,10 +13,14 @@ from collections.abc import Awaitable, Callable
 
 DISCORD_SAFE_RATE = 40.0
 """Requests per second for bulk sends: under Discord's global 50, with room for everything else."""
+DISCORD_SAFE_BURST = 5
+"""Requests that may go at once: a bucket allows burst + rate in its first second, so 45 at most."""
+_EPSILON = 1e-9
 
 
 class Pacer:
-    """At most `rate` acquisitions per second on average, with bursts of up to `burst` at once.
+    """At most `rate` acquisitions per second on average, with bursts of up to `burst` at once
+    (so never more than `burst + rate` in any one second).
 
     `rate=None` turns pacing off (the benchmarks measure the bot itself against a sandbox with no limit).
     """
@@ -24,7 +28,7 @@ class Pacer:
     def __init__(
         self,
         rate: float | None = DISCORD_SAFE_RATE,
-        burst: int | None = None,
+        burst: int = DISCORD_SAFE_BURST,
         *,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
@@ -32,7 +36,9 @@ class Pacer:
         if rate is not None and rate <= 0:
             raise ValueError("rate must be positive (or None for no pacing)")
         self.rate = rate
-        self.burst = burst if burst is not None else max(1, int(rate or 1))
+        if burst < 1:
+            raise ValueError("burst must be at least 1")
+        self.burst = burst
         self._monotonic = monotonic
         self._sleep = sleep
         self._tokens = float(self.burst)
@@ -48,7 +54,7 @@ class Pacer:
                 now = self._monotonic()
                 self._tokens = min(float(self.burst), self._tokens + (now - self._updated) * self.rate)
                 self._updated = now
-                if self._tokens >= 1:
+                if self._tokens >= 1 - _EPSILON:  # rounding must not leave a waiter sleeping for nothing
                     self._tokens -= 1
                     return
                 await self._sleep((1 - self._tokens) / self.rate)

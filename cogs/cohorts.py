@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import re
 from typing import TYPE_CHECKING
 
 import discord
@@ -12,8 +14,10 @@ from bot.checks import cohort_autocomplete, known_guild, require_moderator, road
 from bot.errors import Forbidden, InvalidInput
 from bot.render import limits
 from bot.render.messages import cohort_summary, schedule_line, stamp
+from bot.render.roster_csv import roster_csv
 from bot.roadmap.loader import MAX_ROADMAP_BYTES
 from bot.services.cohorts import NewCohort
+from bot.tier_roles import check_tier_role, tier_autocomplete, tier_role_warnings
 
 if TYPE_CHECKING:
     from bot.app import CohortBot
@@ -27,6 +31,11 @@ POSTING_PERMISSIONS = {
     "read_message_history": "Read Message History",
 }
 REVIEW_PERMISSIONS = {key: POSTING_PERMISSIONS[key] for key in ("view_channel", "send_messages", "embed_links")}
+
+
+def slug(name: str) -> str:
+    """A file-name-safe form of a cohort name."""
+    return re.sub(r"[^a-z0-9]+", "-", name.casefold()).strip("-") or "cohort"
 
 
 def missing_permissions(channel: discord.abc.GuildChannel, member: discord.Member, needed: dict[str, str]) -> list[str]:
@@ -94,8 +103,9 @@ class CohortCommands(
                 role_id=role.id if role else None,
             )
         )
+        warnings = "".join(f"\n⚠️ {w}" for w in tier_role_warnings(guild, view.roadmap))
         await interaction.response.send_message(
-            f"Created **{view.name}**. Learners can now /join it.\n{cohort_summary(view)}", ephemeral=True
+            f"Created **{view.name}**. Learners can now /join it.\n{cohort_summary(view)}{warnings}", ephemeral=True
         )
 
     def _check_channels(
@@ -212,6 +222,32 @@ class CohortCommands(
             f"{member.mention}'s week {week} checkpoint in **{cohort}** is {when} ({days} extra days).",
             ephemeral=True,
         )
+
+    @app_commands.command(name="tier-role", description="Give an existing role when a learner completes a tier")
+    @app_commands.describe(cohort="The cohort", tier="The certification tier", role="The role to give for it")
+    @app_commands.autocomplete(cohort=cohort_autocomplete, tier=tier_autocomplete)
+    async def tier_role(self, interaction: discord.Interaction, cohort: str, tier: str, role: discord.Role) -> None:
+        guild = known_guild(interaction)
+        check_tier_role(guild, role)
+        name, chosen = await self.bot.tiers.set_tier_role(guild.id, cohort, tier, role.id)
+        await interaction.response.send_message(
+            f"In **{name}**, completing **{chosen.name}** now gives {role.mention}.", ephemeral=True
+        )
+
+    @app_commands.command(name="roster", description="Download a cohort's roster as a CSV file")
+    @app_commands.describe(cohort="The cohort")
+    @app_commands.autocomplete(cohort=cohort_autocomplete)
+    async def roster(self, interaction: discord.Interaction, cohort: str) -> None:
+        guild = known_guild(interaction)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        roster = await self.bot.roster.roster(guild.id, cohort)
+        name = roster.view.name
+        file = discord.File(io.BytesIO(roster_csv(roster.rows)), filename=f"roster-{slug(name)}.csv")
+        summary = (
+            f"**{name}** roster: {len(roster.rows)} members ever enrolled, {roster.active} active, "
+            f"completion rate {roster.completion_rate:.0%} (approved of the checkpoints due so far)."
+        )
+        await interaction.followup.send(summary, file=file, ephemeral=True)
 
     @app_commands.command(name="moderator-role", description="Set the role whose members may run cohorts")
     @app_commands.describe(role="Members with this role count as moderators (Manage Server always does)")

@@ -90,7 +90,7 @@ def describe(view: SettingsView, *, changed: bool) -> str:
     if not view.cohorts:
         lines.append("You are not in any cohort on this server yet: /join one to get reminders.")
     else:
-        lines.append("Change them with `/settings timezone: reminders: reminder_hour:`.")
+        lines.append("Change them with /settings and its options `timezone`, `reminders` and `reminder_hour`.")
     return "\n".join(lines)
 
 

@@ -17,4 +17,9 @@ def test_demo_runs_the_real_bot_and_posts_each_week_once() -> None:
     assert "Week 1 of 'Spring 2026' is open." in result.stdout
     assert "Posted late" in result.stdout
     assert "Demo finished: 4 weeks posted, 0 duplicates, 4 discussion threads" in result.stdout
+    assert "🎓 @ada earned ML/AI Foundations" in result.stdout
+    assert "Congratulations! You completed ML/AI Foundations in 'Spring 2026'" in result.stdout
+    assert "ada's roles on the server now: @Spring Cohort, @ML/AI Foundations" in result.stdout
+    assert "First tier: ada earned the ML/AI Foundations role." in result.stdout
+    assert "in a DM to ada:\n     ⏰ Daily reminder for Spring 2026" in result.stdout
     assert "Traceback" not in result.stderr

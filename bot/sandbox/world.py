@@ -358,6 +358,7 @@ class World:
     users: dict[int, User] = field(default_factory=dict, repr=False)
     guilds: dict[int, Guild] = field(default_factory=dict, repr=False)
     dm_channels: dict[int, Channel] = field(default_factory=dict, repr=False)
+    _dm_by_channel_id: dict[int, Channel] = field(default_factory=dict, repr=False)
     bot: User = field(init=False)
     app_owner: User = field(init=False)
     application_id: int = field(init=False)
@@ -404,13 +405,15 @@ class World:
             return existing
         channel = Channel(self.ids.next(), "", ChannelType.DM, recipient=user)
         self.dm_channels[user.id] = channel
+        self._dm_by_channel_id[channel.id] = channel
         return channel
 
     def channel(self, channel_id: int) -> Channel | None:
         for guild in self.guilds.values():
             if channel_id in guild.channels:
                 return guild.channels[channel_id]
-        return next((c for c in self.dm_channels.values() if c.id == channel_id), None)
+        # An index, not a scan: a bulk DM run opens thousands of DM channels.
+        return self._dm_by_channel_id.get(channel_id)
 
     def bot_permissions_in(self, channel: Channel) -> int:
         if channel.guild is None:

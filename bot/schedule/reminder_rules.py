@@ -9,6 +9,7 @@ or changed their settings is never sent, and the ledger makes every reminder go 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -93,6 +94,32 @@ def due_digest(openings: dict[int, datetime], total_weeks: int, now: datetime) -
     if now - at > DIGEST_PERIOD:
         return None
     return week, at
+
+
+def could_fall_due(since: datetime | None, now: datetime, openings: Iterable[datetime]) -> bool:
+    """Whether any reminder moment may lie in (since, now]; False lets a quiet sweep skip the learners.
+
+    Every moment sits at a time of day (UTC) that is known in advance: daily ones on a quarter hour
+    (whole local hours, and every zone's offset is a multiple of 15 minutes); weekly ones and digests at
+    a week opening plus whole days (the 48 h lead, extensions of whole days).
+    """
+    if since is None or now - since >= timedelta(days=1):
+        return True
+    if now <= since:
+        return False
+    start, end = _second_of_day(since), _second_of_day(now)
+
+    def inside(second: float) -> bool:
+        return start < second <= end if start < end else second > start or second <= end
+
+    if any(inside(quarter * 900.0) for quarter in range(96)):
+        return True
+    return any(inside(_second_of_day(at)) for at in openings)
+
+
+def _second_of_day(moment: datetime) -> float:
+    moment = moment.astimezone(UTC)
+    return moment.hour * 3600 + moment.minute * 60 + moment.second + moment.microsecond / 1e6
 
 
 def is_new(moment: datetime, since: datetime | None) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -32,6 +33,11 @@ class ScheduleRunner:
         )
         self._run_lock = asyncio.Lock()
         self._pending: set[asyncio.Task[RunReport | None]] = set()
+        self._sweeps: list[Callable[[], Awaitable[object]]] = []
+
+    def add_sweep(self, sweep: Callable[[], Awaitable[object]]) -> None:
+        """Also run `sweep` after every run (the minute catch-up included), e.g. retrying pending tier roles."""
+        self._sweeps.append(sweep)
 
     def start(self) -> None:
         self._scheduler.start()
@@ -104,4 +110,9 @@ class ScheduleRunner:
             # The cohorts the run just read: sending changes no opening (a completed cohort has none left),
             # and a change made meanwhile queues another run behind this lock, which reads afresh.
             self._schedule(report.scheduled)
+            for sweep in self._sweeps:
+                try:
+                    await sweep()
+                except Exception:
+                    log.exception("a sweep after the schedule run failed; the next run tries again")
             return report

@@ -59,6 +59,18 @@ class LearnerNotice:
     dms_closed: bool = False
 
 
+@dataclass(frozen=True)
+class RoleRequest:
+    """A role to give: `role_id` if the server still has it, else the role named `name`, else a new one."""
+
+    guild_id: int
+    role_id: int | None
+    name: str | None
+    """None: only `role_id` will do (a moderator chose it); its absence is then a problem to report."""
+    color: int
+    reason: str
+
+
 class NoticeRoute(enum.StrEnum):
     DM = "dm"
     CHANNEL = "channel"
@@ -76,6 +88,18 @@ class DiscordPort(Protocol):
     async def tell_moderators(self, channel_id: int, text: str) -> None: ...
 
     async def notify_learner(self, notice: LearnerNotice) -> NoticeRoute: ...
+
+    async def resolve_role(self, request: RoleRequest) -> int:
+        """The id of the role to give, creating it (name and colour, no permissions) when the server lacks it."""
+        ...
+
+    async def add_role(self, guild_id: int, user_id: int, role_id: int, reason: str) -> None:
+        """Give a member a role; DeliveryFailed says exactly what a moderator must change when Discord refuses."""
+        ...
+
+    async def post_announcement(self, channel_id: int, text: str) -> int:
+        """Post `text` in a channel, pinging nobody; return the message id."""
+        ...
 
     async def post_pings(self, channel_id: int, content: str, user_ids: Sequence[int]) -> int:
         """Post `content` in a channel, pinging exactly `user_ids` whatever it contains; return the message id.

@@ -37,7 +37,6 @@ from bot.services.cohorts import CohortService, CohortView
 from bot.services.learners import as_prefs
 from bot.services.streaks import (
     CheckpointRecord,
-    PausedSpan,
     Streak,
     daily_streak,
     local_day,
@@ -129,8 +128,9 @@ class Standing:
     user_id: int
     display_name: str
     value: int
+    """The current daily streak, or the number of approved checkpoints."""
     detail: int
-    """Streak: the best daily streak; approved: the current daily streak is not computed, so 0."""
+    """The tie-breaker: the best daily streak (by streak); 0 by approved checkpoints."""
 
 
 @dataclass(frozen=True)

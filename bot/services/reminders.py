@@ -48,9 +48,12 @@ from bot.render.reminders import (
     ping_messages,
     weekly_text,
 )
+from bot.roadmap import Module
 from bot.schedule.planner import current_week
 from bot.schedule.reminder_rules import (
+    DailyMoment,
     allowed,
+    could_fall_due,
     due_daily,
     due_digest,
     due_weekly,
@@ -262,9 +265,11 @@ class ReminderService:
         outcome = _Outcome()
         dms = [(row_id, r) for row_id, r in claimed if r.by_dm]
         pings = [(row_id, r) for row_id, r in claimed if not r.by_dm]
-        await self._send_pings(pings, plan.cohorts, report, outcome)
-        await self._send_dms(dms, report, outcome)
-        await self._record(outcome, now)
+        try:
+            await self._send_pings(pings, plan.cohorts, report, outcome)
+            await self._send_dms(dms, report, outcome)
+        finally:
+            await self._record(outcome, now)  # whatever happened, what went out is marked sent
         if plan.digests:
             await self._send_digests(plan, now, report)
         if report.sent or report.failed or report.digests:
@@ -281,7 +286,8 @@ class ReminderService:
             s.cohort.id: s for s in await self._posting.scheduled_cohorts() if _started(s, now)
         }
         plan = ReminderPlan(cohorts=scheduled)
-        if not scheduled:
+        openings = (at for item in scheduled.values() for at in item.openings.values())
+        if not scheduled or not could_fall_due(since, now, openings):
             return plan
         ids = sorted(scheduled)
         async with self._sessions() as session:
@@ -290,7 +296,7 @@ class ReminderService:
             extensions = await _extensions(session, ids, scheduled)
             weekly = _weekly_due(scheduled, plan.learners, extensions, now, since)
             if daily:
-                done = await _checked_in(session, {guild_id for guild_id, _ in daily}, {d for d, _ in daily.values()})
+                done = await _checked_in(session, ids, {day for day, _ in daily.values()})
                 plan.reminders += [r for (day, r) in daily.values() if (r.guild_id, r.user_id, day) not in done]
             if weekly:
                 handed_in = await _submitted(session, scheduled, {(r.cohort_id, week) for week, r in weekly})
@@ -399,6 +405,11 @@ class ReminderService:
             route = await self._port.notify_learner(notice)
         except DeliveryFailed as exc:
             outcome.failed([row_id], exc)
+            report.failed += 1
+            return
+        except Exception as exc:  # one learner's failure must not stop the others' reminders
+            log.exception("a reminder DM to %s failed unexpectedly", reminder.user_id)
+            outcome.failed([row_id], DeliveryFailed(f"unexpected error: {type(exc).__name__}", retryable=False))
             report.failed += 1
             return
         if route is NoticeRoute.DM:
@@ -620,12 +631,14 @@ async def _extensions(
     return found
 
 
-async def _checked_in(session: AsyncSession, guild_ids: set[int], days: set[date]) -> set[tuple[int, int, date]]:
-    """(guild, user, local day) of every check-in on these days: one query, for any of their cohorts there."""
+async def _checked_in(session: AsyncSession, cohort_ids: list[int], days: set[date]) -> set[tuple[int, int, date]]:
+    """(guild, user, local day) of the check-ins on these days in these cohorts: one query.
+
+    /checkin logs a day in every cohort the learner is in, so any of them answers for the person."""
     rows = await session.execute(
         select(Membership.guild_id, Membership.user_id, CheckIn.local_date)
-        .join(Membership, Membership.id == CheckIn.membership_id)
-        .where(Membership.guild_id.in_(guild_ids), CheckIn.local_date.in_(days))
+        .join(CheckIn, CheckIn.membership_id == Membership.id)
+        .where(Membership.cohort_id.in_(cohort_ids), CheckIn.local_date.in_(days))
         .distinct()
     )
     return {(guild_id, user_id, day) for guild_id, user_id, day in rows.all()}
@@ -671,31 +684,45 @@ def _daily_due(
         held = first.get(person)
         if held is None or (row.joined_at, row.cohort_id) < (held.joined_at, held.cohort_id):
             first[person] = row
+    # Worked out once per cohort, zone and hour rather than once per learner.
+    cohorts = {
+        cohort_id: (item.cohort.timezone, item.cohort.channel_id, item.openings[1], item.end)
+        for cohort_id, item in scheduled.items()
+    }
+    moments: dict[tuple[int, str], DailyMoment | None] = {}
+    texts: dict[tuple[int, datetime], str] = {}
     due: dict[tuple[int, int], tuple[date, Reminder]] = {}
     for person, row in first.items():
         prefs = row.prefs
         if prefs.delivery is ReminderDelivery.OFF:
             continue
-        item = scheduled[row.cohort_id]
-        cohort = item.cohort
-        moment = due_daily(now, prefs.reminder_hour, prefs.zone_or(cohort.timezone))
+        cohort_id = row.cohort_id
+        cohort_zone, channel_id, started, end = cohorts[cohort_id]
+        when = (prefs.reminder_hour, prefs.timezone or cohort_zone)
+        if when not in moments:
+            moments[when] = due_daily(now, *when)
+        moment = moments[when]
         if moment is None or not is_new(moment.at, since):
             continue
-        if not allowed(moment.at, max(row.not_before, item.openings[1])) or (item.end and moment.at >= item.end):
+        if not allowed(moment.at, max(row.not_before, started)) or (end is not None and moment.at >= end):
             continue
-        module = item.roadmap.module_for_week(current_week(item.openings, moment.at))
+        text = texts.get((cohort_id, moment.at))
+        if text is None:
+            item = scheduled[cohort_id]
+            module = item.roadmap.module_for_week(current_week(item.openings, moment.at))
+            text = texts[(cohort_id, moment.at)] = daily_text(item.cohort.name, module)
         due[person] = (
             moment.day,
             Reminder(
                 kind=DAILY_REMINDER,
                 subject=f"learner:{row.guild_id}:{row.user_id}",
                 period=moment.day.isoformat(),
-                cohort_id=cohort.id,
+                cohort_id=cohort_id,
                 guild_id=row.guild_id,
                 user_id=row.user_id,
-                channel_id=cohort.channel_id,
+                channel_id=channel_id,
                 moment=moment.at,
-                text=daily_text(cohort.name, module),
+                text=text,
                 by_dm=_by_dm(prefs),
             ),
         )
@@ -710,28 +737,29 @@ def _weekly_due(
     since: datetime | None,
 ) -> list[tuple[int, Reminder]]:
     """(module week, reminder) for each learner 48 h before each of their deadlines (extensions included)."""
-    extended_modules: dict[int, set[int]] = defaultdict(set)
+    extended_modules: dict[int, list[int]] = defaultdict(list)
     for membership_id, week in extensions:
-        extended_modules[membership_id].add(week)
-    modules_of: dict[int, list] = {}
+        extended_modules[membership_id].append(week)
+    # Per cohort: the open modules whose deadline is ahead, and those past it (which only an extension revives).
+    ahead: dict[int, list[tuple[Module, datetime, datetime]]] = {}
+    past: dict[int, dict[int, tuple[Module, datetime, datetime]]] = {}
     for cohort_id, item in scheduled.items():
-        modules_of[cohort_id] = [
-            (module, item.openings[module.week], item.openings[module.last_week + 1])
-            for module in item.roadmap.modules
-            if module.week in item.openings
-            and item.openings[module.week] <= now
-            and module.last_week + 1 in item.openings
-        ]
+        ahead[cohort_id], past[cohort_id] = [], {}
+        for module in item.roadmap.modules:
+            opened, deadline = item.openings.get(module.week), item.openings.get(module.last_week + 1)
+            if opened is None or deadline is None or opened > now:
+                continue
+            if deadline > now:
+                ahead[cohort_id].append((module, opened, deadline))
+            else:
+                past[cohort_id][module.week] = (module, opened, deadline)
     due = []
     for row in learners:
         if row.prefs.delivery is ReminderDelivery.OFF:
             continue
-        item = scheduled[row.cohort_id]
-        cohort = item.cohort
-        extended = extended_modules.get(row.membership_id, set())
-        for module, opened, deadline in modules_of[row.cohort_id]:
-            if deadline <= now and module.week not in extended:
-                continue
+        cohort = scheduled[row.cohort_id].cohort
+        revived = [past[cohort.id][w] for w in extended_modules.get(row.membership_id, ()) if w in past[cohort.id]]
+        for module, opened, deadline in ahead[cohort.id] + revived:
             days = extensions.get((row.membership_id, module.week), 0)
             mine = extended_deadline(deadline, days)
             moment = due_weekly(now, opened, mine)

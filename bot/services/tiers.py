@@ -1,0 +1,399 @@
+"""Certification tiers: record an award when an approval completes a tier, then give its role exactly once.
+
+The award row is the truth. It is created once (unique per membership and tier, inserted with
+"on conflict do nothing", so racing approvals create one), stays `pending` until Discord accepted
+the role, and is then marked `granted`. Each attempt first claims the award by bumping its
+`attempts` counter with a compare-and-set, so two tasks (or two processes) never both work on it,
+and a granted award is never touched again. The congratulation and the announcement follow the
+grant and are sent at most once. When Discord refuses, the moderators are told what to change, and
+the award is retried by the schedule's sweep (backing off to hourly) and at once on the next approval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import Clock
+from bot.db.models import (
+    AwardStatus,
+    Cohort,
+    Membership,
+    RoadmapVersion,
+    Submission,
+    SubmissionStatus,
+    TierAward,
+    TierRole,
+)
+from bot.errors import Conflict, InvalidInput
+from bot.roadmap import Module, Roadmap, Tier
+from bot.services.catalog import RoadmapCatalog
+from bot.services.cohorts import CohortService
+from bot.services.events import CheckpointApproved
+from bot.services.learners import LearnerService
+from bot.services.parsing import name_key
+from bot.services.ports import DeliveryFailed, DiscordPort, LearnerNotice, NoticeRoute, RoleRequest
+
+log = logging.getLogger(__name__)
+
+SWEEP_BATCH = 50
+"""Pending awards looked at per sweep; the rest wait for the next one."""
+FIRST_RETRY = timedelta(minutes=1)
+LONGEST_RETRY = timedelta(hours=1)
+REPORT_RETRYABLE_AFTER = 3
+"""Passing trouble (5xx, 429) is reported to moderators only once it has failed this many times."""
+
+
+@dataclass
+class GrantReport:
+    granted: list[tuple[int, str]] = field(default_factory=list)
+    """(user id, tier key) given their role in this run."""
+    failed: list[tuple[int, str]] = field(default_factory=list)
+    waiting: int = 0
+    """Pending awards not tried in this run (backing off, or blocked by the same problem as another)."""
+
+
+@dataclass(frozen=True)
+class _Pending:
+    award: TierAward
+    user_id: int
+    cohort: Cohort
+    roadmap: Roadmap
+    tier: Tier
+    mapped_role_id: int | None
+
+
+class TierService:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        cohorts: CohortService,
+        catalog: RoadmapCatalog,
+        learners: LearnerService,
+        port: DiscordPort,
+    ) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._cohorts = cohorts
+        self._catalog = catalog
+        self._learners = learners
+        self._port = port
+        self._guild_locks: dict[int, asyncio.Lock] = {}
+        self._next_try: dict[int, datetime] = {}
+        """award id → earliest next attempt by the sweep (in memory: after a restart, everything is tried once)."""
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # Reacting to approvals.
+
+    async def on_approved(self, event: CheckpointApproved) -> None:
+        """Record any tier this approval completed, then give pending roles of this server in the background.
+
+        The award is in the database before this returns; the Discord calls happen after the reviewer's
+        click has been answered, so a slow Discord never makes the click fail."""
+        await self.record_earned(event.membership_id)
+        self._spawn(self.grant_pending(event.guild_id, respect_backoff=False))
+
+    async def record_earned(self, membership_id: int) -> list[str]:
+        """Create a pending award for every tier whose checkpoints are all approved; returns the new tier keys."""
+        now = self._clock.now()
+        async with self._sessions.begin() as session:
+            membership = await session.get_one(Membership, membership_id)
+            cohort = await session.get_one(Cohort, membership.cohort_id)
+            roadmap = await self._roadmap(session, cohort)
+            approved = set(
+                (
+                    await session.scalars(
+                        select(Submission.week).where(
+                            Submission.membership_id == membership_id, Submission.status == SubmissionStatus.APPROVED
+                        )
+                    )
+                ).all()
+            )
+            held = set(
+                (
+                    await session.scalars(select(TierAward.tier_key).where(TierAward.membership_id == membership_id))
+                ).all()
+            )
+            earned = [
+                tier.key
+                for tier in roadmap.tiers
+                if tier.key not in held and all(m.week in approved for m in roadmap.tier_modules(tier))
+            ]
+            created = []
+            insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+            for key in earned:
+                result = await session.execute(
+                    insert(TierAward)
+                    .values(
+                        membership_id=membership_id,
+                        tier_key=key,
+                        status=AwardStatus.PENDING,
+                        attempts=0,
+                        earned_at=now,
+                    )
+                    .on_conflict_do_nothing(index_elements=["membership_id", "tier_key"])
+                )
+                if result.rowcount:
+                    created.append(key)
+        return created
+
+    # Giving roles.
+
+    async def sweep(self) -> GrantReport:
+        """The schedule's periodic retry of pending awards, respecting each one's back-off."""
+        return await self.grant_pending(None, respect_backoff=True)
+
+    async def grant_pending(self, guild_id: int | None, *, respect_backoff: bool) -> GrantReport:
+        """Try to give the role of every pending award (of one server, or all); oldest first."""
+        report = GrantReport()
+        now = self._clock.now()
+        items = await self._load_pending(guild_id)
+        blocked: set[tuple[int, int | str]] = set()
+        for item in items:
+            same_role = (item.cohort.guild_id, item.mapped_role_id or item.tier.role)
+            if (respect_backoff and self._next_try.get(item.award.id, now) > now) or same_role in blocked:
+                report.waiting += 1
+                continue
+            async with self._guild_lock(item.cohort.guild_id):
+                outcome = await self._grant_one(item)
+            if outcome is True:
+                report.granted.append((item.user_id, item.tier.key))
+            elif outcome is False:
+                report.failed.append((item.user_id, item.tier.key))
+                # The next award needing the same role would hit the same wall: it waits for the next run.
+                blocked.add(same_role)
+        if report.granted or report.failed:
+            log.info("tier roles: granted %s, failed %s", report.granted, report.failed)
+        return report
+
+    async def _load_pending(self, guild_id: int | None) -> list[_Pending]:
+        query = (
+            select(TierAward, Membership.user_id, Cohort)
+            .join(Membership, Membership.id == TierAward.membership_id)
+            .join(Cohort, Cohort.id == Membership.cohort_id)
+            .where(TierAward.status == AwardStatus.PENDING)
+            .order_by(TierAward.earned_at, TierAward.id)
+            .limit(SWEEP_BATCH)
+        )
+        if guild_id is not None:
+            query = query.where(Cohort.guild_id == guild_id)
+        async with self._sessions() as session:
+            rows = (await session.execute(query)).all()
+            if not rows:
+                return []
+            cohort_ids = {cohort.id for _, _, cohort in rows}
+            version_ids = {cohort.roadmap_version_id for _, _, cohort in rows}
+            versions = {
+                v.id: v for v in await session.scalars(select(RoadmapVersion).where(RoadmapVersion.id.in_(version_ids)))
+            }
+            mapped = {
+                (r.cohort_id, r.tier_key): r.role_id
+                for r in await session.scalars(select(TierRole).where(TierRole.cohort_id.in_(cohort_ids)))
+            }
+        items = []
+        for award, user_id, cohort in rows:
+            roadmap = self._catalog.parse(versions[cohort.roadmap_version_id])
+            tier = roadmap.tier(award.tier_key)
+            if tier is None:
+                log.warning("award %s names tier %r that its roadmap no longer has", award.id, award.tier_key)
+                continue
+            items.append(_Pending(award, user_id, cohort, roadmap, tier, mapped.get((cohort.id, tier.key))))
+        return items
+
+    async def _grant_one(self, item: _Pending) -> bool | None:
+        """True: granted now. False: Discord refused. None: someone else has it (or it was granted meanwhile)."""
+        award, cohort, tier = item.award, item.cohort, item.tier
+        attempt = await self._claim(award)
+        if attempt is None:
+            return None
+        try:
+            role_id = await self._port.resolve_role(
+                RoleRequest(
+                    guild_id=cohort.guild_id,
+                    role_id=item.mapped_role_id or award.role_id,
+                    name=None if item.mapped_role_id else tier.role,
+                    color=int(tier.color.lstrip("#"), 16),
+                    reason=f"Certification tier {tier.name} of {cohort.name}",
+                )
+            )
+            if role_id != award.role_id:
+                await self._update(award.id, role_id=role_id)
+            await self._port.add_role(cohort.guild_id, item.user_id, role_id, f"Completed {tier.name} in {cohort.name}")
+        except DeliveryFailed as exc:
+            await self._failed(item, attempt, exc)
+            return False
+        await self._update(
+            award.id, status=AwardStatus.GRANTED, granted_at=self._clock.now(), role_id=role_id, last_error=None
+        )
+        self._next_try.pop(award.id, None)
+        await self._celebrate(item, role_id)
+        return True
+
+    async def _claim(self, award: TierAward) -> int | None:
+        """Take the award for one attempt (compare-and-set on `attempts`); None when another worker has it."""
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(TierAward)
+                .where(
+                    TierAward.id == award.id,
+                    TierAward.status == AwardStatus.PENDING,
+                    TierAward.attempts == award.attempts,
+                )
+                .values(attempts=TierAward.attempts + 1)
+            )
+        return award.attempts + 1 if result.rowcount == 1 else None
+
+    async def _update(self, award_id: int, **values: Any) -> None:
+        async with self._sessions.begin() as session:
+            await session.execute(update(TierAward).where(TierAward.id == award_id).values(**values))
+
+    async def _failed(self, item: _Pending, attempt: int, exc: DeliveryFailed) -> None:
+        award, cohort, tier = item.award, item.cohort, item.tier
+        reason = exc.reason.rstrip(".")[:499] + "."
+        await self._update(award.id, last_error=reason)
+        self._next_try[award.id] = self._clock.now() + min(FIRST_RETRY * 2 ** (attempt - 1), LONGEST_RETRY)
+        log.warning("could not give tier %s to user %s (attempt %d): %s", tier.key, item.user_id, attempt, reason)
+        if reason == award.last_error or (exc.retryable and attempt < REPORT_RETRYABLE_AFTER):
+            return  # already told about this very problem, or it may pass on its own
+        text = (
+            f"<@{item.user_id}> completed **{tier.name}** in '{cohort.name}', but I could not give them "
+            f"the role: {reason} The award is saved: I will give the role as soon as I can (I retry "
+            "regularly, and at once when another checkpoint is approved)."
+        )
+        try:
+            await self._port.tell_moderators(cohort.review_channel_id or cohort.channel_id, text)
+        except DeliveryFailed as report_exc:
+            log.error("could not tell the moderators of cohort %s: %s", cohort.id, report_exc.reason)
+
+    async def _celebrate(self, item: _Pending, role_id: int) -> None:
+        cohort, tier, roadmap, user_id = item.cohort, item.tier, item.roadmap, item.user_id
+        weeks = weeks_text(roadmap.tier_modules(tier))
+        following = _tier_after(roadmap, tier)
+        onward = (
+            f" Next up: **{following.name}** ({weeks_text(roadmap.tier_modules(following))})."
+            if following is not None
+            else ""
+        )
+        prefs = await self._learners.prefs(cohort.guild_id, user_id)
+        notice = LearnerNotice(
+            cohort.guild_id,
+            user_id,
+            cohort.channel_id,
+            f"Congratulations! You completed **{tier.name}** in '{cohort.name}': every checkpoint of {weeks} "
+            f"is approved, and you now have the <@&{role_id}> role.{onward}",
+            prefs.dms_closed,
+        )
+        try:
+            route = await self._port.notify_learner(notice)
+            if route is NoticeRoute.CHANNEL_DMS_REFUSED:
+                await self._learners.mark_dms_closed(cohort.guild_id, user_id)
+        except DeliveryFailed as exc:
+            log.warning("could not congratulate user %s on tier %s: %s", user_id, tier.key, exc.reason)
+        text = (
+            f"🎓 <@{user_id}> earned **{tier.name}**: every checkpoint of {weeks} of {roadmap.title} approved. "
+            f"Welcome to <@&{role_id}>!"
+        )
+        try:
+            await self._port.post_announcement(cohort.channel_id, text)
+        except DeliveryFailed as exc:
+            log.warning("could not announce tier %s of user %s: %s", tier.key, user_id, exc.reason)
+
+    # Moderators: which role a tier gives.
+
+    async def set_tier_role(self, guild_id: int, cohort_name: str, tier_key: str, role_id: int) -> tuple[str, Tier]:
+        """Use an existing role for one tier of one cohort; pending awards of the server are retried with it."""
+        async with self._sessions.begin() as session:
+            cohort = await self._cohorts.find(session, guild_id, cohort_name, for_update=True)
+            roadmap = await self._roadmap(session, cohort)
+            tier = _find_tier(roadmap, tier_key)
+            row = await session.scalar(
+                select(TierRole).where(TierRole.cohort_id == cohort.id, TierRole.tier_key == tier.key)
+            )
+            if row is None:
+                session.add(TierRole(cohort_id=cohort.id, tier_key=tier.key, role_id=role_id))
+            else:
+                row.role_id = role_id
+            try:
+                await session.flush()
+            except IntegrityError:
+                raise Conflict("Another moderator set this tier's role at the same moment; try again.") from None
+            name = cohort.name
+        self._spawn(self.grant_pending(guild_id, respect_backoff=False))
+        return name, tier
+
+    async def tiers_of(self, guild_id: int, cohort_name: str) -> list[Tier]:
+        """The tiers of a cohort's roadmap (for autocomplete); none when the cohort is unknown."""
+        async with self._sessions() as session:
+            cohort = await session.scalar(
+                select(Cohort).where(Cohort.guild_id == guild_id, Cohort.name_key == name_key(cohort_name))
+            )
+            if cohort is None:
+                return []
+            return list((await self._roadmap(session, cohort)).tiers)
+
+    async def _roadmap(self, session: AsyncSession, cohort: Cohort) -> Roadmap:
+        return self._catalog.parse(await session.get_one(RoadmapVersion, cohort.roadmap_version_id))
+
+    # Background work.
+
+    def _guild_lock(self, guild_id: int) -> asyncio.Lock:
+        """One grant at a time per server, so two learners finishing together never create the role twice."""
+        return self._guild_locks.setdefault(guild_id, asyncio.Lock())
+
+    def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.create_task(self._logged(work), name="tier-grants")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @staticmethod
+    async def _logged(work: Coroutine[Any, Any, Any]) -> None:
+        try:
+            await work
+        except Exception:
+            log.exception("giving tier roles failed; the schedule's sweep will try again")
+
+    async def settle(self) -> None:
+        """Wait for background grants (tests and the demo read a settled state)."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def shutdown(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+
+
+def _find_tier(roadmap: Roadmap, key: str) -> Tier:
+    wanted = key.strip().casefold()
+    tier = next((t for t in roadmap.tiers if wanted in (t.key, t.name.casefold())), None)
+    if tier is None:
+        known = ", ".join(f"`{t.key}` ({t.name})" for t in roadmap.tiers) or "none"
+        raise InvalidInput(f"'{roadmap.title}' has no tier '{key}'. Its tiers: {known}.")
+    return tier
+
+
+def _tier_after(roadmap: Roadmap, tier: Tier) -> Tier | None:
+    tiers = list(roadmap.tiers)
+    index = tiers.index(tier)
+    return tiers[index + 1] if index + 1 < len(tiers) else None
+
+
+def weeks_text(modules: Sequence[Module]) -> str:
+    """'weeks 1-4', 'week 3', 'weeks 2, 5, 9': the weeks some checkpoints cover."""
+    weeks = sorted({w for m in modules for w in range(m.week, m.last_week + 1)})
+    if not weeks:
+        return "nothing"
+    if len(weeks) == 1:
+        return f"week {weeks[0]}"
+    if weeks == list(range(weeks[0], weeks[-1] + 1)):
+        return f"weeks {weeks[0]}-{weeks[-1]}"
+    return "weeks " + ", ".join(str(w) for w in weeks)
