@@ -94,7 +94,7 @@ class CohortBot(commands.Bot):
         self.posting = PostingService(self.sessions, self.clock, self.catalog, self.ledger, self.port)
         self.runner = ScheduleRunner(self.posting, self.clock)
         self.cohorts.on_change(self.runner.on_cohort_change)
-        self.progress = ProgressService(self.sessions, self.clock, self.cohorts)
+        self.progress = ProgressService(self.sessions, self.clock, self.cohorts, self.enrolment)
         self.tiers = TierService(self.sessions, self.clock, self.cohorts, self.catalog, self.learners, self.port)
         self.submissions.on_approved(self.tiers.on_approved)
         self.runner.add_sweep(self.tiers.sweep)

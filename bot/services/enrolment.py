@@ -80,17 +80,27 @@ class EnrolmentService:
             return await self._cohorts.view(session, await self._only_cohort(session, guild_id, candidates))
 
     async def membership(
-        self, session: AsyncSession, guild_id: int, cohort_name: str | None, user_id: int
+        self,
+        session: AsyncSession,
+        guild_id: int,
+        cohort_name: str | None,
+        user_id: int,
+        *,
+        asker_id: int | None = None,
     ) -> tuple[Membership, Cohort]:
+        """The active membership meant; refusals speak to the asker (a moderator may ask about someone)."""
+        you = asker_id is None or asker_id == user_id
+        who, are = ("You", "are") if you else (f"<@{user_id}>", "is")
         if cohort_name:
             cohort = await self._cohorts.find(session, guild_id, cohort_name)
         else:
             mine = await self._active_cohorts_of(session, guild_id, user_id)
             if not mine:
-                raise NotFound("You are not in any cohort on this server. /join one first.")
+                advice = "/join one first." if you else "Name the cohort with the `cohort` option to check."
+                raise NotFound(f"{who} {are} not in any cohort on this server. {advice}")
             if len(mine) > 1:
                 names = ", ".join(f"'{c.name}'" for c in mine)
-                raise Conflict(f"You are in several cohorts ({names}); say which one with the `cohort` option.")
+                raise Conflict(f"{who} {are} in several cohorts ({names}); say which one with the `cohort` option.")
             cohort = mine[0]
         membership = await session.scalar(
             select(Membership).where(
@@ -100,7 +110,8 @@ class EnrolmentService:
             )
         )
         if membership is None:
-            raise NotFound(f"You are not in '{cohort.name}'. Use /join to enrol.")
+            advice = " Use /join to enrol." if you else ""
+            raise NotFound(f"{who} {are} not in '{cohort.name}'.{advice}")
         return membership, cohort
 
     async def _cohort_to_join(self, session: AsyncSession, guild_id: int, cohort_name: str | None) -> Cohort:

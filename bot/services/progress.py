@@ -31,9 +31,10 @@ from bot.db.models import (
     SubmissionVersion,
     TierAward,
 )
-from bot.errors import Conflict, InvalidInput, NotFound
+from bot.errors import InvalidInput, NotFound
 from bot.roadmap import Module, Roadmap, Tier
 from bot.services.cohorts import CohortService, CohortView
+from bot.services.enrolment import EnrolmentService
 from bot.services.learners import as_prefs
 from bot.services.streaks import (
     CheckpointRecord,
@@ -144,10 +145,17 @@ class Leaderboard:
 
 
 class ProgressService:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock, cohorts: CohortService) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        cohorts: CohortService,
+        enrolment: EnrolmentService,
+    ) -> None:
         self._sessions = sessions
         self._clock = clock
         self._cohorts = cohorts
+        self._enrolment = enrolment
 
     # /checkin
 
@@ -212,7 +220,9 @@ class ProgressService:
         """Where a member stands in a cohort: each checkpoint, both streaks, tiers and the next deadline."""
         now = self._clock.now()
         async with self._sessions() as session:
-            membership, cohort = await self._membership(session, guild_id, cohort_name, user_id, asker_id)
+            membership, cohort = await self._enrolment.membership(
+                session, guild_id, cohort_name, user_id, asker_id=asker_id
+            )
             view = await self._cohorts.view(session, cohort)
             prefs = as_prefs(await _settings(session, guild_id, user_id))
             zone = prefs.zone_or(cohort.timezone)
@@ -270,45 +280,6 @@ class ProgressService:
             tiers=tuple(_tier_progress(view.roadmap, approved, awards)),
             next_deadline=_next_deadline(checkpoints, now),
         )
-
-    async def _membership(
-        self, session: AsyncSession, guild_id: int, cohort_name: str | None, user_id: int, asker_id: int
-    ) -> tuple[Membership, Cohort]:
-        you = user_id == asker_id
-        who, are = ("You", "are") if you else (f"<@{user_id}>", "is")
-        if cohort_name:
-            cohort = await self._cohorts.find(session, guild_id, cohort_name)
-        else:
-            mine = (
-                await session.scalars(
-                    select(Cohort)
-                    .join(Membership, Membership.cohort_id == Cohort.id)
-                    .where(
-                        Membership.guild_id == guild_id,
-                        Membership.user_id == user_id,
-                        Membership.status == MembershipStatus.ACTIVE,
-                    )
-                    .order_by(Cohort.created_at)
-                )
-            ).all()
-            if not mine:
-                advice = "/join one first." if you else "Name the cohort with the `cohort` option to check."
-                raise NotFound(f"{who} {are} not in any cohort on this server. {advice}")
-            if len(mine) > 1:
-                names = ", ".join(f"'{c.name}'" for c in mine)
-                raise Conflict(f"{who} {are} in several cohorts ({names}); say which one with the `cohort` option.")
-            cohort = mine[0]
-        membership = await session.scalar(
-            select(Membership).where(
-                Membership.cohort_id == cohort.id,
-                Membership.user_id == user_id,
-                Membership.status == MembershipStatus.ACTIVE,
-            )
-        )
-        if membership is None:
-            advice = " Use /join to enrol." if you else ""
-            raise NotFound(f"{who} {are} not in '{cohort.name}'.{advice}")
-        return membership, cohort
 
     # /leaderboard
 
