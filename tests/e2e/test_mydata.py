@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import func, select
 
 from bot.clock import ManualClock
-from bot.db.models import CheckIn, Membership, Submission, SubmissionVersion
+from bot.db.models import AwardStatus, CheckIn, Membership, Submission, SubmissionVersion, TierAward
 from bot.harness import RunningBot, StudyServer
 from bot.sandbox import Sandbox
 from tests.e2e.test_schedule import create_cohort
@@ -124,3 +124,20 @@ async def test_double_clicking_erase_erases_once(
     late = await sandbox.click(second, "Erase my data", user=ada)
     assert late.ephemeral and "nothing to erase" in late.content
     assert await counts(bot) == (1, 1, 1)
+
+
+async def test_erase_can_also_remove_the_tier_roles_it_granted(
+    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock
+) -> None:
+    await cohort_with_work(sandbox, server, bot, clock)
+    ada = server.learners[0]
+    tier_role = server.guild.add_role("ML/AI Foundations", position=1)
+    ada.add_role(tier_role)
+    async with bot.bot.sessions.begin() as session:
+        membership = await session.scalar(select(Membership).where(Membership.user_id == ada.id))
+        session.add(TierAward(membership_id=membership.id, tier_key="beginner", status=AwardStatus.GRANTED,
+                              role_id=tier_role.id, attempts=1, earned_at=WEEK_1, granted_at=WEEK_1))
+    prompt = await sandbox.slash("mydata erase", user=ada)
+    done = await sandbox.click(prompt, "Erase and remove my tier roles", user=ada)
+    assert "Your tier roles are removed too." in done.content
+    await sandbox.until(lambda: tier_role not in ada.roles, within=5, what="the tier role removed")
