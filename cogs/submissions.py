@@ -202,10 +202,12 @@ class SubmissionCommands(commands.Cog):
         feedback: str | None,
     ) -> None:
         guild = known_guild(interaction)
+        # Acknowledge at once: under a burst of reviews the decision may take longer than Discord's 3 s.
+        await interaction.response.defer()
         result = await self.bot.submissions.decide(
             guild.id, submission_id, version, interaction.user.id, decision, feedback
         )
-        await interaction.response.edit_message(
+        await interaction.edit_original_response(
             embed=review_embed(result.card, result), view=review_view(result.card, decided=True)
         )
         await self._tell_learner(result)

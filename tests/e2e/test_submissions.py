@@ -247,7 +247,9 @@ async def test_second_decision_on_the_same_version_is_refused(
     again = await sandbox.click(stale_copy, "Request changes", user=server.moderator)
     assert again.modal is not None
     refused = await sandbox.submit_modal(again, {"What should the learner change?": "late click"})
-    assert refused.ephemeral and "already decided" in refused.content
+    # The click is acknowledged at once (a deferred update); the refusal follows, only for that moderator.
+    [answer] = await refused.wait_followups(1)
+    assert answer.ephemeral and "already decided" in answer.content
     async with running.bot.sessions() as session:
         assert await session.scalar(select(Submission.status)) is SubmissionStatus.APPROVED
 
