@@ -112,5 +112,10 @@ def next_opening(openings: dict[int, datetime], now: datetime) -> Opening | None
     return min(future, key=lambda o: o.at, default=None)
 
 
+def extended_deadline(deadline: datetime, days: int) -> datetime:
+    """A deadline moved by a moderator's extension of `days` × 24 h (the one rule for every service)."""
+    return deadline + timedelta(days=days)
+
+
 def _local_day(moment: datetime, zone: ZoneInfo) -> date:
     return moment.astimezone(zone).date()

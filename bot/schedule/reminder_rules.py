@@ -59,12 +59,6 @@ def next_daily(now: datetime, hour: int, zone_name: str) -> datetime:
     raise AssertionError("a local day always has the hour within the next three days")
 
 
-def extended_deadline(deadline: datetime, days: int) -> datetime:
-    """A deadline moved by a moderator's extension: `days` × 24 h, as the submissions service counts it
-    (so the reminder names the same moment that /submit calls late)."""
-    return deadline + timedelta(days=days)
-
-
 def due_weekly(now: datetime, opened: datetime, deadline: datetime) -> datetime | None:
     """The weekly reminder's moment (48 h before the deadline) if it is due now.
 

@@ -23,7 +23,16 @@ from bot.db.models import (
 )
 from bot.errors import Conflict, InvalidInput, NotFound
 from bot.roadmap import Module, Roadmap
-from bot.schedule.planner import EventKind, Opening, ScheduleEvent, Timeline, current_week, next_opening, week_openings
+from bot.schedule.planner import (
+    EventKind,
+    Opening,
+    ScheduleEvent,
+    Timeline,
+    current_week,
+    extended_deadline,
+    next_opening,
+    week_openings,
+)
 from bot.services.catalog import RoadmapCatalog
 from bot.services.parsing import cohort_name, name_key, parse_date, parse_post_time, parse_timezone
 
@@ -80,9 +89,10 @@ class CohortView:
         opened = self.openings.get(module.week)
         return opened is not None and opened <= self.now
 
-    def deadline(self, module: Module) -> datetime | None:
-        """When the module's checkpoint is due: when the week after it opens."""
-        return self.openings.get(module.last_week + 1)
+    def deadline(self, module: Module, extension_days: int = 0) -> datetime | None:
+        """When the module's checkpoint is due (when the week after it opens), moved by an extension."""
+        due = self.openings.get(module.last_week + 1)
+        return extended_deadline(due, extension_days) if due is not None else None
 
     @property
     def next_deadline(self) -> tuple[Module, datetime] | None:

@@ -10,7 +10,7 @@ import enum
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -397,8 +397,7 @@ def _active_days(check_in_days: Iterable[date], submitted: Iterable[datetime], z
 
 
 def _due(view: CohortView, module: Module, extensions: dict[int, int]) -> datetime | None:
-    base = view.deadline(module)
-    return base + timedelta(days=extensions.get(module.week, 0)) if base is not None else None
+    return view.deadline(module, extensions.get(module.week, 0))
 
 
 def _checkpoints(

@@ -49,7 +49,7 @@ from bot.render.reminders import (
     weekly_text,
 )
 from bot.roadmap import Module
-from bot.schedule.planner import current_week
+from bot.schedule.planner import current_week, extended_deadline
 from bot.schedule.reminder_rules import (
     DailyMoment,
     allowed,
@@ -57,7 +57,6 @@ from bot.schedule.reminder_rules import (
     due_daily,
     due_digest,
     due_weekly,
-    extended_deadline,
     is_new,
     next_daily,
     weekly_period,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from urllib.parse import urlparse
 
 from sqlalchemy import select
@@ -343,13 +343,10 @@ class SubmissionService:
 
 
 async def _deadline(session: AsyncSession, view: CohortView, membership_id: int, module: Module) -> datetime | None:
-    base = view.deadline(module)
-    if base is None:
-        return None
     days = await session.scalar(
         select(Extension.days).where(Extension.membership_id == membership_id, Extension.week == module.week)
     )
-    return base + timedelta(days=days or 0)
+    return view.deadline(module, days or 0)
 
 
 def _card(

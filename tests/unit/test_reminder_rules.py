@@ -16,6 +16,7 @@ from bot.render.reminders import (
     digest_messages,
     ping_messages,
 )
+from bot.schedule.planner import extended_deadline
 from bot.schedule.reminder_rules import (
     allowed,
     could_fall_due,
@@ -23,7 +24,6 @@ from bot.schedule.reminder_rules import (
     due_daily,
     due_digest,
     due_weekly,
-    extended_deadline,
     is_new,
     next_daily,
     weekly_period,
