@@ -112,6 +112,12 @@ async def opened(url: str) -> AsyncIterator[tuple[AsyncEngine, async_sessionmake
 # Counting SQL statements.
 
 
+async def server_version(url: str) -> str:
+    """PostgreSQL's version, for the table's machine line."""
+    async with opened(url) as (engine, _sessions), engine.connect() as connection:
+        return str(await connection.scalar(text("SHOW server_version")))
+
+
 @dataclass
 class StatementCounter:
     count: int = 0

@@ -56,6 +56,7 @@ from bench.common import (
     monday_morning,
     ms,
     opened,
+    server_version,
 )
 from bot.app import CohortBot
 from bot.clock import ManualClock
@@ -340,11 +341,6 @@ async def run_backend(dbs: Databases, args: argparse.Namespace, table: Table, fa
                 await running.stop()
     finally:
         await sb.stop()
-
-
-async def server_version(url: str) -> str:
-    async with opened(url) as (engine, _sessions), engine.connect() as connection:
-        return str(await connection.scalar(text("SHOW server_version")))
 
 
 async def main(args: argparse.Namespace) -> int:

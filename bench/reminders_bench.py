@@ -65,6 +65,7 @@ from bench.common import (
     opened,
     repeat,
     same_minute_cohorts,
+    server_version,
     timed,
 )
 from bot.clock import ManualClock
@@ -363,13 +364,6 @@ async def paced(dbs: Databases, learners: int, table: Table, checks: Checks) -> 
 
 
 # Entry point.
-
-
-async def server_version(url: str) -> str:
-    from sqlalchemy import text
-
-    async with opened(url) as (engine, _sessions), engine.connect() as connection:
-        return str(await connection.scalar(text("SHOW server_version")))
 
 
 async def main(args: argparse.Namespace) -> int:

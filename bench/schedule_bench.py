@@ -46,7 +46,6 @@ from typing import TypeVar
 if __package__ in (None, ""):  # run as a file: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import text
 
 from bench.common import (
     Databases,
@@ -62,6 +61,7 @@ from bench.common import (
     repeat,
     same_minute_cohorts,
     sent_week_posts,
+    server_version,
     spread_cohorts,
     timed,
 )
@@ -290,11 +290,6 @@ async def same_minute(dbs: Databases, posts: int, table: Table, checks: Checks) 
 
 
 # Entry point.
-
-
-async def server_version(url: str) -> str:
-    async with opened(url) as (engine, _sessions), engine.connect() as connection:
-        return str(await connection.scalar(text("SHOW server_version")))
 
 
 async def main(args: argparse.Namespace) -> int:

@@ -41,7 +41,7 @@ if __package__ in (None, ""):  # run as a file: make the repository root importa
 
 from sqlalchemy import func, select
 
-from bench.common import Databases, Table, counting_statements, monday_morning, ms
+from bench.common import Databases, Table, counting_statements, monday_morning, ms, server_version
 from bench.progress_bench import (
     CHECKPOINTS_EACH,
     ROADMAP,
@@ -49,7 +49,6 @@ from bench.progress_bench import (
     Measured,
     progress,
     seed,
-    server_version,
 )
 from bot.clock import ManualClock
 from bot.db.models import Submission, SubmissionStatus
