@@ -186,20 +186,20 @@ class ProgressService:
                 raise NotFound("You are not in any cohort on this server. /join one first, then check in.")
             prefs = as_prefs(await _settings(session, guild_id, user_id))
             ids = [m.id for m, _ in rows]
-            days_before = await _check_in_days(session, ids)
+            days_before = await check_in_days_of(session, ids)
             for membership, cohort in rows:
                 day = local_day(now, prefs.zone_or(cohort.timezone))
                 session.add(
                     CheckIn(membership_id=membership.id, local_date=day, minutes=minutes, note=note, created_at=now)
                 )
             await session.flush()
-            submitted = await _submission_moments(session, ids)
-            pauses = await _pauses(session, [c.id for _, c in rows])
+            submitted = await submission_moments(session, ids)
+            pauses = await cohort_pauses(session, [c.id for _, c in rows])
         results = []
         for membership, cohort in rows:
             zone = prefs.zone_or(cohort.timezone)
             day = local_day(now, zone)
-            active = _active_days(days_before[membership.id] | {day}, submitted[membership.id], zone)
+            active = active_days(days_before[membership.id] | {day}, submitted[membership.id], zone)
             spans = paused_spans(pauses[cohort.id], zone)
             results.append(
                 CheckInResult(
@@ -244,7 +244,7 @@ class ProgressService:
                     .group_by(CheckIn.local_date)
                 )
             ).all()
-            submitted = await _submission_moments(session, [membership.id])
+            submitted = await submission_moments(session, [membership.id])
             extensions = dict(
                 (
                     await session.execute(
@@ -256,12 +256,12 @@ class ProgressService:
                 a.tier_key: a
                 for a in await session.scalars(select(TierAward).where(TierAward.membership_id == membership.id))
             }
-            pauses = await _pauses(session, [cohort.id])
+            pauses = await cohort_pauses(session, [cohort.id])
         today = local_day(now, zone)
         days = {d for d, _ in logged}
         by_week = {week: (status, at) for week, status, at in standing}
-        checkpoints = _checkpoints(view, by_week, extensions, now)
-        records = [CheckpointRecord(c.due, *_handed_in(by_week.get(c.module.week))) for c in checkpoints]
+        checkpoints = checkpoint_states(view, by_week, extensions, now)
+        records = [CheckpointRecord(c.due, *handed_in(by_week.get(c.module.week))) for c in checkpoints]
         approved = {c.module.week for c in checkpoints if c.state is WeekState.APPROVED}
         return Progress(
             view=view,
@@ -271,7 +271,7 @@ class ProgressService:
             today=today,
             checkpoints=tuple(checkpoints),
             daily=daily_streak(
-                _active_days(days, submitted[membership.id], zone), paused_spans(pauses[cohort.id], zone), today
+                active_days(days, submitted[membership.id], zone), paused_spans(pauses[cohort.id], zone), today
             ),
             weekly=weekly_streak(records, now),
             checked_in_today=today in days,
@@ -325,12 +325,12 @@ class ProgressService:
                     .where(Submission.cohort_id == view.id)
                 ):
                     moments[membership_id].append(at)
-                pauses = (await _pauses(session, [view.id]))[view.id]
+                pauses = (await cohort_pauses(session, [view.id]))[view.id]
                 scores = {}
                 for m in members:
                     zone = m.timezone or view.cohort.timezone
                     streak = daily_streak(
-                        _active_days(days[m.id], moments[m.id], zone), paused_spans(pauses, zone), local_day(now, zone)
+                        active_days(days[m.id], moments[m.id], zone), paused_spans(pauses, zone), local_day(now, zone)
                     )
                     scores[m.id] = (streak.current, streak.best)
         ranked = sorted(members, key=lambda m: (-scores[m.id][0], -scores[m.id][1], m.display_name.casefold()))
@@ -354,7 +354,7 @@ async def _settings(session: AsyncSession, guild_id: int, user_id: int) -> Learn
     )
 
 
-async def _check_in_days(session: AsyncSession, membership_ids: Sequence[int]) -> dict[int, set[date]]:
+async def check_in_days_of(session: AsyncSession, membership_ids: Sequence[int]) -> dict[int, set[date]]:
     days: dict[int, set[date]] = {m: set() for m in membership_ids}
     for membership_id, day in await session.execute(
         select(CheckIn.membership_id, CheckIn.local_date).where(CheckIn.membership_id.in_(membership_ids)).distinct()
@@ -363,7 +363,7 @@ async def _check_in_days(session: AsyncSession, membership_ids: Sequence[int]) -
     return days
 
 
-async def _submission_moments(session: AsyncSession, membership_ids: Sequence[int]) -> dict[int, list[datetime]]:
+async def submission_moments(session: AsyncSession, membership_ids: Sequence[int]) -> dict[int, list[datetime]]:
     """Every version every one of these memberships handed in: each is activity on its day."""
     moments: dict[int, list[datetime]] = {m: [] for m in membership_ids}
     for membership_id, at in await session.execute(
@@ -375,7 +375,7 @@ async def _submission_moments(session: AsyncSession, membership_ids: Sequence[in
     return moments
 
 
-async def _pauses(
+async def cohort_pauses(
     session: AsyncSession, cohort_ids: Sequence[int]
 ) -> dict[int, list[tuple[datetime, datetime | None]]]:
     pauses: dict[int, list[tuple[datetime, datetime | None]]] = {c: [] for c in cohort_ids}
@@ -391,7 +391,7 @@ async def _pauses(
 # Pure helpers.
 
 
-def _active_days(check_in_days: Iterable[date], submitted: Iterable[datetime], zone: str) -> set[date]:
+def active_days(check_in_days: Iterable[date], submitted: Iterable[datetime], zone: str) -> set[date]:
     """Check-ins keep the day they were logged on; submissions are placed with the learner's zone now."""
     return set(check_in_days) | {local_day(at, zone) for at in submitted}
 
@@ -400,7 +400,7 @@ def _due(view: CohortView, module: Module, extensions: dict[int, int]) -> dateti
     return view.deadline(module, extensions.get(module.week, 0))
 
 
-def _checkpoints(
+def checkpoint_states(
     view: CohortView,
     by_week: dict[int, tuple[SubmissionStatus, datetime]],
     extensions: dict[int, int],
@@ -409,9 +409,9 @@ def _checkpoints(
     result = []
     for module in view.roadmap.modules:
         due = _due(view, module, extensions)
-        handed_in = by_week.get(module.week)
-        if handed_in is not None:
-            status, at = handed_in
+        entry = by_week.get(module.week)
+        if entry is not None:
+            status, at = entry
             state = {
                 SubmissionStatus.APPROVED: WeekState.APPROVED,
                 SubmissionStatus.PENDING: WeekState.PENDING,
@@ -427,7 +427,7 @@ def _checkpoints(
     return result
 
 
-def _handed_in(entry: tuple[SubmissionStatus, datetime] | None) -> tuple[datetime | None, bool]:
+def handed_in(entry: tuple[SubmissionStatus, datetime] | None) -> tuple[datetime | None, bool]:
     if entry is None:
         return None, False
     status, at = entry

@@ -23,12 +23,12 @@ from bot.render.roster_csv import RosterRow
 from bot.services.cohorts import CohortService, CohortView
 from bot.services.progress import (
     WeekState,
-    _active_days,
-    _check_in_days,
-    _checkpoints,
-    _handed_in,
-    _pauses,
-    _submission_moments,
+    active_days,
+    check_in_days_of,
+    checkpoint_states,
+    cohort_pauses,
+    handed_in,
+    submission_moments,
 )
 from bot.services.streaks import CheckpointRecord, daily_streak, local_day, paused_spans, weekly_streak
 
@@ -82,8 +82,8 @@ class RosterService:
                     )
                 ).all()
             )
-            days = await _check_in_days(session, ids)
-            moments = await _submission_moments(session, ids)
+            days = await check_in_days_of(session, ids)
+            moments = await submission_moments(session, ids)
             standing: dict[int, dict] = defaultdict(dict)
             for membership_id, week, status, at in await session.execute(
                 select(Submission.membership_id, Submission.week, Submission.status, SubmissionVersion.submitted_at)
@@ -105,15 +105,15 @@ class RosterService:
                 select(TierAward).where(TierAward.membership_id.in_(ids)).order_by(TierAward.earned_at)
             ):
                 awards[award.membership_id].append(award)
-            pauses = (await _pauses(session, [cohort.id]))[cohort.id]
+            pauses = (await cohort_pauses(session, [cohort.id]))[cohort.id]
         rows = []
         for membership, timezone in members:
             zone = timezone or cohort.timezone
             by_week = standing[membership.id]
-            checkpoints = _checkpoints(view, by_week, extensions[membership.id], now)
-            records = [CheckpointRecord(c.due, *_handed_in(by_week.get(c.module.week))) for c in checkpoints]
+            checkpoints = checkpoint_states(view, by_week, extensions[membership.id], now)
+            records = [CheckpointRecord(c.due, *handed_in(by_week.get(c.module.week))) for c in checkpoints]
             daily = daily_streak(
-                _active_days(days[membership.id], moments[membership.id], zone),
+                active_days(days[membership.id], moments[membership.id], zone),
                 paused_spans(pauses, zone),
                 local_day(now, zone),
             )
