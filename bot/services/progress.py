@@ -261,7 +261,6 @@ class ProgressService:
         days = {d for d, _ in logged}
         by_week = {week: (status, at) for week, status, at in standing}
         checkpoints = checkpoint_states(view, by_week, extensions, now)
-        records = [CheckpointRecord(c.due, *handed_in(by_week.get(c.module.week))) for c in checkpoints]
         approved = {c.module.week for c in checkpoints if c.state is WeekState.APPROVED}
         return Progress(
             view=view,
@@ -270,10 +269,8 @@ class ProgressService:
             zone=zone,
             today=today,
             checkpoints=tuple(checkpoints),
-            daily=daily_streak(
-                active_days(days, submitted[membership.id], zone), paused_spans(pauses[cohort.id], zone), today
-            ),
-            weekly=weekly_streak(records, now),
+            daily=member_daily_streak(days, submitted[membership.id], pauses[cohort.id], zone, now),
+            weekly=member_weekly_streak(checkpoints, by_week, now),
             checked_in_today=today in days,
             check_in_days=len(days),
             minutes_logged=sum(int(m) for _, m in logged),
@@ -329,9 +326,7 @@ class ProgressService:
                 scores = {}
                 for m in members:
                     zone = m.timezone or view.cohort.timezone
-                    streak = daily_streak(
-                        active_days(days[m.id], moments[m.id], zone), paused_spans(pauses, zone), local_day(now, zone)
-                    )
+                    streak = member_daily_streak(days[m.id], moments[m.id], pauses, zone, now)
                     scores[m.id] = (streak.current, streak.best)
         ranked = sorted(members, key=lambda m: (-scores[m.id][0], -scores[m.id][1], m.display_name.casefold()))
         standings: list[Standing] = []
@@ -425,6 +420,25 @@ def checkpoint_states(
         else:
             result.append(CheckpointProgress(module, WeekState.OPEN, False, due))
     return result
+
+
+def member_daily_streak(
+    check_in_days: Iterable[date],
+    submitted: Iterable[datetime],
+    pauses: Iterable[tuple[datetime, datetime | None]],
+    zone: str,
+    now: datetime,
+) -> Streak:
+    """One learner's daily streak from their check-in days, hand-in moments and the cohort's pauses."""
+    return daily_streak(active_days(check_in_days, submitted, zone), paused_spans(pauses, zone), local_day(now, zone))
+
+
+def member_weekly_streak(
+    checkpoints: list[CheckpointProgress], by_week: dict[int, tuple[SubmissionStatus, datetime]], now: datetime
+) -> Streak:
+    """One learner's weekly streak from their checkpoint states and what stands for each week."""
+    records = [CheckpointRecord(c.due, *handed_in(by_week.get(c.module.week))) for c in checkpoints]
+    return weekly_streak(records, now)
 
 
 def handed_in(entry: tuple[SubmissionStatus, datetime] | None) -> tuple[datetime | None, bool]:

@@ -23,14 +23,13 @@ from bot.render.roster_csv import RosterRow
 from bot.services.cohorts import CohortService, CohortView
 from bot.services.progress import (
     WeekState,
-    active_days,
     check_in_days_of,
     checkpoint_states,
     cohort_pauses,
-    handed_in,
+    member_daily_streak,
+    member_weekly_streak,
     submission_moments,
 )
-from bot.services.streaks import CheckpointRecord, daily_streak, local_day, paused_spans, weekly_streak
 
 
 @dataclass(frozen=True)
@@ -111,13 +110,8 @@ class RosterService:
             zone = timezone or cohort.timezone
             by_week = standing[membership.id]
             checkpoints = checkpoint_states(view, by_week, extensions[membership.id], now)
-            records = [CheckpointRecord(c.due, *handed_in(by_week.get(c.module.week))) for c in checkpoints]
-            daily = daily_streak(
-                active_days(days[membership.id], moments[membership.id], zone),
-                paused_spans(pauses, zone),
-                local_day(now, zone),
-            )
-            weekly = weekly_streak(records, now)
+            daily = member_daily_streak(days[membership.id], moments[membership.id], pauses, zone, now)
+            weekly = member_weekly_streak(checkpoints, by_week, now)
             states = Counter(c.state for c in checkpoints)
             tiers = tuple((_tier_name(view, a.tier_key), a.earned_at) for a in awards[membership.id])
             rows.append(
