@@ -199,8 +199,9 @@ class ProgressService:
         for membership, cohort in rows:
             zone = prefs.zone_or(cohort.timezone)
             day = local_day(now, zone)
-            active = active_days(days_before[membership.id] | {day}, submitted[membership.id], zone)
-            spans = paused_spans(pauses[cohort.id], zone)
+            daily = member_daily_streak(
+                days_before[membership.id] | {day}, submitted[membership.id], pauses[cohort.id], zone, now
+            )
             results.append(
                 CheckInResult(
                     cohort.name,
@@ -208,7 +209,7 @@ class ProgressService:
                     zone,
                     minutes,
                     day not in days_before[membership.id],
-                    daily_streak(active, spans, day),
+                    daily,
                     cohort.status is CohortStatus.PAUSED,
                 )
             )
