@@ -21,6 +21,7 @@ from bot.harness import RunningBot, StudyServer
 from bot.sandbox import Member, Perm, Reply, Sandbox, payloads
 from bot.services.reminders import DAILY_REMINDER, ReminderReport
 from tests.e2e.conftest import Launcher
+from tests.e2e.test_schedule import create_cohort
 
 DAILY = "Daily reminder for **Spring**"
 WEEKLY = "checkpoint **"
@@ -28,18 +29,6 @@ MESSAGES_ROUTE = "/channels/{channel_id}/messages"
 
 
 # Helpers.
-
-
-async def create_cohort(sandbox: Sandbox, server: StudyServer, **options: object) -> None:
-    values = {"name": "Spring", "roadmap": "ml-ai-study-guide", "start": "2026-03-02"} | options
-    reply = await sandbox.slash(
-        "cohort create",
-        user=server.moderator,
-        review_channel=server.review_channel,
-        options={"channel": server.cohort_channel},
-        **values,
-    )
-    assert reply.content.startswith("Created"), reply.content
 
 
 async def join(sandbox: Sandbox, *learners: Member) -> None:
