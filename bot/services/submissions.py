@@ -15,7 +15,6 @@ from bot.db.models import (
     Cohort,
     Extension,
     Membership,
-    MembershipStatus,
     Review,
     ReviewDecision,
     Submission,
@@ -306,22 +305,15 @@ class SubmissionService:
         if not 1 <= days <= MAX_EXTENSION_DAYS:
             raise InvalidInput(f"An extension is 1 to {MAX_EXTENSION_DAYS} days.")
         async with self._sessions.begin() as session:
-            cohort = await self._cohorts.find(session, guild_id, cohort_name)
+            membership, cohort = await self._enrolment.membership(
+                session, guild_id, cohort_name, user_id, asker_id=granted_by
+            )
             view = await self._cohorts.view(session, cohort)
             module = view.roadmap.module_for_week(week)
             if module is None:
                 raise InvalidInput(
                     f"'{view.roadmap.title}' has weeks 1-{view.roadmap.total_weeks}; there is no week {week}."
                 )
-            membership = await session.scalar(
-                select(Membership).where(
-                    Membership.cohort_id == cohort.id,
-                    Membership.user_id == user_id,
-                    Membership.status == MembershipStatus.ACTIVE,
-                )
-            )
-            if membership is None:
-                raise NotFound(f"<@{user_id}> is not in '{cohort.name}'.")
             extension = await session.scalar(
                 select(Extension).where(Extension.membership_id == membership.id, Extension.week == module.week)
             )
