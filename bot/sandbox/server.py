@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -17,7 +18,7 @@ from . import payloads
 from .bodies import BODY, read_body
 from .commands import CommandRegistry
 from .errors import ApiError, json_response
-from .faults import Fault, FaultInjector, compile_pattern, matches
+from .faults import Fault, FaultInjector, Hold, compile_pattern, matches
 from .gateway import DIRECT_MESSAGES, GUILD_MESSAGES, Gateway
 from .inject import Injection
 from .interactions import InteractionRoutes
@@ -135,6 +136,7 @@ class Sandbox(Injection):
         record = RecordedRequest(request.method, path, dict(request.query), body.json,
                                  [u.filename for u in body.files], time.monotonic())
         self.requests.append(record)
+        await self.faults.wait_if_held(request.method, path)
         response = self.faults.take(request.method, path) or await self._route(request, handler, path)
         record.status = response.status
         if isinstance(response, web.Response) and response.content_type == "application/json" and response.body:
@@ -209,6 +211,12 @@ class Sandbox(Injection):
         """
         pattern = compile_pattern(path_pattern)
         self.faults.add(Fault(method.upper(), pattern, times, status, retry_after, code, message))
+
+    def hold_next(self, method: str, path_pattern: str | re.Pattern[str]) -> asyncio.Event:
+        """Hold the next matching request (recorded at once, answered later) until the returned event is set."""
+        hold = Hold(method.upper(), compile_pattern(path_pattern), asyncio.Event())
+        self.faults.holds.append(hold)
+        return hold.release
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
         """Push any gateway event to the bot, e.g. a GUILD_UPDATE the sandbox has no helper for."""
