@@ -27,7 +27,7 @@ from .records import Message, RecordedRequest
 from .rest import RestRoutes
 from .store import MessageStore
 from .waiting import Notifier
-from .world import Channel, Guild, Member, User, World
+from .world import Channel, Guild, Member, Role, User, World
 
 log = logging.getLogger(__name__)
 
@@ -217,6 +217,15 @@ class Sandbox(Injection):
         hold = Hold(method.upper(), compile_pattern(path_pattern), asyncio.Event())
         self.faults.holds.append(hold)
         return hold.release
+
+    async def change_role(self, role: Role, *, permissions: int | None = None, position: int | None = None) -> None:
+        """A moderator edits a role in Server Settings: the world changes and the bot gets GUILD_ROLE_UPDATE."""
+        if permissions is not None:
+            role.permissions = int(permissions)
+        if position is not None:
+            role.position = position
+        await self.gateway.dispatch("GUILD_ROLE_UPDATE", {"guild_id": str(role.guild.id), "role": payloads.role(role)})
+        self.notifier.bump()
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
         """Push any gateway event to the bot, e.g. a GUILD_UPDATE the sandbox has no helper for."""
