@@ -77,7 +77,7 @@ async def test_a_tier_role_with_power_is_refused_naming_the_permission(
 async def test_a_role_named_like_a_tier_with_power_refuses_the_cohort(
     sandbox: Sandbox, server: StudyServer, launch: Launcher
 ) -> None:
-    named = server.guild.add_role(TIER_ROLE, position=1, permissions=discord.Permissions(ban_members=True).value)
+    server.guild.add_role(TIER_ROLE, position=1, permissions=discord.Permissions(ban_members=True).value)
     bot = await launch()
     reply = await create(sandbox, server, server.moderator)
     assert_refused(reply, f"would give the existing role named '{TIER_ROLE}'", "carries Ban Members")
@@ -153,7 +153,9 @@ async def test_a_mapped_role_given_power_later_is_not_granted_and_moderators_are
 async def test_a_cohort_role_given_power_after_creation_is_not_given_on_join(
     sandbox: Sandbox, server: StudyServer, bot: RunningBot
 ) -> None:
-    reply = await create(sandbox, server, server.moderator, role=server.cohort_role, review_channel=server.review_channel)
+    reply = await create(
+        sandbox, server, server.moderator, role=server.cohort_role, review_channel=server.review_channel
+    )
     assert reply.content.startswith("Created"), reply.content
     await role_changed(sandbox, bot, server.cohort_role, permissions=int(Perm.MANAGE_MESSAGES))
     ada = server.learners[0]
