@@ -30,8 +30,11 @@ POSTING_PERMISSIONS = {
     "create_public_threads": "Create Public Threads",
     "send_messages_in_threads": "Send Messages in Threads",
     "read_message_history": "Read Message History",
+    "attach_files": "Attach Files",  # review messages carry submitted files (here when there is no review channel)
 }
-REVIEW_PERMISSIONS = {key: POSTING_PERMISSIONS[key] for key in ("view_channel", "send_messages", "embed_links")}
+REVIEW_PERMISSIONS = {
+    key: POSTING_PERMISSIONS[key] for key in ("view_channel", "send_messages", "embed_links", "attach_files")
+}
 
 
 def slug(name: str) -> str:

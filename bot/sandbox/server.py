@@ -156,6 +156,10 @@ class Sandbox(Injection):
             return json_response({"code": 0, "message": "404: Not Found"}, 404)
 
     async def _attachment(self, request: web.Request) -> web.Response:
+        """A file download from the CDN; fail_next("GET", "/attachments/...") makes it fail."""
+        injected = self.faults.take(request.method, request.path)
+        if injected is not None:
+            return injected
         stored = self.store.attachments.get(int(request.match_info["attachment_id"]))
         if stored is None:
             raise web.HTTPNotFound()
