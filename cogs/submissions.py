@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-
 @dataclass(frozen=True)
 class Upload:
     """A submitted file's bytes, fetched at once: Discord deletes the learner's ephemeral upload."""
@@ -166,7 +165,11 @@ class SubmissionCommands(commands.Cog):
         guild = known_guild(interaction)
         # Fetching the file, storing and posting for review take round trips: defer to stay inside Discord's 3 s.
         await interaction.response.defer(ephemeral=True, thinking=True)
-        upload = await _fetch(file, guild.filesize_limit) if file is not None else None
+        upload = None
+        if file is not None:
+            # Refuse a non-member or an unopened week before spending a download on their file.
+            await self.bot.submissions.target(guild.id, interaction.user.id, cohort, week)
+            upload = await _fetch(file, guild.filesize_limit)
         attachment = AttachmentInfo(file.url, file.filename, file.size, file.content_type) if file else None
         card = await self.bot.submissions.submit(
             SubmissionRequest(guild.id, interaction.user.id, cohort, week, link, notes, attachment)
