@@ -116,8 +116,6 @@ def _earned(tiers: list[TierProgress]) -> str:
     for tier in tiers:
         if tier.award is AwardStatus.GRANTED:
             lines.append(f"🎓 **{tier.tier.name}** — role given")
-        elif tier.award is AwardStatus.RETIRED:
-            lines.append(f"🎓 **{tier.tier.name}** — role not given: left the cohort (rejoining gives it)")
         elif tier.award_problem:
             lines.append(f"🎓 **{tier.tier.name}** — role on its way (Discord refused it so far; the moderators "
                          "have been told what to fix)")
