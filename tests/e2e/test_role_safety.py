@@ -84,12 +84,13 @@ async def test_a_role_named_like_a_tier_with_power_refuses_the_cohort(
     assert await count(bot, Cohort) == 0
 
 
-async def test_roles_at_or_above_the_moderators_highest_are_refused_but_not_for_the_owner(
+async def test_roles_at_or_above_the_moderators_highest_are_refused_but_not_for_owner_or_admins(
     sandbox: Sandbox, server: StudyServer, launch: Launcher, clock: ManualClock
 ) -> None:
     mentors = server.guild.add_role("Mentors", position=server.moderator.roles[0].position + 1)
     server.moderator.add_role(mentors)  # the moderator's highest role, and a plain one
     above = server.guild.add_role("Above the mentors", position=mentors.position + 1)
+    admin_id = server.guild.add_member("root", permissions=discord.Permissions(administrator=True).value).id
     bot = await launch()
     for role in (mentors, above):  # at, and above
         reply = await create(sandbox, server, server.moderator, role=role)
@@ -100,6 +101,9 @@ async def test_roles_at_or_above_the_moderators_highest_are_refused_but_not_for_
     owner = server.guild.member(server.guild.owner_id)
     reply = await create(sandbox, server, owner, role=above)
     assert reply.content.startswith("Created **Spring**"), reply.content
+    admin = server.guild.member(admin_id)
+    reply = await sandbox.slash("cohort tier-role", user=admin, cohort="Spring", tier="beginner", role=above)
+    assert reply.content.startswith("In **Spring**"), reply.content
 
 
 async def test_a_moderator_by_role_without_manage_roles_cannot_choose_roles_at_all(
