@@ -154,6 +154,25 @@ async def test_a_mapped_role_given_power_later_is_not_granted_and_moderators_are
     assert [a.status for a in await awards(bot)] == [AwardStatus.GRANTED]
 
 
+async def test_a_role_named_like_a_tier_that_gains_power_is_not_granted(
+    sandbox: Sandbox, server: StudyServer, launch: Launcher, clock: ManualClock
+) -> None:
+    ada = server.learners[0]
+    named = server.guild.add_role(TIER_ROLE, position=1)
+    bot = await launch()
+    await start_cohort(sandbox, server, bot, clock)
+    await role_changed(sandbox, bot, named, permissions=int(Perm.MANAGE_ROLES))
+
+    await complete(sandbox, server, bot, ada, range(1, 5))
+
+    assert named not in ada.roles
+    assert sandbox.requests_to("PUT", ROLE_ADD) == [] and sandbox.requests_to("POST", "/guilds/{guild_id}/roles") == []
+    [award] = await awards(bot)
+    assert award.status is AwardStatus.PENDING
+    [report] = problem_reports(sandbox, server)
+    assert f"the role '{TIER_ROLE}' now carries Manage Roles" in report.content
+
+
 async def test_a_cohort_role_given_power_after_creation_is_not_given_on_join(
     sandbox: Sandbox, server: StudyServer, bot: RunningBot
 ) -> None:
