@@ -23,6 +23,10 @@ class InvalidInput(DomainError):
     """A value the user typed is malformed or out of range."""
 
 
+class Unavailable(DomainError):
+    """Discord did not hand over something the action needs; trying again later may work."""
+
+
 class Forbidden(DomainError):
     """The user may not do this (not a moderator, not their data)."""
 

@@ -33,7 +33,9 @@ def build_study_server(learner_names: tuple[str, ...] = ("ada", "grace", "alan")
     cohort_channel = guild.text_channels[0]
     review_channel = guild.add_text_channel("mod-reviews")
     cohort_role = guild.add_role("Spring Cohort", position=1)
-    moderator = guild.add_member("maria", permissions=Perm.MANAGE_GUILD)
+    # Above the cohort role, below the bot's, with Manage Roles: able to give the cohort role by hand.
+    moderators = guild.add_role("Moderators", cohort_role.position + 1, Perm.MANAGE_GUILD | Perm.MANAGE_ROLES)
+    moderator = guild.add_member("maria", roles=[moderators])
     learners = [guild.add_member(name) for name in learner_names]
     return StudyServer(world, guild, cohort_channel, review_channel, moderator, learners, cohort_role)
 

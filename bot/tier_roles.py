@@ -1,12 +1,13 @@
 """Discord glue for certification roles: find or create a tier's role, give it, and say exactly what blocks it.
 
-Also the checks the /cohort commands make about tier roles (the role hierarchy warning of
-/cohort create, the refusal of /cohort tier-role) and the tier autocomplete.
+Also what /cohort create says about the roadmap's tier roles (refused when a role named like a tier
+carries power, warned when the bot could not give it) and the tier autocomplete.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import aiohttp
@@ -15,6 +16,7 @@ from discord import app_commands
 
 from bot.errors import InvalidInput
 from bot.roadmap import Roadmap
+from bot.role_check import grant_time_problem, invoker_cannot_give, unsafe_role
 from bot.services.ports import DeliveryFailed, RoleRequest
 
 if TYPE_CHECKING:
@@ -54,7 +56,7 @@ class RoleGranter:
         if named:
             # Several roles may share a name: prefer one I am able to give.
             top = guild.me.top_role
-            givable = [role for role in named if role < top and not role.managed]
+            givable = [role for role in named if role < top and unsafe_role(role) is None]
             return max(givable or named).id
         key = (guild.id, request.name)
         if key in self._created:
@@ -89,6 +91,10 @@ class RoleGranter:
             raise DeliveryFailed(f"Discord did not list the server's roles ({_reason(exc)}).", retryable=True) from exc
 
     async def add(self, guild_id: int, user_id: int, role_id: int, reason: str) -> None:
+        guild = self._bot.get_guild(guild_id)
+        problem = grant_time_problem(guild, role_id) if guild is not None else None
+        if problem is not None:
+            raise DeliveryFailed(problem, retryable=False)
         try:
             await self._bot.http.add_role(guild_id, user_id, role_id, reason=reason)
         except discord.Forbidden as exc:
@@ -96,7 +102,7 @@ class RoleGranter:
         except discord.NotFound as exc:
             if exc.code == UNKNOWN_ROLE:
                 self._created = {k: v for k, v in self._created.items() if v != role_id}
-                raise DeliveryFailed("the role was deleted; I will find or create it again.", retryable=True) from exc
+                raise DeliveryFailed("the role was deleted.", retryable=True) from exc
             raise DeliveryFailed(
                 f"<@{user_id}> is no longer a member of the server ({_reason(exc)}).", retryable=False
             ) from exc
@@ -157,17 +163,15 @@ def tier_role_warnings(guild: discord.Guild, roadmap: Roadmap) -> list[str]:
     return warnings
 
 
-def check_tier_role(guild: discord.Guild, role: discord.Role) -> None:
-    """Refuse a role the bot could never give as a tier role."""
-    if role.is_default() or role.managed:
-        raise InvalidInput(f"{role.mention} can't be given out by a bot; pick or create an ordinary role.")
-    if not guild.me.guild_permissions.manage_roles:
-        raise InvalidInput("I need the Manage Roles permission to give tier roles. Grant it and try again.")
-    if role >= guild.me.top_role:
-        raise InvalidInput(
-            f"{role.mention} is above my highest role, so I can't give it. "
-            "Move my role above it in Server Settings → Roles and try again."
-        )
+def check_named_tier_roles(guild: discord.Guild, names: Iterable[str], invoker: discord.Member) -> None:
+    """/cohort create: existing roles named like the roadmap's tiers go through the same rule as a chosen role."""
+    wanted = set(names)
+    for role in sorted((r for r in guild.roles if r.name in wanted), key=lambda r: -r.position):
+        # A role above mine only gets a warning: whoever later moves my role above it decides to hand it out.
+        above_me = role >= guild.me.top_role
+        problem = unsafe_role(role) or (None if above_me else invoker_cannot_give(guild, role, invoker))
+        if problem is not None:
+            raise InvalidInput(f"A tier of this roadmap would give the existing role named '{role.name}'. {problem}")
 
 
 async def tier_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:

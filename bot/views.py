@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 import discord
 
 from bot.interaction_errors import ErrorHandlingView
 
-OnConfirm = Callable[[discord.Interaction], Awaitable[str]]
+
+@dataclass(frozen=True)
+class Answer:
+    """What Confirm shows, and Discord calls to make only once it is shown (they may be slow or refused)."""
+
+    text: str
+    then: Callable[[], Awaitable[None]] | None = None
+
+
+OnConfirm = Callable[[discord.Interaction], Awaitable[str | Answer]]
 
 
 class OwnerOnlyView(ErrorHandlingView):
@@ -43,7 +53,11 @@ class ConfirmView(OwnerOnlyView):
     async def confirm(self, interaction: discord.Interaction, _button: discord.ui.Button) -> None:
         self.close()
         answer = await self._on_confirm(interaction)
-        await interaction.response.edit_message(content=answer, view=self)
+        if isinstance(answer, str):
+            answer = Answer(answer)
+        await interaction.response.edit_message(content=answer.text, view=self)
+        if answer.then is not None:
+            await answer.then()
 
     @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
     async def cancel(self, interaction: discord.Interaction, _button: discord.ui.Button) -> None:

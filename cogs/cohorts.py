@@ -16,8 +16,9 @@ from bot.render import limits
 from bot.render.messages import cohort_summary, schedule_line, stamp
 from bot.render.roster_csv import roster_csv
 from bot.roadmap.loader import MAX_ROADMAP_BYTES
+from bot.role_check import check_role_to_give
 from bot.services.cohorts import NewCohort
-from bot.tier_roles import check_tier_role, tier_autocomplete, tier_role_warnings
+from bot.tier_roles import check_named_tier_roles, tier_autocomplete, tier_role_warnings
 
 if TYPE_CHECKING:
     from bot.app import CohortBot
@@ -29,8 +30,11 @@ POSTING_PERMISSIONS = {
     "create_public_threads": "Create Public Threads",
     "send_messages_in_threads": "Send Messages in Threads",
     "read_message_history": "Read Message History",
+    "attach_files": "Attach Files",  # review messages carry submitted files (here when there is no review channel)
 }
-REVIEW_PERMISSIONS = {key: POSTING_PERMISSIONS[key] for key in ("view_channel", "send_messages", "embed_links")}
+REVIEW_PERMISSIONS = {
+    key: POSTING_PERMISSIONS[key] for key in ("view_channel", "send_messages", "embed_links", "attach_files")
+}
 
 
 def slug(name: str) -> str:
@@ -87,8 +91,10 @@ class CohortCommands(
     ) -> None:
         guild = known_guild(interaction)
         self._check_channels(guild, channel, review_channel)
+        invoker = _member(interaction)
         if role is not None:
-            self._check_role(guild, role)
+            check_role_to_give(guild, role, invoker)
+        check_named_tier_roles(guild, await self.bot.catalog.tier_role_names(guild.id, roadmap), invoker)
         view = await self.bot.cohorts.create(
             NewCohort(
                 guild_id=guild.id,
@@ -129,18 +135,6 @@ class CohortCommands(
                 problems.append(f"in {review_channel.mention} I am missing: {', '.join(missing)}")
         if problems:
             raise InvalidInput("I can't run a cohort there: " + "; ".join(problems) + ". Fix that and try again.")
-
-    @staticmethod
-    def _check_role(guild: discord.Guild, role: discord.Role) -> None:
-        if role.is_default() or role.managed:
-            raise InvalidInput(f"{role.mention} can't be given out by a bot; pick or create an ordinary role.")
-        if not guild.me.guild_permissions.manage_roles:
-            raise InvalidInput("I need the Manage Roles permission to give the cohort role. Grant it and try again.")
-        if role >= guild.me.top_role:
-            raise InvalidInput(
-                f"{role.mention} is above my highest role, so I can't give it. "
-                "Move my role above it in Server Settings → Roles and try again."
-            )
 
     @app_commands.command(name="list", description="List this server's cohorts")
     async def list_cohorts(self, interaction: discord.Interaction) -> None:
@@ -228,7 +222,7 @@ class CohortCommands(
     @app_commands.autocomplete(cohort=cohort_autocomplete, tier=tier_autocomplete)
     async def tier_role(self, interaction: discord.Interaction, cohort: str, tier: str, role: discord.Role) -> None:
         guild = known_guild(interaction)
-        check_tier_role(guild, role)
+        check_role_to_give(guild, role, _member(interaction))
         name, chosen = await self.bot.tiers.set_tier_role(guild.id, cohort, tier, role.id)
         await interaction.response.send_message(
             f"In **{name}**, completing **{chosen.name}** now gives {role.mention}.", ephemeral=True
@@ -278,6 +272,14 @@ class CohortCommands(
             "New cohorts can use it; running cohorts keep the version they started with.",
             ephemeral=True,
         )
+
+
+def _member(interaction: discord.Interaction) -> discord.Member:
+    """The invoking moderator as a server member (whose roles and permissions the role rule weighs)."""
+    user = interaction.user
+    # A server command always comes with the member (and known_guild has vouched for the server).
+    assert isinstance(user, discord.Member)
+    return user
 
 
 async def setup(bot: CohortBot) -> None:

@@ -16,7 +16,7 @@ from bot.render.messages import stamp
 from bot.render.week_post import render_embeds
 from bot.services.cohorts import CohortView
 from bot.services.ports import DeliveryFailed
-from bot.views import ConfirmView
+from bot.views import Answer, ConfirmView
 
 if TYPE_CHECKING:
     from bot.app import CohortBot
@@ -39,21 +39,31 @@ class LearnerCommands(commands.Cog):
         lines = [f"Welcome {'back ' if result.rejoined else ''}to **{view.name}** — {view.roadmap.title}!"]
         lines.append(_where_it_stands(view))
         if view.cohort.role_id is not None:
+            # The membership is stored: acknowledge now, so a slow or refused role call can't fail the join.
+            await interaction.response.defer(ephemeral=True, thinking=True)
             lines.append(await self._grant_role(interaction, view))
         lines.append("Use /roadmap to read the current week.")
-        await interaction.response.send_message("\n".join(line for line in lines if line), ephemeral=True)
+        text = "\n".join(line for line in lines if line)
+        if interaction.response.is_done():
+            await interaction.edit_original_response(content=text)
+        else:
+            await interaction.response.send_message(text, ephemeral=True)
 
     async def _grant_role(self, interaction: discord.Interaction, view: CohortView) -> str:
         role_id = view.cohort.role_id
+        assert role_id is not None
         try:
-            await interaction.user.add_roles(discord.Object(role_id), reason=f"Joined cohort {view.name}")
-        except discord.HTTPException as exc:
-            log.warning("could not grant cohort role %s: %s", role_id, exc)
+            # Through the port: it checks the role again (roles change after a cohort is created).
+            await self.bot.port.add_role(
+                view.cohort.guild_id, interaction.user.id, role_id, f"Joined cohort {view.name}"
+            )
+        except DeliveryFailed as exc:
+            log.warning("could not grant cohort role %s: %s", role_id, exc.reason)
             with contextlib.suppress(DeliveryFailed):
                 await self.bot.port.tell_moderators(
                     view.cohort.review_channel_id or view.cohort.channel_id,
-                    f"I could not give <@&{role_id}> to <@{interaction.user.id}> who joined '{view.name}' "
-                    f"(Discord said: {exc.text or exc.status}). Check my role is above it and I have Manage Roles.",
+                    f"I could not give <@&{role_id}> to <@{interaction.user.id}> who joined '{view.name}': "
+                    + exc.reason,
                 )
             return "I couldn't give you the cohort role yet; the moderators have been told."
         return f"You now have the <@&{role_id}> role."
@@ -66,14 +76,20 @@ class LearnerCommands(commands.Cog):
         guild = known_guild(interaction)
         view = await self.bot.enrolment.check_member(guild.id, cohort, interaction.user.id)
 
-        async def confirmed(click: discord.Interaction) -> str:
+        async def confirmed(click: discord.Interaction) -> Answer:
             left = await self.bot.enrolment.leave(guild.id, view.name, click.user.id)
-            if left.cohort.role_id is not None and isinstance(click.user, discord.Member):
+            role_id = left.cohort.role_id
+
+            async def drop_role() -> None:
                 try:
-                    await click.user.remove_roles(discord.Object(left.cohort.role_id), reason="Left cohort")
+                    await self.bot.http.remove_role(guild.id, click.user.id, role_id, reason="Left cohort")
                 except discord.HTTPException as exc:
-                    log.warning("could not remove cohort role %s: %s", left.cohort.role_id, exc)
-            return f"You left **{left.name}**. Your history is kept; /join brings you back."
+                    log.warning("could not remove cohort role %s: %s", role_id, exc)
+
+            return Answer(
+                f"You left **{left.name}**. Your history is kept; /join brings you back.",
+                then=drop_role if role_id is not None else None,
+            )
 
         confirm = ConfirmView(interaction.user.id, confirmed, confirm_label="Leave")
         await interaction.response.send_message(

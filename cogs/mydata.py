@@ -13,6 +13,7 @@ from discord.ext import commands
 
 from bot.checks import known_guild
 from bot.errors import NotFound
+from bot.render.review import REMOVED_BY_LEARNER
 from bot.services.mydata import NOTHING_KEPT, ErasureReport
 from bot.views import OwnerOnlyView
 
@@ -51,6 +52,8 @@ class EraseView(OwnerOnlyView):
 
 def _erased_text(report: ErasureReport, drop_roles: bool) -> str:
     roles = "Your tier roles are removed too." if drop_roles else "Tier roles you earned stay on your profile."
+    if report.awards_cancelled:
+        roles += f" {report.awards_cancelled} tier roles not yet given will not be given."
     return (
         f"Erased: {report.checkins} check-ins, {report.submissions} submissions, {report.deliveries} reminder "
         f"records and your settings. Your {report.memberships_anonymised} cohort memberships remain only as "
@@ -92,7 +95,7 @@ class MyDataCommands(commands.Cog):
             channel = self.bot.get_partial_messageable(channel_id)
             try:
                 await channel.get_partial_message(message_id).edit(
-                    content="This submission was removed by the learner.", embed=None, view=None
+                    content=REMOVED_BY_LEARNER, embed=None, view=None, attachments=[]
                 )
             except discord.HTTPException as exc:
                 log.warning("could not edit review message %s after an erasure: %s", message_id, exc)

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.checks import cohort_autocomplete, known_guild, require_moderator
 from bot.db.models import ReviewDecision
-from bot.errors import InvalidInput
+from bot.errors import InvalidInput, Unavailable
 from bot.interaction_errors import ErrorHandlingModal, report_interaction_error
 from bot.render import limits
 from bot.render.messages import stamp
-from bot.render.review import decision_notice, review_embed, superseded_embed
+from bot.render.review import REMOVED_BY_LEARNER, decision_notice, review_embed, superseded_embed
 from bot.services.ports import DeliveryFailed, LearnerNotice, NoticeRoute
 from bot.services.submissions import AttachmentInfo, Decision, SubmissionCard, SubmissionRequest
 
@@ -26,8 +29,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAX_FILE_BYTES = 25 * 1024 * 1024
-"""Discord's upload limit for servers without boosts."""
+
+@dataclass(frozen=True)
+class Upload:
+    """A submitted file's bytes, fetched at once: Discord deletes the learner's ephemeral upload."""
+
+    name: str
+    data: bytes
 
 
 class SubmitModal(ErrorHandlingModal, title="Submit your checkpoint"):
@@ -45,7 +53,7 @@ class SubmitModal(ErrorHandlingModal, title="Submit your checkpoint"):
         self._week = week
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
-        await self._cog.accept(interaction, self._cohort, self._week, self.link.value, self.notes.value, None)
+        await self._cog.accept(interaction, self._cohort, self._week, self.link.value, self.notes.value)
 
 
 REVIEW_ID = r"review:(?P<action>ok|fix):(?P<sid>\d+):(?P<ver>\d+)"
@@ -141,15 +149,9 @@ class SubmissionCommands(commands.Cog):
             module_week = week or view.current_week
             await interaction.response.send_modal(SubmitModal(self, view.name, module_week))
             return
-        attachment = None
-        if file is not None:
-            if file.size > MAX_FILE_BYTES:
-                raise InvalidInput(
-                    f"{file.filename} is {file.size / 1_048_576:.1f} MB; Discord allows files up to 25 MB. "
-                    "Share a link to it instead."
-                )
-            attachment = AttachmentInfo(file.url, file.filename, file.size, file.content_type)
-        await self.accept(interaction, cohort, week, link, notes, attachment)
+        if file is not None and file.size > guild.filesize_limit:
+            raise InvalidInput(_too_big(file.filename, file.size, guild.filesize_limit))
+        await self.accept(interaction, cohort, week, link, notes, file)
 
     async def accept(
         self,
@@ -158,29 +160,45 @@ class SubmissionCommands(commands.Cog):
         week: int | None,
         link: str | None,
         notes: str | None,
-        attachment: AttachmentInfo | None,
+        file: discord.Attachment | None = None,
     ) -> None:
         guild = known_guild(interaction)
-        # Storing and posting for review are two round trips; deferring keeps us inside Discord's 3 s.
+        # Fetching the file, storing and posting for review take round trips: defer to stay inside Discord's 3 s.
         await interaction.response.defer(ephemeral=True, thinking=True)
+        upload = None
+        if file is not None:
+            # Refuse a non-member or an unopened week before spending a download on their file.
+            await self.bot.submissions.target(guild.id, interaction.user.id, cohort, week)
+            upload = await _fetch(file, guild.filesize_limit)
+        attachment = AttachmentInfo(file.url, file.filename, file.size, file.content_type) if file else None
         card = await self.bot.submissions.submit(
             SubmissionRequest(guild.id, interaction.user.id, cohort, week, link, notes, attachment)
         )
-        await self._post_for_review(card)
+        await self._post_for_review(card, upload)
         timing = "**late** (accepted, and marked late)" if card.late else "on time"
         due = f" It was due {stamp(card.deadline)}." if card.deadline else ""
         text = f"Submitted your {card.module.label.lower()} checkpoint (version {card.version}), {timing}.{due}"
         await interaction.followup.send(text + " A moderator will review it.", ephemeral=True)
 
-    async def _post_for_review(self, card: SubmissionCard) -> None:
+    async def _post_for_review(self, card: SubmissionCard, upload: Upload | None) -> None:
         channel = self.bot.get_partial_messageable(card.review_channel_id)
+        # The review message carries the file itself, so it outlives the learner's ephemeral upload.
+        files = [discord.File(io.BytesIO(upload.data), filename=upload.name)] if upload else []
         try:
-            message = await channel.send(embed=review_embed(card), view=review_view(card))
+            message = await channel.send(embed=review_embed(card), view=review_view(card), files=files)
         except discord.HTTPException as exc:
             # The submission is stored; /review queue still lists it, so nothing is lost.
             log.warning("could not post submission %s for review: %s", card.submission_id, exc)
             return
-        await self.bot.submissions.record_review_message(card.submission_id, card.version, channel.id, message.id)
+        kept_at = message.attachments[0].url if message.attachments else None
+        still_there = await self.bot.submissions.record_review_message(
+            card.submission_id, card.version, channel.id, message.id, attachment_url=kept_at
+        )
+        if not still_there:
+            # The learner erased their data while this was being posted.
+            with contextlib.suppress(discord.HTTPException):
+                await message.edit(content=REMOVED_BY_LEARNER, embed=None, view=None, attachments=[])
+            return
         if card.previous_review_message is not None:
             await self._mark_superseded(*card.previous_review_message, version=card.version)
 
@@ -260,6 +278,27 @@ class SubmissionCommands(commands.Cog):
         for chunk in chunks[1:]:
             with contextlib.suppress(discord.HTTPException):
                 await interaction.followup.send(chunk, ephemeral=True)
+
+
+def _too_big(name: str, size: int, limit: int) -> str:
+    return (
+        f"{name} is {size / 1_048_576:.1f} MB; in this server I can keep files up to {limit / 1_048_576:.0f} MB "
+        "with the review message. Share a link to it instead, or send a smaller file."
+    )
+
+
+async def _fetch(file: discord.Attachment, limit: int) -> Upload:
+    """The file's bytes, refused when Discord won't hand them over or they exceed what the server accepts."""
+    try:
+        data = await file.read()
+    except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
+        log.warning("could not download submitted file %s: %s", file.filename, exc)
+        raise Unavailable(
+            f"I couldn't fetch {file.filename} from Discord, so nothing was submitted. Attach it again and resubmit."
+        ) from exc
+    if len(data) > limit:
+        raise InvalidInput(_too_big(file.filename, len(data), limit))
+    return Upload(file.filename, data)
 
 
 async def setup(bot: CohortBot) -> None:

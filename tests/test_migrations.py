@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.db.engine import create_engine
 from bot.db.migrate import alembic_config, upgrade_to_head
 from bot.db.models import (
+    AwardStatus,
     Base,
     BotState,
     Cohort,
@@ -25,6 +26,7 @@ from bot.db.models import (
     Membership,
     MembershipStatus,
     RoadmapVersion,
+    TierAward,
 )
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -164,3 +166,25 @@ async def test_delivery_is_unique_per_kind_subject_and_period(sessions: async_se
     async with sessions() as session:
         periods = (await session.scalars(select(Delivery.period).order_by(Delivery.period))).all()
     assert periods == ["week-1", "week-2"]
+
+
+async def test_award_status_accepts_retired_and_still_refuses_unknown_values(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions.begin() as session:
+        cohort = await _cohort(session)
+        membership = _membership(cohort, 444)
+        session.add(membership)
+        await session.flush()
+        session.add(TierAward(membership_id=membership.id, tier_key="beginner", status=AwardStatus.RETIRED,
+                              attempts=0, earned_at=NOW, next_attempt_at=NOW))
+
+    with pytest.raises(IntegrityError):
+        async with sessions.begin() as session:
+            await session.execute(
+                text("UPDATE tier_awards SET status = 'lost' WHERE membership_id = :m"), {"m": membership.id}
+            )
+
+    async with sessions() as session:
+        award = await session.scalar(select(TierAward))
+    assert award is not None and (award.status, award.next_attempt_at) == (AwardStatus.RETIRED, NOW)

@@ -84,6 +84,8 @@ class ReviewDecision(enum.StrEnum):
 class AwardStatus(enum.StrEnum):
     PENDING = "pending"
     GRANTED = "granted"
+    RETIRED = "retired"
+    """Never to be given: the learner left the cohort (a rejoin makes it pending again)."""
 
 
 class DeliveryState(enum.StrEnum):
@@ -274,6 +276,9 @@ class SubmissionVersion(Base):
     attachment_type: Mapped[str | None] = mapped_column(String(128))
     late: Mapped[bool] = mapped_column(Boolean, default=False)
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    review_channel_id: Mapped[int | None] = mapped_column(BigInteger)
+    review_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    """This version's own review message (every one is edited when the learner erases their data)."""
 
 
 class Review(Base):
@@ -327,7 +332,10 @@ class TierAward(Base):
     """A tier earned by a learner; `pending` until Discord accepted the role grant."""
 
     __tablename__ = "tier_awards"
-    __table_args__ = (UniqueConstraint("membership_id", "tier_key"),)
+    __table_args__ = (
+        UniqueConstraint("membership_id", "tier_key"),
+        Index("ix_tier_awards_status_next_attempt_at", "status", "next_attempt_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     membership_id: Mapped[int] = mapped_column(ForeignKey("memberships.id", ondelete="CASCADE"))
@@ -338,6 +346,8 @@ class TierAward(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
     earned_at: Mapped[datetime] = mapped_column(UTCDateTime())
     granted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    """When the sweep may try a pending award again (stored, so the back-off survives a restart)."""
 
 
 class Delivery(Base):

@@ -12,6 +12,7 @@ from bot.services.submissions import Decision, SubmissionCard
 PENDING_COLOR = 0xF1C40F
 APPROVED_COLOR = 0x2ECC71
 CHANGES_COLOR = 0xE67E22
+REMOVED_BY_LEARNER = "This submission was removed by the learner."
 
 
 def review_embed(card: SubmissionCard, decision: Decision | None = None) -> discord.Embed:
@@ -30,9 +31,11 @@ def review_embed(card: SubmissionCard, decision: Decision | None = None) -> disc
     if card.attachment:
         a = card.attachment
         kind = f", {a.content_type}" if a.content_type else ""
+        # The learner's upload expires; the copy attached to this very message is the one that lasts.
         embed.add_field(
             name="File",
-            value=limits.truncate(f"[{a.name}]({a.url}) ({a.size:,} bytes{kind})", limits.EMBED_FIELD_VALUE),
+            value=limits.truncate(f"📎 {a.name} ({a.size:,} bytes{kind}), attached to this message",
+                                  limits.EMBED_FIELD_VALUE),
             inline=False,
         )
     timing = "late" if card.late else "on time"

@@ -18,6 +18,7 @@ MESSAGES = {
     10015: "Unknown Webhook",
     10062: "Unknown interaction",
     20012: "You are not authorized to perform this action on this application",
+    40005: "Request entity too large",
     40060: "Interaction has already been acknowledged.",
     50001: "Missing Access",
     50005: "Cannot edit a message authored by another user",

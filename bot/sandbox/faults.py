@@ -1,7 +1,8 @@
-"""Injected failures: the next N matching requests get a 5xx, a 429 or any Discord error."""
+"""Injected failures: the next N matching requests get a 5xx, a 429 or any Discord error, or are held back."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
 
@@ -38,14 +39,32 @@ class Fault:
     message: str | None
 
 
+@dataclass
+class Hold:
+    """The next matching request waits until `release` is set: a Discord that is slow for as long as a test likes."""
+
+    method: str
+    pattern: re.Pattern[str]
+    release: asyncio.Event
+    taken: bool = False
+
+
 class FaultInjector:
     """Rules are consumed in the order they were added."""
 
     def __init__(self) -> None:
         self.faults: list[Fault] = []
+        self.holds: list[Hold] = []
 
     def add(self, fault: Fault) -> None:
         self.faults.append(fault)
+
+    async def wait_if_held(self, method: str, path: str) -> None:
+        for hold in self.holds:
+            if not hold.taken and matches(hold.method, hold.pattern, method, path):
+                hold.taken = True
+                await hold.release.wait()
+                return
 
     def take(self, method: str, path: str) -> web.Response | None:
         for fault in self.faults:

@@ -16,6 +16,9 @@ from .world import Channel, Guild, Member, Perm, Role
 if TYPE_CHECKING:
     from .server import Sandbox
 
+UPLOAD_LIMIT = 10 * 1024 * 1024
+"""What a bot may upload per file to a server without boosts (discord.py's Guild.filesize_limit agrees)."""
+
 
 class RestRoutes:
     """Discord's bot-token REST API, restricted to what a bot like ours calls."""
@@ -145,6 +148,8 @@ class RestRoutes:
         channel = self._channel(request)
         body = request[BODY]
         self._check_send(channel, body)
+        if any(len(upload.data) > UPLOAD_LIMIT for upload in body.files):
+            raise ApiError(413, 40005)
         check_message(body.fields, creating=True, has_files=bool(body.files))
         message = self.sb.store.create(channel, self.world.bot, body)
         await self.sb.announce(message, "MESSAGE_CREATE")

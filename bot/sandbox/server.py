@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -17,7 +18,7 @@ from . import payloads
 from .bodies import BODY, read_body
 from .commands import CommandRegistry
 from .errors import ApiError, json_response
-from .faults import Fault, FaultInjector, compile_pattern, matches
+from .faults import Fault, FaultInjector, Hold, compile_pattern, matches
 from .gateway import DIRECT_MESSAGES, GUILD_MESSAGES, Gateway
 from .inject import Injection
 from .interactions import InteractionRoutes
@@ -26,7 +27,7 @@ from .records import Message, RecordedRequest
 from .rest import RestRoutes
 from .store import MessageStore
 from .waiting import Notifier
-from .world import Channel, Guild, Member, User, World
+from .world import Channel, Guild, Member, Role, User, World
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +136,7 @@ class Sandbox(Injection):
         record = RecordedRequest(request.method, path, dict(request.query), body.json,
                                  [u.filename for u in body.files], time.monotonic())
         self.requests.append(record)
+        await self.faults.wait_if_held(request.method, path)
         response = self.faults.take(request.method, path) or await self._route(request, handler, path)
         record.status = response.status
         if isinstance(response, web.Response) and response.content_type == "application/json" and response.body:
@@ -154,6 +156,10 @@ class Sandbox(Injection):
             return json_response({"code": 0, "message": "404: Not Found"}, 404)
 
     async def _attachment(self, request: web.Request) -> web.Response:
+        """A file download from the CDN; fail_next("GET", "/attachments/...") makes it fail."""
+        injected = self.faults.take(request.method, request.path)
+        if injected is not None:
+            return injected
         stored = self.store.attachments.get(int(request.match_info["attachment_id"]))
         if stored is None:
             raise web.HTTPNotFound()
@@ -209,6 +215,21 @@ class Sandbox(Injection):
         """
         pattern = compile_pattern(path_pattern)
         self.faults.add(Fault(method.upper(), pattern, times, status, retry_after, code, message))
+
+    def hold_next(self, method: str, path_pattern: str | re.Pattern[str]) -> asyncio.Event:
+        """Hold the next matching request (recorded at once, answered later) until the returned event is set."""
+        hold = Hold(method.upper(), compile_pattern(path_pattern), asyncio.Event())
+        self.faults.holds.append(hold)
+        return hold.release
+
+    async def change_role(self, role: Role, *, permissions: int | None = None, position: int | None = None) -> None:
+        """A moderator edits a role in Server Settings: the world changes and the bot gets GUILD_ROLE_UPDATE."""
+        if permissions is not None:
+            role.permissions = int(permissions)
+        if position is not None:
+            role.position = position
+        await self.gateway.dispatch("GUILD_ROLE_UPDATE", {"guild_id": str(role.guild.id), "role": payloads.role(role)})
+        self.notifier.bump()
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
         """Push any gateway event to the bot, e.g. a GUILD_UPDATE the sandbox has no helper for."""

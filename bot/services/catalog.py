@@ -48,6 +48,13 @@ class RoadmapCatalog:
         text = self._registry.source_text(roadmap_id)
         return await self._store(session, BUNDLED_GUILD, roadmap, text, uploaded_by=None)
 
+    async def tier_role_names(self, guild_id: int, roadmap_id: str) -> list[str]:
+        """The role names of a roadmap's tiers, as a cohort created now would use them; none if it is unknown."""
+        async with self._sessions() as session:
+            uploaded = (await session.execute(_latest_uploads(guild_id, roadmap_id))).scalar_one_or_none()
+        roadmap = self.parse(uploaded) if uploaded is not None else self._registry.get(roadmap_id)
+        return [tier.role for tier in roadmap.tiers] if roadmap is not None else []
+
     async def import_upload(self, guild_id: int, filename: str, data: bytes, uploaded_by: int) -> RoadmapVersion:
         """Validate an uploaded YAML file and store it as the next version of its id for this server."""
         roadmap = load_roadmap_bytes(data, filename)

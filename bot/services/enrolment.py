@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
-from bot.db.models import Cohort, CohortStatus, Membership, MembershipStatus
+from bot.db.models import AwardStatus, Cohort, CohortStatus, Membership, MembershipStatus, TierAward
 from bot.errors import Conflict, NotFound
 from bot.services.cohorts import OPEN_STATUSES, CohortService, CohortView
 
@@ -47,6 +47,13 @@ class EnrolmentService:
             except IntegrityError:
                 # Two /join clicks raced; the other one enrolled them.
                 raise Conflict(f"You are already in '{cohort.name}'.") from None
+            if rejoined:
+                # Tiers earned before leaving were retired, not forgotten: back in the queue of roles to give.
+                await session.execute(
+                    update(TierAward)
+                    .where(TierAward.membership_id == membership.id, TierAward.status == AwardStatus.RETIRED)
+                    .values(status=AwardStatus.PENDING, next_attempt_at=None, last_error=None)
+                )
             return JoinResult(await self._cohorts.view(session, cohort), rejoined)
 
     async def leave(self, guild_id: int, cohort_name: str | None, user_id: int) -> CohortView:

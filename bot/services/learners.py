@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
-from bot.db.models import LearnerSettings, ReminderDelivery
+from bot.db.models import LearnerSettings, Membership, ReminderDelivery
 
 DEFAULT_REMINDER_HOUR = 18
 
@@ -78,10 +78,20 @@ class LearnerService:
             return as_prefs(row)
 
     async def mark_dms_closed(self, guild_id: int, user_id: int) -> None:
-        """Discord refused a DM (50007): stop trying until the learner changes their settings."""
+        """Discord refused a DM (50007): stop trying until the learner changes their settings.
+
+        Only for someone the bot still knows here: a notice that was on its way when they erased their
+        data must not bring a settings row back."""
         async with self._sessions.begin() as session:
-            row = await _row(session, guild_id, user_id) or _new_row(guild_id, user_id, self._clock)
-            session.add(row)
+            row = await _row(session, guild_id, user_id)
+            if row is None:
+                enrolled = await session.scalar(
+                    select(Membership.id).where(Membership.guild_id == guild_id, Membership.user_id == user_id).limit(1)
+                )
+                if enrolled is None:
+                    return
+                row = _new_row(guild_id, user_id, self._clock)
+                session.add(row)
             row.dms_closed = True
             row.updated_at = self._clock.now()
 

@@ -6,11 +6,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, or_, select, update
+from sqlalchemy import ColumnElement, case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
 from bot.db.models import (
+    AwardStatus,
     CheckIn,
     Cohort,
     Delivery,
@@ -42,6 +43,7 @@ class ErasureReport:
     submissions: int
     deliveries: int
     memberships_anonymised: int
+    awards_cancelled: int = 0
     review_messages: list[tuple[int, int]] = field(default_factory=list)
     tier_role_ids: list[int] = field(default_factory=list)
     cohort_role_ids: list[int] = field(default_factory=list)
@@ -83,8 +85,14 @@ class MyDataService:
 
         def version(v: SubmissionVersion) -> dict[str, Any]:
             review = reviews_of.get(v.id)
+            # The review message carries any submitted file; its link lasts where file URLs expire.
+            posted = v.review_channel_id and v.review_message_id
             return _row(v, *VERSION_FIELDS) | {
-                "review": _row(review, "decision", "feedback", "decided_at") if review else None
+                "review_message": (
+                    f"https://discord.com/channels/{guild_id}/{v.review_channel_id}/{v.review_message_id}"
+                    if posted else None
+                ),
+                "review": _row(review, "decision", "feedback", "decided_at") if review else None,
             }
 
         return {
@@ -128,16 +136,16 @@ class MyDataService:
             if not memberships and settings is None:
                 raise NotFound(NOTHING_KEPT)
             ids = [m.id for m, _ in memberships]
-            review_messages = [
-                (s.review_channel_id, s.review_message_id)
-                for s in (await session.scalars(select(Submission).where(Submission.membership_id.in_(ids)))).all()
-                if s.review_channel_id and s.review_message_id
-            ]
+            review_messages = await _review_messages(session, ids)
             tier_roles = [
                 a.role_id
                 for a in (await session.scalars(select(TierAward).where(TierAward.membership_id.in_(ids)))).all()
                 if a.role_id
             ]
+            # A role not yet given is never to be given now: the award goes with the rest of their data.
+            cancelled = await session.execute(
+                delete(TierAward).where(TierAward.membership_id.in_(ids), TierAward.status != AwardStatus.GRANTED)
+            )
             deliveries = await session.execute(delete(Delivery).where(_delivery_subjects(guild_id, user_id, ids)))
             checkins = await session.execute(delete(CheckIn).where(CheckIn.membership_id.in_(ids)))
             submissions = await session.execute(delete(Submission).where(Submission.membership_id.in_(ids)))
@@ -157,6 +165,7 @@ class MyDataService:
             submissions=submissions.rowcount or 0,
             deliveries=deliveries.rowcount or 0,
             memberships_anonymised=len(memberships),
+            awards_cancelled=cancelled.rowcount or 0,
             review_messages=review_messages,
             tier_role_ids=tier_roles,
             cohort_role_ids=[c.role_id for _, c in memberships if c.role_id],
@@ -171,6 +180,24 @@ async def _memberships(session: AsyncSession, guild_id: int, user_id: int) -> li
         .order_by(Membership.joined_at)
     )
     return [(m, c) for m, c in rows.all()]
+
+
+async def _review_messages(session: AsyncSession, membership_ids: list[int]) -> list[tuple[int, int]]:
+    """(channel, message) of the review message of every version of their submissions, oldest first."""
+    rows = await session.execute(
+        select(
+            func.coalesce(SubmissionVersion.review_channel_id, Submission.review_channel_id),
+            func.coalesce(
+                SubmissionVersion.review_message_id,
+                # Versions posted before messages were kept per version: the submission knows the latest one.
+                case((SubmissionVersion.version == Submission.current_version, Submission.review_message_id)),
+            ),
+        )
+        .join(Submission, Submission.id == SubmissionVersion.submission_id)
+        .where(Submission.membership_id.in_(membership_ids))
+        .order_by(Submission.id, SubmissionVersion.version)
+    )
+    return [(channel, message) for channel, message in rows.all() if channel and message]
 
 
 def _delivery_subjects(guild_id: int, user_id: int, membership_ids: list[int]) -> ColumnElement[bool]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlparse
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -201,12 +201,23 @@ class SubmissionService:
             raise InvalidInput(f"{module.label} of '{view.name}' has not opened yet; you can submit once it opens.")
         return module
 
-    async def record_review_message(self, submission_id: int, version: int, channel_id: int, message_id: int) -> None:
+    async def record_review_message(
+        self, submission_id: int, version: int, channel_id: int, message_id: int, *, attachment_url: str | None = None
+    ) -> bool:
+        """Remember where a version is reviewed (and where its file now lives); False if it was erased meanwhile."""
+        where = {"review_channel_id": channel_id, "review_message_id": message_id}
         async with self._sessions.begin() as session:
-            submission = await session.get_one(Submission, submission_id)
-            if submission.current_version == version:
-                submission.review_channel_id = channel_id
-                submission.review_message_id = message_id
+            stored = await session.execute(
+                update(SubmissionVersion)
+                .where(SubmissionVersion.submission_id == submission_id, SubmissionVersion.version == version)
+                .values(**where, **({"attachment_url": attachment_url} if attachment_url else {}))
+            )
+            await session.execute(
+                update(Submission)
+                .where(Submission.id == submission_id, Submission.current_version == version)
+                .values(**where)
+            )
+        return stored.rowcount == 1
 
     async def decide(
         self,

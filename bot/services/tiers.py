@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -28,6 +28,7 @@ from bot.db.models import (
     AwardStatus,
     Cohort,
     Membership,
+    MembershipStatus,
     RoadmapVersion,
     Submission,
     SubmissionStatus,
@@ -47,6 +48,8 @@ log = logging.getLogger(__name__)
 
 SWEEP_BATCH = 50
 """Pending awards looked at per sweep; the rest wait for the next one."""
+PER_SERVER = 10
+"""At most this many of one server's awards per batch, so one server's backlog never starves the others."""
 FIRST_RETRY = timedelta(minutes=1)
 LONGEST_RETRY = timedelta(hours=1)
 REPORT_RETRYABLE_AFTER = 3
@@ -89,8 +92,6 @@ class TierService:
         self._learners = learners
         self._port = port
         self._guild_locks: dict[int, asyncio.Lock] = {}
-        self._next_try: dict[int, datetime] = {}
-        """award id → earliest next attempt by the sweep (in memory: after a restart, everything is tried once)."""
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # Reacting to approvals.
@@ -154,43 +155,76 @@ class TierService:
         return await self.grant_pending(None, respect_backoff=True)
 
     async def grant_pending(self, guild_id: int | None, *, respect_backoff: bool) -> GrantReport:
-        """Try to give the role of every pending award (of one server, or all); oldest first."""
+        """Try to give the role of pending awards (of one server, or all), the longest-waiting first."""
         report = GrantReport()
-        now = self._clock.now()
-        items = await self._load_pending(guild_id)
-        blocked: set[tuple[int, int | str]] = set()
+        items, departed = await self._load_pending(guild_id, respect_backoff=respect_backoff)
+        if departed:
+            await self._retire(departed)
+        blocked: dict[tuple[int, int | str], datetime] = {}
+        """(server, role) that just failed → when its awards are next due: they would hit the same wall."""
+        deferred: dict[datetime, list[int]] = {}
         for item in items:
             same_role = (item.cohort.guild_id, item.mapped_role_id or item.tier.role)
-            if (respect_backoff and self._next_try.get(item.award.id, now) > now) or same_role in blocked:
+            if same_role in blocked:
+                deferred.setdefault(blocked[same_role], []).append(item.award.id)
                 report.waiting += 1
                 continue
             async with self._guild_lock(item.cohort.guild_id):
                 outcome = await self._grant_one(item)
             if outcome is True:
                 report.granted.append((item.user_id, item.tier.key))
-            elif outcome is False:
+            elif isinstance(outcome, datetime):
                 report.failed.append((item.user_id, item.tier.key))
-                # The next award needing the same role would hit the same wall: it waits for the next run.
-                blocked.add(same_role)
+                blocked[same_role] = outcome
+        for when, ids in deferred.items():
+            await self._defer(ids, when)
         if report.granted or report.failed:
             log.info("tier roles: granted %s, failed %s", report.granted, report.failed)
         return report
 
-    async def _load_pending(self, guild_id: int | None) -> list[_Pending]:
-        query = (
-            select(TierAward, Membership.user_id, Cohort)
+    async def _retire(self, award_ids: list[int]) -> None:
+        """Awards of learners who left (erasing one's data also leaves) are never to be given."""
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(TierAward)
+                .where(TierAward.id.in_(award_ids), TierAward.status == AwardStatus.PENDING)
+                .values(status=AwardStatus.RETIRED, next_attempt_at=None, last_error="The learner left the cohort.")
+            )
+
+    async def _load_pending(self, guild_id: int | None, *, respect_backoff: bool) -> tuple[list[_Pending], list[int]]:
+        """Due pending awards, oldest-due first, at most PER_SERVER per server; and those whose learner left."""
+        due = func.coalesce(TierAward.next_attempt_at, TierAward.earned_at)
+        conditions = [TierAward.status == AwardStatus.PENDING]
+        if respect_backoff:
+            now = self._clock.now()
+            conditions.append(or_(TierAward.next_attempt_at.is_(None), TierAward.next_attempt_at <= now))
+        if guild_id is not None:
+            conditions.append(Cohort.guild_id == guild_id)
+        ranked = (
+            select(
+                TierAward.id.label("award_id"),
+                func.row_number().over(partition_by=Cohort.guild_id, order_by=(due, TierAward.id)).label("rank"),
+            )
             .join(Membership, Membership.id == TierAward.membership_id)
             .join(Cohort, Cohort.id == Membership.cohort_id)
-            .where(TierAward.status == AwardStatus.PENDING)
-            .order_by(TierAward.earned_at, TierAward.id)
+            .where(*conditions)
+            .subquery()
+        )
+        query = (
+            select(TierAward, Membership.user_id, Membership.status, Cohort)
+            .join(ranked, ranked.c.award_id == TierAward.id)
+            .join(Membership, Membership.id == TierAward.membership_id)
+            .join(Cohort, Cohort.id == Membership.cohort_id)
+            .where(ranked.c.rank <= PER_SERVER)
+            .order_by(due, TierAward.id)
             .limit(SWEEP_BATCH)
         )
-        if guild_id is not None:
-            query = query.where(Cohort.guild_id == guild_id)
         async with self._sessions() as session:
-            rows = (await session.execute(query)).all()
+            everyone = (await session.execute(query)).all()
+            departed = [award.id for award, _, status, _ in everyone if status is MembershipStatus.LEFT]
+            rows = [(award, user, cohort) for award, user, status, cohort in everyone if award.id not in departed]
             if not rows:
-                return []
+                return [], departed
             cohort_ids = {cohort.id for _, _, cohort in rows}
             version_ids = {cohort.roadmap_version_id for _, _, cohort in rows}
             versions = {
@@ -208,10 +242,10 @@ class TierService:
                 log.warning("award %s names tier %r that its roadmap no longer has", award.id, award.tier_key)
                 continue
             items.append(_Pending(award, user_id, cohort, roadmap, tier, mapped.get((cohort.id, tier.key))))
-        return items
+        return items, departed
 
-    async def _grant_one(self, item: _Pending) -> bool | None:
-        """True: granted now. False: Discord refused. None: someone else has it (or it was granted meanwhile)."""
+    async def _grant_one(self, item: _Pending) -> bool | datetime | None:
+        """True: granted now. A moment: Discord refused, next try then. None: someone else has it (or it is gone)."""
         award, cohort, tier = item.award, item.cohort, item.tier
         attempt = await self._claim(award)
         if attempt is None:
@@ -230,13 +264,17 @@ class TierService:
                 await self._update(award.id, role_id=role_id)
             await self._port.add_role(cohort.guild_id, item.user_id, role_id, f"Completed {tier.name} in {cohort.name}")
         except DeliveryFailed as exc:
-            await self._failed(item, attempt, exc)
-            return False
-        await self._update(
-            award.id, status=AwardStatus.GRANTED, granted_at=self._clock.now(), role_id=role_id, last_error=None
+            return await self._failed(item, attempt, exc)
+        granted = await self._update(
+            award.id,
+            status=AwardStatus.GRANTED,
+            granted_at=self._clock.now(),
+            role_id=role_id,
+            last_error=None,
+            next_attempt_at=None,
         )
-        self._next_try.pop(award.id, None)
-        await self._celebrate(item, role_id)
+        if granted:
+            await self._celebrate(item, role_id)
         return True
 
     async def _claim(self, award: TierAward) -> int | None:
@@ -253,18 +291,32 @@ class TierService:
             )
         return award.attempts + 1 if result.rowcount == 1 else None
 
-    async def _update(self, award_id: int, **values: Any) -> None:
+    async def _update(self, award_id: int, **values: Any) -> bool:
+        """Change a pending award; False when it is no longer pending (erased or retired meanwhile)."""
         async with self._sessions.begin() as session:
-            await session.execute(update(TierAward).where(TierAward.id == award_id).values(**values))
+            result = await session.execute(
+                update(TierAward)
+                .where(TierAward.id == award_id, TierAward.status == AwardStatus.PENDING)
+                .values(**values)
+            )
+        return result.rowcount == 1
 
-    async def _failed(self, item: _Pending, attempt: int, exc: DeliveryFailed) -> None:
+    async def _defer(self, award_ids: list[int], when: datetime) -> None:
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(TierAward)
+                .where(TierAward.id.in_(award_ids), TierAward.status == AwardStatus.PENDING)
+                .values(next_attempt_at=when)
+            )
+
+    async def _failed(self, item: _Pending, attempt: int, exc: DeliveryFailed) -> datetime:
         award, cohort, tier = item.award, item.cohort, item.tier
         reason = exc.reason.rstrip(".")[:499] + "."
-        await self._update(award.id, last_error=reason)
-        self._next_try[award.id] = self._clock.now() + min(FIRST_RETRY * 2 ** (attempt - 1), LONGEST_RETRY)
+        next_try = self._clock.now() + min(FIRST_RETRY * 2 ** (attempt - 1), LONGEST_RETRY)
+        await self._update(award.id, last_error=reason, next_attempt_at=next_try)
         log.warning("could not give tier %s to user %s (attempt %d): %s", tier.key, item.user_id, attempt, reason)
         if reason == award.last_error or (exc.retryable and attempt < REPORT_RETRYABLE_AFTER):
-            return  # already told about this very problem, or it may pass on its own
+            return next_try  # already told about this very problem, or it may pass on its own
         text = (
             f"<@{item.user_id}> completed **{tier.name}** in '{cohort.name}', but I could not give them "
             f"the role: {reason} The award is saved: I will give the role as soon as I can (I retry "
@@ -274,6 +326,7 @@ class TierService:
             await self._port.tell_moderators(cohort.review_channel_id or cohort.channel_id, text)
         except DeliveryFailed as report_exc:
             log.error("could not tell the moderators of cohort %s: %s", cohort.id, report_exc.reason)
+        return next_try
 
     async def _celebrate(self, item: _Pending, role_id: int) -> None:
         cohort, tier, roadmap, user_id = item.cohort, item.tier, item.roadmap, item.user_id

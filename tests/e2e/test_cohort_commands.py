@@ -163,6 +163,8 @@ async def test_create_refuses_channels_and_roles_the_bot_cannot_use(
     no_threads.set_overwrite(guild.bot_role, deny=Perm.CREATE_PUBLIC_THREADS)
     hidden = guild.add_text_channel("hidden")
     hidden.set_overwrite(guild.bot_role, deny=Perm.VIEW_CHANNEL)
+    no_files = guild.add_text_channel("no-files")
+    no_files.set_overwrite(guild.bot_role, deny=Perm.ATTACH_FILES)
     above_bot = guild.add_role("Alumni", position=guild.bot_role.position + 1)
     bot = await launch()
     before = await db_rows(bot)
@@ -175,6 +177,10 @@ async def test_create_refuses_channels_and_roles_the_bot_cannot_use(
         (
             {"channel": server.cohort_channel, "review_channel": no_send},
             (f"in <#{no_send.id}> I am missing: Send Messages, Embed Links", "Fix that"),
+        ),
+        (
+            {"channel": server.cohort_channel, "review_channel": no_files},
+            (f"in <#{no_files.id}> I am missing: Attach Files.", "Fix that"),
         ),
         (
             {"channel": server.cohort_channel, "role": above_bot},

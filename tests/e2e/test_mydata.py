@@ -8,9 +8,18 @@ from datetime import UTC, date, datetime
 from sqlalchemy import func, select
 
 from bot.clock import ManualClock
-from bot.db.models import AwardStatus, CheckIn, Membership, Submission, SubmissionVersion, TierAward
+from bot.db.models import (
+    AwardStatus,
+    CheckIn,
+    LearnerSettings,
+    Membership,
+    Submission,
+    SubmissionVersion,
+    TierAward,
+)
 from bot.harness import RunningBot, StudyServer
-from bot.sandbox import Sandbox
+from bot.render.review import REMOVED_BY_LEARNER
+from bot.sandbox import Message, Sandbox, SandboxFile
 from tests.e2e.test_schedule import create_cohort
 
 WEEK_1 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -141,3 +150,87 @@ async def test_erase_can_also_remove_the_tier_roles_it_granted(
     done = await sandbox.click(prompt, "Erase and remove my tier roles", user=ada)
     assert "Your tier roles are removed too." in done.content
     await sandbox.until(lambda: tier_role not in ada.roles, within=5, what="the tier role removed")
+
+
+def removed(message: Message) -> bool:
+    return message.content == REMOVED_BY_LEARNER and not message.embeds and not message.attachments
+
+
+async def test_erase_after_two_resubmissions_edits_every_review_message_and_cancels_pending_awards(
+    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock
+) -> None:
+    await create_cohort(sandbox, server)
+    ada, grace = server.learners[:2]
+    for learner in (ada, grace):
+        await sandbox.slash("join", user=learner)
+    clock.set(WEEK_1)
+    await bot.bot.runner.run_due()
+    for attempt in range(3):
+        upload = SandboxFile(f"v{attempt}.txt", b"my work", "text/plain")
+        reply = await sandbox.slash("submit", user=ada, link=f"https://example.org/ada/{attempt}", file=upload)
+        assert "Submitted" in reply.content, reply.content
+    await sandbox.slash("submit", user=grace, link="https://example.org/grace")
+    async with bot.bot.sessions.begin() as session:
+        membership = await session.scalar(select(Membership).where(Membership.user_id == ada.id))
+        for key, status in (("beginner", AwardStatus.GRANTED), ("intermediate", AwardStatus.PENDING)):
+            session.add(TierAward(membership_id=membership.id, tier_key=key, status=status, attempts=0,
+                                  earned_at=WEEK_1))
+    ada_messages = [m for m in sandbox.messages_in(server.review_channel) if "· ada" in m.embeds[0]["title"]]
+    assert len(ada_messages) == 3 and all(m.attachments for m in ada_messages)
+
+    prompt = await sandbox.slash("mydata erase", user=ada)
+    done = await sandbox.click(prompt, "Erase my data", user=ada)
+
+    assert "1 tier roles not yet given will not be given." in done.content
+    # Discord's side is tidied up after the answer.
+    await sandbox.until(lambda: all(removed(m) for m in ada_messages), what="every version's review message emptied")
+    grace_message = next(m for m in sandbox.messages_in(server.review_channel) if m.embeds)
+    assert "· grace" in grace_message.embeds[0]["title"]
+    async with bot.bot.sessions() as session:
+        assert (await session.scalars(select(TierAward.status))).all() == [AwardStatus.GRANTED]
+    await bot.bot.tiers.sweep()
+    assert sandbox.requests_to("PUT", "/guilds/{guild_id}/members/{user_id}/roles/{role_id}") == []
+
+
+async def test_a_dm_refusal_noticed_after_an_erase_does_not_bring_settings_back(
+    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock
+) -> None:
+    await cohort_with_work(sandbox, server, bot, clock)
+    ada, grace = server.learners[:2]
+    prompt = await sandbox.slash("mydata erase", user=ada)
+    await sandbox.click(prompt, "Erase my data", user=ada)
+
+    # What a notice that was already on its way does when Discord refuses the DM.
+    await bot.bot.learners.mark_dms_closed(server.guild.id, ada.id)
+    await bot.bot.learners.mark_dms_closed(server.guild.id, grace.id)
+
+    async with bot.bot.sessions() as session:
+        rows = (await session.scalars(select(LearnerSettings.user_id))).all()
+    assert rows == [grace.id]
+    assert (await export_of(sandbox, ada))["settings"] is None
+
+
+async def test_a_review_message_posted_while_the_learner_erases_is_emptied(
+    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock
+) -> None:
+    await cohort_with_work(sandbox, server, bot, clock)
+    grace = server.learners[1]
+    posting = f"/channels/{server.review_channel.id}/messages"
+    release = sandbox.hold_next("POST", posting)
+    before = len(sandbox.requests_to("POST", posting))
+    submit = await sandbox.slash("submit", user=grace, week=1, link="https://example.org/grace/2", wait=False)
+    await sandbox.until(lambda: len(sandbox.requests_to("POST", posting)) > before, what="the review post")
+
+    prompt = await sandbox.slash("mydata erase", user=grace)
+    await sandbox.click(prompt, "Erase my data", user=grace)
+    release.set()
+    await submit.wait()
+
+    await sandbox.until(
+        lambda: sum(removed(m) for m in sandbox.messages_in(server.review_channel)) == 2,
+        what="both of grace's review messages emptied, the one posted after the erase included",
+    )
+    [kept] = [m for m in sandbox.messages_in(server.review_channel) if m.embeds]
+    assert "· ada" in kept.embeds[0]["title"]
+    async with bot.bot.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(SubmissionVersion)) == 1

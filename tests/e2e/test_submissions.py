@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
+import aiohttp
 import pytest
 from sqlalchemy import func, select
 
@@ -83,18 +85,52 @@ async def test_submit_without_link_or_file_opens_a_form(
     assert fields["Notes"] == "see README"
 
 
-async def test_a_file_is_recorded_by_url_name_size_and_type(
+async def test_a_submitted_file_travels_with_the_review_message_and_outlives_the_original(
     sandbox: Sandbox, server: StudyServer, running: RunningBot, ada
 ) -> None:
-    upload = SandboxFile("report.pdf", b"%PDF-1.4 tiny", "application/pdf")
-    reply = await sandbox.slash("submit", user=ada, file=upload)
+    data = b"%PDF-1.4 tiny"
+    reply = await sandbox.slash("submit", user=ada, file=SandboxFile("report.pdf", data, "application/pdf"))
     assert "Submitted" in reply.content
+    [review] = reviews(sandbox, server)
+    [kept] = review.attachments
+    assert (kept.filename, kept.data) == ("report.pdf", data)
+    fields = {f["name"]: f["value"] for f in review.embeds[0]["fields"]}
+    assert fields["File"] == "📎 report.pdf (13 bytes, application/pdf), attached to this message"
+    [original] = [a for a in sandbox.store.attachments.values() if a.filename == "report.pdf" and a is not kept]
+    del sandbox.store.attachments[original.id]  # Discord deletes the learner's ephemeral upload
+
+    async with aiohttp.ClientSession() as http:
+        async with http.get(original.url) as gone:
+            assert gone.status == 404
+        async with http.get(kept.url) as lasting:
+            assert await lasting.read() == data
     async with running.bot.sessions() as session:
         version = await session.scalar(select(SubmissionVersion))
-    assert version.attachment_name == "report.pdf"
-    assert version.attachment_size == len(b"%PDF-1.4 tiny")
-    assert version.attachment_type == "application/pdf"
-    assert version.attachment_url.startswith("http")
+    assert (version.attachment_name, version.attachment_size, version.attachment_type) == (
+        "report.pdf", len(data), "application/pdf",
+    )
+    assert version.attachment_url == kept.url
+    exported = json.loads((await sandbox.slash("mydata export", user=ada)).attachments[0].text())
+    [exported_version] = exported["submissions"][0]["versions"]
+    assert exported_version["attachment_url"] == kept.url
+    assert exported_version["review_message"] == (
+        f"https://discord.com/channels/{server.guild.id}/{server.review_channel.id}/{review.id}"
+    )
+
+    click = await sandbox.click(review, "Approve", user=server.moderator)
+    assert click.errors == []
+    assert review.attachments == [kept] and "Decision" in {f["name"] for f in review.embeds[0]["fields"]}
+
+
+async def test_a_file_discord_will_not_hand_over_is_refused_and_nothing_is_stored(
+    sandbox: Sandbox, server: StudyServer, running: RunningBot, ada
+) -> None:
+    sandbox.fail_next("GET", "/attachments/{channel_id}/{attachment_id}/{filename}", status=404)
+    reply = await sandbox.slash("submit", user=ada, file=SandboxFile("report.pdf", b"x", "application/pdf"))
+    assert reply.ephemeral
+    assert "I couldn't fetch report.pdf from Discord, so nothing was submitted. Attach it again" in reply.content
+    assert await count(running, Submission) == 0
+    assert reviews(sandbox, server) == []
 
 
 @pytest.mark.parametrize(
@@ -119,10 +155,12 @@ async def test_bad_submissions_are_refused_and_nothing_is_stored(
 async def test_file_over_discords_limit_is_refused(
     sandbox: Sandbox, server: StudyServer, running: RunningBot, ada
 ) -> None:
-    big = SandboxFile("video.mp4", b"0" * (25 * 1024 * 1024 + 1), "video/mp4")
+    big = SandboxFile("video.mp4", b"0" * (10 * 1024 * 1024 + 1), "video/mp4")
     reply = await sandbox.slash("submit", user=ada, file=big)
-    assert "Discord allows files up to 25 MB" in reply.content
+    assert reply.ephemeral
+    assert "video.mp4 is 10.0 MB; in this server I can keep files up to 10 MB with the review message" in reply.content
     assert await count(running, Submission) == 0
+    assert reviews(sandbox, server) == []
 
 
 async def test_non_member_is_refused_before_any_form_opens(

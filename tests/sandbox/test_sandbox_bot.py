@@ -485,6 +485,38 @@ async def test_files_go_up_as_multipart_and_come_back(bot: commands.Bot, sb: San
 
 
 @pytest.mark.asyncio
+async def test_uploads_over_the_servers_limit_get_40005_and_downloads_can_fail(
+    bot: commands.Bot, sb: Sandbox, scene: Scene
+) -> None:
+    channel = channel_of(bot, scene.general)
+    limit = channel.guild.filesize_limit
+    with pytest.raises(discord.HTTPException) as refused:
+        await channel.send(file=discord.File(io.BytesIO(b"0" * (limit + 1)), "big.bin"))
+    assert (refused.value.status, refused.value.code) == (413, 40005)
+    sent = await channel.send(file=discord.File(io.BytesIO(b"0" * limit), "fits.bin"))
+    sb.fail_next("GET", "/attachments/{channel_id}/{attachment_id}/{filename}", status=404)
+    with pytest.raises(discord.NotFound):
+        await sent.attachments[0].read()
+    assert len(await sent.attachments[0].read()) == limit
+
+
+@pytest.mark.asyncio
+async def test_a_held_request_is_answered_once_released_and_role_edits_reach_the_cache(
+    bot: commands.Bot, sb: Sandbox, scene: Scene
+) -> None:
+    release = sb.hold_next("POST", "/channels/{channel_id}/messages")
+    sending = asyncio.create_task(channel_of(bot, scene.general).send("slow"))
+    await sb.until(lambda: sb.requests_to("POST", "/channels/{channel_id}/messages"), what="the held request")
+    assert not sending.done() and sb.messages_in(scene.general) == []
+    release.set()
+    assert (await sending).content == "slow"
+
+    await sb.change_role(scene.learner, permissions=int(Perm.MANAGE_GUILD))
+    cached = bot.get_guild(scene.guild.id).get_role(scene.learner.id)
+    await sb.until(lambda: cached.permissions.manage_guild, what="GUILD_ROLE_UPDATE to reach the bot")
+
+
+@pytest.mark.asyncio
 async def test_threads_need_permission_and_reach_the_cache(bot: commands.Bot, sb: Sandbox, scene: Scene) -> None:
     starter = await channel_of(bot, scene.general).send("week 1 check-in")
     thread = await starter.create_thread(name="week-1")
