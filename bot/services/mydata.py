@@ -24,6 +24,7 @@ from bot.db.models import (
     TierAward,
 )
 from bot.errors import NotFound
+from bot.services.quotas import DATA_EXPORTS, forget_user, take
 
 ERASED_NAME = "(erased)"
 NOTHING_KEPT = "I keep nothing about you on this server (or it was already erased), so there is nothing to erase."
@@ -54,7 +55,8 @@ class MyDataService:
 
     async def export(self, guild_id: int, user_id: int) -> dict[str, Any]:
         """Everything the bot stores about this person in this server, as JSON-ready values."""
-        async with self._sessions() as session:
+        async with self._sessions.begin() as session:
+            await take(session, DATA_EXPORTS, self._clock.now(), guild_id, user_id)
             memberships = await _memberships(session, guild_id, user_id)
             ids = [m.id for m, _ in memberships]
             settings = await session.scalar(
@@ -142,6 +144,7 @@ class MyDataService:
             checkins = await session.execute(delete(CheckIn).where(CheckIn.membership_id.in_(ids)))
             submissions = await session.execute(delete(Submission).where(Submission.membership_id.in_(ids)))
             await session.execute(delete(Extension).where(Extension.membership_id.in_(ids)))
+            await forget_user(session, guild_id, user_id)
             if settings is not None:
                 await session.delete(settings)
             for membership, _ in memberships:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from bot.db.models import QuotaUse
 from bot.errors import QuotaExceeded
@@ -45,6 +47,16 @@ def refuse_if_spent(quota: Quota, earlier: Sequence[datetime]) -> None:
     if len(earlier) >= quota.limit:
         # The use that must age out before one more fits.
         raise QuotaExceeded(quota.refusal, earlier[len(earlier) - quota.limit] + quota.window)
+
+
+async def refuse_if_spent_in(
+    session: AsyncSession, quota: Quota, now: datetime, moment: InstrumentedAttribute[datetime], *where: Any
+) -> None:
+    """`refuse_if_spent` for uses that are rows of their own table: `moment` is when each happened."""
+    earlier = (
+        await session.scalars(select(moment).where(*where, moment > now - quota.window).order_by(moment))
+    ).all()
+    refuse_if_spent(quota, earlier)
 
 
 async def take(session: AsyncSession, quota: Quota, now: datetime, guild_id: int, user_id: int | None = None) -> None:
