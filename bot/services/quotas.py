@@ -62,10 +62,17 @@ async def refuse_if_spent_in(
 async def take(session: AsyncSession, quota: Quota, now: datetime, guild_id: int, user_id: int | None = None) -> None:
     """Record one use of a quota kept in `quota_uses`, or refuse; `user_id` None counts for the whole server."""
     key = _key(quota, guild_id, user_id)
-    await session.execute(delete(QuotaUse).where(key, QuotaUse.at <= now - quota.window))
+    # Uses outside the window count for nobody: drop them for every server and person at once.
+    await session.execute(delete(QuotaUse).where(QuotaUse.action == quota.action, QuotaUse.at <= now - quota.window))
     earlier = (await session.scalars(select(QuotaUse.at).where(key).order_by(QuotaUse.at))).all()
     refuse_if_spent(quota, earlier)
     session.add(QuotaUse(action=quota.action, guild_id=guild_id, user_id=user_id, at=now))
+
+
+async def uses_of(session: AsyncSession, guild_id: int, user_id: int) -> list[QuotaUse]:
+    """A person's quota uses in one server (their data export lists them)."""
+    query = select(QuotaUse).where(QuotaUse.guild_id == guild_id, QuotaUse.user_id == user_id).order_by(QuotaUse.at)
+    return list((await session.scalars(query)).all())
 
 
 async def forget_user(session: AsyncSession, guild_id: int, user_id: int) -> int:
