@@ -34,6 +34,10 @@ ROADMAP_UPLOADS = Quota(
 ROSTER_DOWNLOADS = Quota(
     "roster-download", 10, HOUR, "This server has downloaded 10 rosters in the last hour, the most it may"
 )
+COHORTS_CREATED = Quota(
+    "cohort-create", 10, DAY, "This server has created 10 cohorts in the last 24 hours, the most it may"
+)
+PAUSES = Quota("cohort-pause", 10, DAY, "This cohort has been paused 10 times in the last 24 hours, the most it may")
 DATA_EXPORTS = Quota("data-export", 3, HOUR, "You have exported your data 3 times in the last hour, the most you may")
 JOINS = Quota("join", 5, DAY, "You have joined cohorts on this server 5 times in the last 24 hours, the most you may")
 VERSIONS_PER_CHECKPOINT = Quota(

@@ -130,3 +130,51 @@ async def test_ten_roster_downloads_an_hour_per_server(
         "This server has downloaded 10 rosters in the last hour, the most it may. "
         + try_again(WEEK_1 + timedelta(hours=1)),
     )
+
+
+async def create_cohort_at(sandbox: Sandbox, server: StudyServer, name: str) -> Reply:
+    return await sandbox.slash(
+        "cohort create", name=name, roadmap="ml-ai-study-guide", start="2026-03-02",
+        options={"channel": server.cohort_channel},
+    )
+
+
+async def test_ten_new_cohorts_a_day_and_twenty_five_running_per_server(
+    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock
+):
+    for n in range(25):
+        day, rest = divmod(n, 10)
+        clock.set(START + timedelta(days=day, minutes=rest))
+        created = await create_cohort_at(sandbox, server, f"Cohort {n}")
+        assert created.content.startswith("Created"), created
+        if rest == 9:
+            before = await db_rows(bot)
+            eleventh = await create_cohort_at(sandbox, server, "One too many")
+            await refused_and_unchanged(
+                bot, eleventh, before,
+                "This server has created 10 cohorts in the last 24 hours, the most it may. "
+                + try_again(START + timedelta(days=day + 1)),
+            )
+    clock.set(START + timedelta(days=3))
+    before = await db_rows(bot)
+    full = await create_cohort_at(sandbox, server, "Cohort 25")
+    await refused_and_unchanged(
+        bot, full, before, "This server already runs 25 cohorts, the most it may (25). End one with /cohort end first."
+    )
+    await sandbox.slash("cohort end", cohort="Cohort 0")
+    assert (await create_cohort_at(sandbox, server, "Cohort 25")).content.startswith("Created")
+
+
+async def test_ten_pauses_a_day_per_cohort(sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock):
+    await start_cohort(sandbox, server, bot, clock)
+    for n in range(10):
+        clock.set(WEEK_1 + timedelta(minutes=2 * n))
+        assert "Paused" in (await sandbox.slash("cohort pause", cohort="Spring")).content
+        assert "Resumed" in (await sandbox.slash("cohort resume", cohort="Spring")).content
+    before = await db_rows(bot)
+    eleventh = await sandbox.slash("cohort pause", cohort="Spring")
+    await refused_and_unchanged(
+        bot, eleventh, before,
+        "This cohort has been paused 10 times in the last 24 hours, the most it may. "
+        + try_again(WEEK_1 + timedelta(days=1)),
+    )
