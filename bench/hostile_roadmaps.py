@@ -23,10 +23,11 @@ from bot.roadmap.limits import (
 HEAD = 'id: hostile\ntitle: "Hostile"\nsummary: "Built to hurt."\nphases: [{key: p, title: "P"}]\n'
 
 
-def _modules(count: int, extra: str = "") -> str:
-    """`count` one-week modules in flow style, each with `extra` spliced into its mapping."""
+def _modules(count: int, extra: str = "", first: str | None = None) -> str:
+    """`count` one-week modules in flow style, each with `extra` (the first with `first`, if given) spliced in."""
     lines = [
-        f'  - {{week: {week}, title: "M{week}", phase: p, checkpoint: {{title: "C{week}"}}{extra}}}\n'
+        f'  - {{week: {week}, title: "M{week}", phase: p, checkpoint: {{title: "C{week}"}}'
+        f"{first if week == 1 and first is not None else extra}}}\n"
         for week in range(1, count + 1)
     ]
     return "modules:\n" + "".join(lines)
@@ -41,12 +42,7 @@ def alias_laughs() -> bytes:
     detail = f'&s "{"x " * 500}"'
     details = "&d [" + ", ".join([detail] + ["*s"] * 99) + "]"
     materials = "&ms [" + ", ".join([f'&m {{title: "M", details: {details}}}'] + ["*m"] * 99) + "]"
-    first = f'{{week: 1, title: "M1", phase: p, checkpoint: {{title: "C1"}}, materials: {materials}}}'
-    rest = [
-        f'{{week: {week}, title: "M{week}", phase: p, checkpoint: {{title: "C{week}"}}, materials: *ms}}'
-        for week in range(2, MAX_MODULES + 1)
-    ]
-    return (HEAD + "modules:\n" + "".join(f"  - {module}\n" for module in [first, *rest])).encode()
+    return (HEAD + _modules(MAX_MODULES, ", materials: *ms", first=f", materials: {materials}")).encode()
 
 
 def alias_week_post() -> bytes:
@@ -105,12 +101,7 @@ def largest_accepted() -> bytes:
     per_module = 2
     left = MAX_EXPANDED_CHARS - MAX_MODULES * (per_module * len(text) + 60) - 20_000
     per_section = left // (MAX_SECTIONS * len(text))
-    first = f'{{week: 1, title: "M1", phase: p, checkpoint: {{title: "C1"}}, practice: &practice [&t "{text}", *t]}}'
-    rest = [
-        f'{{week: {week}, title: "M{week}", phase: p, checkpoint: {{title: "C{week}"}}, practice: *practice}}'
-        for week in range(2, MAX_MODULES + 1)
-    ]
-    modules = "modules:\n" + "".join(f"  - {module}\n" for module in [first, *rest])
+    modules = _modules(MAX_MODULES, ", practice: *practice", first=f', practice: &practice [&t "{text}", *t]')
     items = "[" + ", ".join(["*t"] * per_section) + "]"
     appendix = "appendix:\n" + f'  - {{title: "S0", items: &items {items}}}\n' + "".join(
         f'  - {{title: "S{n}", items: *items}}\n' for n in range(1, MAX_SECTIONS)
@@ -124,12 +115,7 @@ def largest_accepted() -> bytes:
 def most_values_accepted() -> bytes:
     """Just under the value limit, every value validated: 200 modules sharing 480 one-letter objectives."""
     objectives = "&o [" + ", ".join(["a"] * 480) + "]"
-    first = f'{{week: 1, title: "M1", phase: p, checkpoint: {{title: "C1"}}, objectives: {objectives}}}'
-    rest = [
-        f'{{week: {week}, title: "M{week}", phase: p, checkpoint: {{title: "C{week}"}}, objectives: *o}}'
-        for week in range(2, MAX_MODULES + 1)
-    ]
-    return (HEAD + "modules:\n" + "".join(f"  - {module}\n" for module in [first, *rest])).encode()
+    return (HEAD + _modules(MAX_MODULES, ", objectives: *o", first=f", objectives: {objectives}")).encode()
 
 
 def largest_plain() -> bytes:

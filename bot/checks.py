@@ -87,7 +87,7 @@ async def roadmap_version_autocomplete(
     choices = []
     for stored in await bot.catalog.stored_versions(interaction.guild_id, roadmap):
         use = f"used by {', '.join(stored.used_by)}" if stored.used_by else "unused"
-        if str(stored.version).startswith(current.strip()):
+        if str(stored.version).startswith(str(current).strip()):
             label = f"v{stored.version} · {stored.title} · {use}"[:100]
             choices.append(app_commands.Choice(name=label, value=stored.version))
     return choices[:25]

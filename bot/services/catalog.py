@@ -152,7 +152,7 @@ class RoadmapCatalog:
         )
         if stored >= MAX_STORED_VERSIONS:
             raise Conflict(
-                f"This server keeps {stored} roadmap versions, the most it may ({MAX_STORED_VERSIONS}). "
+                f"This server keeps {stored} roadmap versions; a server may keep at most {MAX_STORED_VERSIONS}. "
                 "Remove versions no cohort uses with /cohort remove-roadmap, then upload again."
             )
 

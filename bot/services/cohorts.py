@@ -173,7 +173,7 @@ class CohortService:
         )
         if running >= MAX_RUNNING_COHORTS:
             raise Conflict(
-                f"This server already runs {running} cohorts, the most it may ({MAX_RUNNING_COHORTS}). "
+                f"This server already runs {running} cohorts; a server may run at most {MAX_RUNNING_COHORTS}. "
                 "End one with /cohort end first."
             )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -21,8 +22,11 @@ def try_again(at: datetime) -> str:
     return f"Try again <t:{stamp}:R> (<t:{stamp}:f>)."
 
 
-async def refused_and_unchanged(bot: RunningBot, reply: Reply, before: dict, *phrases: str) -> None:
-    assert_refused(reply, *phrases)
+async def refused_and_unchanged(bot: RunningBot, action: Awaitable[Reply], message: str) -> None:
+    """Run `action` (a command not yet awaited): it is refused with `message` and changes nothing."""
+    before = await db_rows(bot)
+    reply = await action
+    assert_refused(reply, message)
     assert not reply.attachments
     assert await db_rows(bot) == before
 
@@ -38,12 +42,10 @@ async def test_five_versions_of_a_checkpoint_a_day_then_wait_for_the_oldest_to_a
         assert "Submitted" in (reply.content or ""), reply
     posted = len(reviews(sandbox, server))
     assert posted == 5
-    before = await db_rows(bot)
 
     clock.set(WEEK_1 + timedelta(hours=23))
-    sixth = await sandbox.slash("submit", user=ada, link="https://example.org/v6")
     await refused_and_unchanged(
-        bot, sixth, before,
+        bot, sandbox.slash("submit", user=ada, link="https://example.org/v6"),
         "You have sent 5 versions of this checkpoint in the last 24 hours, the most you may. "
         + try_again(WEEK_1 + timedelta(hours=24)),
     )
@@ -63,10 +65,8 @@ async def test_twenty_check_ins_a_day(sandbox: Sandbox, server: StudyServer, bot
         clock.set(WEEK_1 + timedelta(minutes=10 * n))
         reply = await sandbox.slash("checkin", user=ada, minutes=5)
         assert (reply.content or "").startswith("Checked in"), reply
-    before = await db_rows(bot)
-    extra = await sandbox.slash("checkin", user=ada, minutes=5)
     await refused_and_unchanged(
-        bot, extra, before,
+        bot, sandbox.slash("checkin", user=ada, minutes=5),
         "You have checked in 20 times in the last 24 hours, the most you may. " + try_again(WEEK_1 + timedelta(days=1)),
     )
     clock.set(WEEK_1 + timedelta(days=1))
@@ -83,10 +83,8 @@ async def test_three_data_exports_an_hour_and_erase_forgets_them(
         reply = await sandbox.slash("mydata export", user=ada)
         [attachment] = reply.attachments
     assert [use["action"] for use in json.loads(attachment.text())["quota_uses"]] == ["join"] + ["data-export"] * 3
-    before = await db_rows(bot)
-    fourth = await sandbox.slash("mydata export", user=ada)
     await refused_and_unchanged(
-        bot, fourth, before,
+        bot, sandbox.slash("mydata export", user=ada),
         "You have exported your data 3 times in the last hour, the most you may. "
         + try_again(WEEK_1 + timedelta(hours=1)),
     )
@@ -107,11 +105,9 @@ async def test_five_joins_a_day_on_a_server(sandbox: Sandbox, server: StudyServe
         rejoined = await sandbox.slash("join", user=ada)
         assert "Spring" in (rejoined.content or "") and rejoined.ephemeral, rejoined
     await leave(sandbox, ada)
-    before = await db_rows(bot)
-    sixth = await sandbox.slash("join", user=ada)
     # The first join was before the cohort's first week opened, when start_cohort enrolled everyone.
     await refused_and_unchanged(
-        bot, sixth, before,
+        bot, sandbox.slash("join", user=ada),
         "You have joined cohorts on this server 5 times in the last 24 hours, the most you may. "
         + try_again(START + timedelta(days=1)),
     )
@@ -123,10 +119,8 @@ async def test_ten_roster_downloads_an_hour_per_server(
     await start_cohort(sandbox, server, bot, clock)
     for _ in range(10):
         assert (await sandbox.slash("cohort roster", cohort="Spring")).attachments
-    before = await db_rows(bot)
-    refused = await sandbox.slash("cohort roster", cohort="Spring")
     await refused_and_unchanged(
-        bot, refused, before,
+        bot, sandbox.slash("cohort roster", cohort="Spring"),
         "This server has downloaded 10 rosters in the last hour, the most it may. "
         + try_again(WEEK_1 + timedelta(hours=1)),
     )
@@ -148,18 +142,15 @@ async def test_ten_new_cohorts_a_day_and_twenty_five_running_per_server(
         created = await create_cohort_at(sandbox, server, f"Cohort {n}")
         assert created.content.startswith("Created"), created
         if rest == 9:
-            before = await db_rows(bot)
-            eleventh = await create_cohort_at(sandbox, server, "One too many")
             await refused_and_unchanged(
-                bot, eleventh, before,
+                bot, create_cohort_at(sandbox, server, "One too many"),
                 "This server has created 10 cohorts in the last 24 hours, the most it may. "
                 + try_again(START + timedelta(days=day + 1)),
             )
     clock.set(START + timedelta(days=3))
-    before = await db_rows(bot)
-    full = await create_cohort_at(sandbox, server, "Cohort 25")
     await refused_and_unchanged(
-        bot, full, before, "This server already runs 25 cohorts, the most it may (25). End one with /cohort end first."
+        bot, create_cohort_at(sandbox, server, "Cohort 25"),
+        "This server already runs 25 cohorts; a server may run at most 25. End one with /cohort end first.",
     )
     await sandbox.slash("cohort end", cohort="Cohort 0")
     assert (await create_cohort_at(sandbox, server, "Cohort 25")).content.startswith("Created")
@@ -171,10 +162,8 @@ async def test_ten_pauses_a_day_per_cohort(sandbox: Sandbox, server: StudyServer
         clock.set(WEEK_1 + timedelta(minutes=2 * n))
         assert "Paused" in (await sandbox.slash("cohort pause", cohort="Spring")).content
         assert "Resumed" in (await sandbox.slash("cohort resume", cohort="Spring")).content
-    before = await db_rows(bot)
-    eleventh = await sandbox.slash("cohort pause", cohort="Spring")
     await refused_and_unchanged(
-        bot, eleventh, before,
+        bot, sandbox.slash("cohort pause", cohort="Spring"),
         "This cohort has been paused 10 times in the last 24 hours, the most it may. "
         + try_again(WEEK_1 + timedelta(days=1)),
     )

@@ -186,7 +186,7 @@ async def test_a_server_keeps_at_most_25_versions_and_removing_one_makes_room(
     full = await upload(sandbox, "track.yaml", uploaded_yaml(title="One more"))
     assert_refused(
         full,
-        "This server keeps 25 roadmap versions, the most it may (25). Remove versions no cohort uses with "
+        "This server keeps 25 roadmap versions; a server may keep at most 25. Remove versions no cohort uses with "
         "/cohort remove-roadmap, then upload again.",
     )
     assert await db_rows(bot) == before, "a full server's upload is refused before it is checked or counted"
