@@ -279,8 +279,7 @@ class CohortCommands(
             )
         if not file.filename.lower().endswith((".yaml", ".yml")):
             raise InvalidInput(f"{file.filename} is not a .yaml file. Upload the roadmap as YAML.")
-        data = await file.read()
-        version = await self.bot.catalog.import_upload(guild.id, file.filename, data, interaction.user.id)
+        version = await self.bot.catalog.import_upload(guild.id, file.filename, file.read, interaction.user.id)
         await interaction.followup.send(
             f"Imported **{version.title}** as `{version.roadmap_id}` version {version.version}. "
             "New cohorts can use it; running cohorts keep the version they started with.",

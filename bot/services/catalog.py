@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -84,11 +85,13 @@ class RoadmapCatalog:
         text = self._registry.source_text(roadmap_id)
         return await self._store(session, BUNDLED_GUILD, roadmap, text, uploaded_by=None)
 
-    async def import_upload(self, guild_id: int, filename: str, data: bytes, uploaded_by: int) -> RoadmapVersion:
+    async def import_upload(
+        self, guild_id: int, filename: str, read: Callable[[], Awaitable[bytes]], uploaded_by: int
+    ) -> RoadmapVersion:
         """Validate an uploaded YAML file and store it as the next version of its id for this server.
 
-        Cheap refusals come first; the upload then counts toward the server's hourly quota whatever
-        the checker finds, so a server cannot keep the checker busy with hostile files.
+        Cheap refusals come first, before `read` fetches the file; the upload then counts toward the
+        server's hourly quota whatever the checker finds, so a server cannot keep the checker busy.
         """
         if guild_id in self._checking:
             raise Conflict("A roadmap upload from this server is still being checked; wait for its answer first.")
@@ -97,6 +100,7 @@ class RoadmapCatalog:
             async with self._sessions.begin() as session:
                 await self._room_for_one_more(session, guild_id)
                 await take(session, ROADMAP_UPLOADS, self._clock.now(), guild_id)
+            data = await read()
             roadmap = await self._checker.check(data, filename)
         finally:
             self._checking.discard(guild_id)
