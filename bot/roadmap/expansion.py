@@ -35,8 +35,9 @@ class _Tally:
         self.total.values += size.values
         depth = len(self.stack) + size.depth
         self.deepest = max(self.deepest, depth)
-        for opened in self.stack:
-            opened.deepest = max(opened.deepest, depth)
+        if self.stack:
+            # Only the innermost open collection learns it; each passes its deepest on when it closes.
+            self.stack[-1].deepest = max(self.stack[-1].deepest, depth)
 
     def open(self, anchor: str | None) -> None:
         self.stack.append(_Open(anchor, _Size(self.total.chars, self.total.values)))
@@ -44,6 +45,8 @@ class _Tally:
 
     def close(self) -> None:
         opened = self.stack.pop()
+        if self.stack:
+            self.stack[-1].deepest = max(self.stack[-1].deepest, opened.deepest)
         if opened.anchor:
             self.anchors[opened.anchor] = _Size(
                 self.total.chars - opened.start.chars,
