@@ -20,10 +20,12 @@ from sqlalchemy import event, insert, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.clock import Clock
 from bot.db.engine import create_engine, session_factory
 from bot.db.migrate import upgrade_to_head
 from bot.db.models import Cohort, CohortAdvance, CohortPause, CohortStatus, Delivery, DeliveryState
-from bot.roadmap import Roadmap
+from bot.roadmap import Roadmap, RoadmapRegistry
+from bot.roadmap_worker import RoadmapChecker
 from bot.schedule.planner import EventKind, ScheduleEvent, Timeline, current_week, week_openings
 from bot.services.catalog import RoadmapCatalog
 from bot.services.parsing import name_key
@@ -187,6 +189,13 @@ def ms(seconds: float) -> str:
 class SeededVersion:
     id: int
     roadmap: Roadmap
+
+
+def bench_catalog(
+    sessions: async_sessionmaker[AsyncSession], clock: Clock, registry: RoadmapRegistry | None = None
+) -> RoadmapCatalog:
+    """The catalog as the bot builds it (its upload checker starts no process until something is uploaded)."""
+    return RoadmapCatalog(sessions, registry or RoadmapRegistry.load(), clock, RoadmapChecker())
 
 
 async def bundled_versions(sessions: async_sessionmaker[AsyncSession], catalog: RoadmapCatalog) -> list[SeededVersion]:

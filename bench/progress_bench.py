@@ -50,6 +50,7 @@ from sqlalchemy import insert, text
 from bench.common import (
     Databases,
     Table,
+    bench_catalog,
     bundled_versions,
     counting_statements,
     mark_due_weeks_sent,
@@ -79,7 +80,6 @@ from bot.harness import StudyServer, build_study_server, start_bot
 from bot.roadmap import RoadmapRegistry
 from bot.sandbox import Member, Reply, Sandbox
 from bot.schedule.planner import Timeline, week_openings
-from bot.services.catalog import RoadmapCatalog
 from bot.services.ledger import Ledger
 from bot.services.parsing import name_key
 from bot.services.posting import PostingService
@@ -177,7 +177,7 @@ async def seed(url: str, server: StudyServer, big: list[Member], small: list[Mem
     report = Seeded()
     started = time.perf_counter()
     async with opened(url) as (engine, sessions):
-        catalog = RoadmapCatalog(sessions, registry, clock)
+        catalog = bench_catalog(sessions, clock, registry)
         version = next(v for v in await bundled_versions(sessions, catalog) if v.roadmap.id == ROADMAP)
         roadmap = version.roadmap
         start = (now - timedelta(weeks=WEEKS_AGO)).date()

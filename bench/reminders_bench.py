@@ -58,6 +58,7 @@ from sqlalchemy import func, insert, select
 from bench.common import (
     Databases,
     Table,
+    bench_catalog,
     bundled_versions,
     insert_plan,
     monday_morning,
@@ -72,9 +73,7 @@ from bot.clock import ManualClock
 from bot.db.models import CheckIn, Delivery, DeliveryState, LearnerSettings, Membership, MembershipStatus
 from bot.harness import RunningBot, start_bot
 from bot.pacing import DISCORD_SAFE_RATE, Pacer
-from bot.roadmap import RoadmapRegistry
 from bot.sandbox import Member, Sandbox, World
-from bot.services.catalog import RoadmapCatalog
 from bot.services.reminders import DAILY_REMINDER
 
 SEED = 20260302
@@ -147,7 +146,7 @@ async def seed(url: str, guild: Any, people: Population, opens: datetime, clock:
     """Cohorts (week 1 opens at `opens`), memberships, settings and today's check-ins, in bulk."""
     started = time.perf_counter()
     async with opened(url) as (_engine, sessions):
-        versions = await bundled_versions(sessions, RoadmapCatalog(sessions, RoadmapRegistry.load(), clock))
+        versions = await bundled_versions(sessions, bench_catalog(sessions, clock))
         ids = await insert_plan(
             sessions, same_minute_cohorts(versions, guild.id, [c.id for c in people.channels], opens)
         )

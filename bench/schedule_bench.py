@@ -51,6 +51,7 @@ from bench.common import (
     Databases,
     Table,
     Timing,
+    bench_catalog,
     bundled_versions,
     count_rows,
     insert_plan,
@@ -74,7 +75,6 @@ from bot.roadmap import RoadmapRegistry
 from bot.sandbox import Sandbox, World
 from bot.schedule.planner import week_openings
 from bot.schedule.runner import ScheduleRunner
-from bot.services.catalog import RoadmapCatalog
 from bot.services.cohorts import CohortService
 from bot.services.ledger import Ledger
 from bot.services.posting import PostingService
@@ -144,12 +144,12 @@ async def many_cohorts(dbs: Databases, cohorts: int, runs: int, table: Table, ch
     clock = ManualClock(now)
     registry = RoadmapRegistry.load()
     async with opened(url) as (engine, sessions):
-        versions = await bundled_versions(sessions, RoadmapCatalog(sessions, registry, clock))
+        versions = await bundled_versions(sessions, bench_catalog(sessions, clock, registry))
         plan = spread_cohorts(cohorts, versions, now)
         _, seed_seconds, _ = await timed(lambda: insert_plan(sessions, plan), engine)
 
         # The services exactly as CohortBot.setup_hook wires them (a fresh catalog: its parse cache starts cold).
-        catalog = RoadmapCatalog(sessions, registry, clock)
+        catalog = bench_catalog(sessions, clock, registry)
         cohort_service = CohortService(sessions, clock, catalog)
         ledger = Ledger(sessions, clock)
         never_started = CohortBot(Settings(DATABASE_URL=url), clock=clock)
@@ -232,7 +232,7 @@ async def same_minute(dbs: Databases, posts: int, table: Table, checks: Checks) 
     channel_ids = {c.id for c in channels}
     clock = ManualClock(start)
     async with opened(url) as (_engine, sessions):
-        versions = await bundled_versions(sessions, RoadmapCatalog(sessions, RoadmapRegistry.load(), clock))
+        versions = await bundled_versions(sessions, bench_catalog(sessions, clock))
         await insert_plan(sessions, same_minute_cohorts(versions, guild.id, [c.id for c in channels], opens))
 
     sb = Sandbox(world)

@@ -108,6 +108,7 @@ def _db_upgrade(_args: argparse.Namespace) -> int:
 def _roadmap_validate(args: argparse.Namespace) -> int:
     from bot.roadmap import load_roadmap_file
     from bot.roadmap.registry import bundled_paths
+    from bot.roadmap_check import checked_posts
 
     paths = args.paths or bundled_paths()
     if not paths:
@@ -116,7 +117,7 @@ def _roadmap_validate(args: argparse.Namespace) -> int:
     failed = 0
     for path in paths:
         try:
-            roadmap = load_roadmap_file(path)
+            roadmap = checked_posts(load_roadmap_file(path), str(path))
         except RoadmapInvalid as exc:
             failed += 1
             print("\n".join(exc.problems), file=sys.stderr)

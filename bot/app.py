@@ -24,6 +24,7 @@ from bot.db.models import BotState
 from bot.discord_port import BotDiscordPort
 from bot.interaction_errors import report_interaction_error
 from bot.roadmap import RoadmapRegistry
+from bot.roadmap_worker import RoadmapChecker
 from bot.schedule.reminder_runner import ReminderRunner
 from bot.schedule.runner import ScheduleRunner
 from bot.services.catalog import RoadmapCatalog
@@ -47,6 +48,7 @@ class CohortBot(commands.Bot):
 
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    roadmap_checker: RoadmapChecker
     catalog: RoadmapCatalog
     cohorts: CohortService
     enrolment: EnrolmentService
@@ -82,7 +84,8 @@ class CohortBot(commands.Bot):
         await upgrade_to_head(self.engine)
         self.sessions = session_factory(self.engine)
         registry = RoadmapRegistry.load()
-        self.catalog = RoadmapCatalog(self.sessions, registry, self.clock)
+        self.roadmap_checker = RoadmapChecker()
+        self.catalog = RoadmapCatalog(self.sessions, registry, self.clock, self.roadmap_checker)
         self.cohorts = CohortService(self.sessions, self.clock, self.catalog)
         self.enrolment = EnrolmentService(self.sessions, self.clock, self.cohorts)
         self.learners = LearnerService(self.sessions, self.clock)
@@ -129,6 +132,9 @@ class CohortBot(commands.Bot):
         reminder_runner = getattr(self, "reminder_runner", None)
         if reminder_runner is not None:
             reminder_runner.shutdown()
+        checker = getattr(self, "roadmap_checker", None)
+        if checker is not None:
+            await checker.close()
         await super().close()
         engine = getattr(self, "engine", None)
         if engine is not None:

@@ -51,6 +51,12 @@ async def _cohort_choices(
 
 
 async def roadmap_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    return await _roadmap_choices(interaction, current, uploaded_only=False)
+
+
+async def _roadmap_choices(
+    interaction: discord.Interaction, current: str, *, uploaded_only: bool
+) -> list[app_commands.Choice[str]]:
     bot: CohortBot = interaction.client  # type: ignore[assignment]
     if interaction.guild_id is None:
         return []
@@ -58,6 +64,30 @@ async def roadmap_autocomplete(interaction: discord.Interaction, current: str) -
     choices = [
         app_commands.Choice(name=f"{c.title} ({c.id})"[:100], value=c.id)
         for c in await bot.catalog.choices(interaction.guild_id)
-        if needle in c.id or needle in c.title.casefold()
+        if (c.uploaded or not uploaded_only) and (needle in c.id or needle in c.title.casefold())
     ]
+    return choices[:25]
+
+
+async def uploaded_roadmap_autocomplete(
+    interaction: discord.Interaction, current: str
+) -> list[app_commands.Choice[str]]:
+    """For /cohort remove-roadmap: only the roadmaps this server uploaded."""
+    return await _roadmap_choices(interaction, current, uploaded_only=True)
+
+
+async def roadmap_version_autocomplete(
+    interaction: discord.Interaction, current: str
+) -> list[app_commands.Choice[int]]:
+    """The stored versions of the roadmap chosen in the same command, with the cohorts using each."""
+    bot: CohortBot = interaction.client  # type: ignore[assignment]
+    roadmap = getattr(interaction.namespace, "roadmap", None)
+    if interaction.guild_id is None or not roadmap:
+        return []
+    choices = []
+    for stored in await bot.catalog.stored_versions(interaction.guild_id, roadmap):
+        use = f"used by {', '.join(stored.used_by)}" if stored.used_by else "unused"
+        if str(stored.version).startswith(str(current).strip()):
+            label = f"v{stored.version} · {stored.title} · {use}"[:100]
+            choices.append(app_commands.Choice(name=label, value=stored.version))
     return choices[:25]

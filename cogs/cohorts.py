@@ -10,10 +10,17 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.checks import cohort_autocomplete, known_guild, require_moderator, roadmap_autocomplete
+from bot.checks import (
+    cohort_autocomplete,
+    known_guild,
+    require_moderator,
+    roadmap_autocomplete,
+    roadmap_version_autocomplete,
+    uploaded_roadmap_autocomplete,
+)
 from bot.errors import Forbidden, InvalidInput
 from bot.render import limits
-from bot.render.messages import cohort_summary, schedule_line, stamp
+from bot.render.messages import cohort_summary, removal_text, schedule_line, stamp
 from bot.render.roster_csv import roster_csv
 from bot.roadmap.loader import MAX_ROADMAP_BYTES
 from bot.role_check import check_role_to_give
@@ -258,20 +265,32 @@ class CohortCommands(
     @app_commands.describe(file="A roadmap .yaml file (see the README for the format)")
     async def import_roadmap(self, interaction: discord.Interaction, file: discord.Attachment) -> None:
         guild = known_guild(interaction)
+        # Answer Discord first: checking a file may take seconds, and the refusal goes out as a follow-up.
+        await interaction.response.defer(ephemeral=True, thinking=True)
         if file.size > MAX_ROADMAP_BYTES:
             raise InvalidInput(
                 f"{file.filename} is {file.size:,} bytes; a roadmap may be at most {MAX_ROADMAP_BYTES:,} bytes."
             )
         if not file.filename.lower().endswith((".yaml", ".yml")):
             raise InvalidInput(f"{file.filename} is not a .yaml file. Upload the roadmap as YAML.")
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        data = await file.read()
-        version = await self.bot.catalog.import_upload(guild.id, file.filename, data, interaction.user.id)
+        version = await self.bot.catalog.import_upload(guild.id, file.filename, file.read, interaction.user.id)
         await interaction.followup.send(
             f"Imported **{version.title}** as `{version.roadmap_id}` version {version.version}. "
             "New cohorts can use it; running cohorts keep the version they started with.",
             ephemeral=True,
         )
+
+    @app_commands.command(name="remove-roadmap", description="Delete uploaded roadmap versions that no cohort uses")
+    @app_commands.describe(
+        roadmap="A roadmap uploaded to this server",
+        version="One version to delete (default: every version no cohort uses)",
+    )
+    @app_commands.autocomplete(roadmap=uploaded_roadmap_autocomplete, version=roadmap_version_autocomplete)
+    async def remove_roadmap(
+        self, interaction: discord.Interaction, roadmap: str, version: app_commands.Range[int, 1] | None = None
+    ) -> None:
+        removal = await self.bot.catalog.remove(known_guild(interaction).id, roadmap, version)
+        await interaction.response.send_message(removal_text(removal), ephemeral=True)
 
 
 def _member(interaction: discord.Interaction) -> discord.Member:

@@ -114,6 +114,28 @@ def test_validate_broken_file_lists_every_problem(tmp_path: Path, env: dict[str,
     assert "Traceback" not in result.stderr
 
 
+def test_validate_applies_the_upload_limits_and_lists_every_problem(tmp_path: Path, env: dict[str, str]) -> None:
+    material = '{title: "' + "z" * 1900 + '", url: "https://example.com/' + "p" * 1900 + '"}'
+    long_post = tmp_path / "long.yaml"
+    long_post.write_text(
+        'id: long\ntitle: "Long"\nsummary: "Long posts."\nphases: [{key: p, title: "P"}]\nmodules:\n'
+        + "".join(
+            f'  - {{week: {w}, title: "M{w}", phase: p, checkpoint: {{title: "C"}}, materials: [{material}]}}\n'
+            for w in (1, 2)
+        ).replace(f"[{material}]", f"[{', '.join([material] * 20)}]"),
+        encoding="utf-8",
+    )
+    result = bot("roadmap", "validate", str(long_post), env=env)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"{long_post}: modules[0]: its week post would take 15 messages; a week post may take at most 10 "
+        "(shorten its materials, objectives, practice or checkpoint)",
+        f"{long_post}: modules[1]: its week post would take 15 messages; a week post may take at most 10 "
+        "(shorten its materials, objectives, practice or checkpoint)",
+        "1 of 1 roadmap files are invalid",
+    ]
+
+
 def test_validate_missing_path(tmp_path: Path, env: dict[str, str]) -> None:
     missing = tmp_path / "missing.yaml"
     result = bot("roadmap", "validate", str(missing), env=env)

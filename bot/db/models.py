@@ -374,3 +374,17 @@ class Delivery(Base):
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class QuotaUse(Base):
+    """One use of a quota that leaves no other trace (an upload, an export, a join); pruned once outside its window."""
+
+    __tablename__ = "quota_uses"
+    __table_args__ = (Index("ix_quota_uses_key", "action", "guild_id", "user_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    action: Mapped[str] = mapped_column(String(32))
+    guild_id: Mapped[int] = mapped_column(BigInteger)
+    user_id: Mapped[int | None] = mapped_column(BigInteger)
+    """None for a quota of the whole server."""
+    at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bot.services.catalog import Removal
 from bot.services.cohorts import CohortView
 from bot.services.ports import WrapUp
 
@@ -50,3 +51,14 @@ def cohort_summary(view: CohortView) -> str:
         module, at = due
         lines.append(f"Next deadline: {module.label} checkpoint, {stamp(at)}")
     return "\n".join(lines)
+
+
+def removal_text(removal: Removal) -> str:
+    """What /cohort remove-roadmap deleted, and which versions stayed because cohorts use them."""
+    removed = ", ".join(str(v) for v in removal.removed)
+    noun = "version" if len(removal.removed) == 1 else "versions"
+    text = f"Removed `{removal.roadmap_id}` {noun} {removed}."
+    if removal.kept:
+        kept = "; ".join(f"version {v.version} (used by {', '.join(v.used_by)})" for v in removal.kept)
+        text += f" Kept {kept}: a cohort keeps its roadmap version for good."
+    return text

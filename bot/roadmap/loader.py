@@ -9,9 +9,9 @@ import yaml
 from pydantic import ValidationError
 
 from bot.errors import RoadmapInvalid
+from bot.roadmap.expansion import measure_expansion
+from bot.roadmap.limits import MAX_ROADMAP_BYTES
 from bot.roadmap.schema import Roadmap, WeekRange
-
-MAX_ROADMAP_BYTES = 256 * 1024
 
 
 def load_roadmap_file(path: Path | str) -> Roadmap:
@@ -78,6 +78,10 @@ _StrictLoader.add_constructor(
 
 def _parse_yaml(text: str, source: str) -> object:
     try:
+        # Measured from the event stream first: nothing is built until its expanded size is known.
+        problem = measure_expansion(text, _SafeBase)
+        if problem is not None:
+            raise RoadmapInvalid(source, [problem])
         return yaml.load(text, Loader=_StrictLoader)
     except yaml.constructor.ConstructorError as exc:
         # The safe loader refuses python/object and friends: say so plainly instead of a parser dump.
@@ -181,6 +185,7 @@ def _week_problems(roadmap: Roadmap) -> list[str]:
 
 def _tier_problems(roadmap: Roadmap) -> list[str]:
     total = roadmap.total_weeks
+    covered = {week for module in roadmap.modules for week in range(module.week, module.last_week + 1)}
     problems = []
     for index, tier in enumerate(roadmap.tiers):
         weeks = (
@@ -188,7 +193,7 @@ def _tier_problems(roadmap: Roadmap) -> list[str]:
             if isinstance(tier.weeks, WeekRange)
             else list(tier.weeks)
         )
-        missing = [w for w in weeks if roadmap.module_for_week(w) is None]
+        missing = [w for w in weeks if w not in covered]
         if missing:
             listed = ", ".join(str(w) for w in missing)
             what = f"week {listed} does not exist" if len(missing) == 1 else f"weeks {listed} do not exist"

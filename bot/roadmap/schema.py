@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import Annotated, Any
 
 from pydantic import (
@@ -12,9 +13,14 @@ from pydantic import (
     Field,
     StringConstraints,
     Tag,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
+
+from bot.roadmap.limits import MAX_MODULES, MAX_PHASES, MAX_SECTIONS, MAX_TIERS
+
+_MOST = {"phases": MAX_PHASES, "modules": MAX_MODULES, "tiers": MAX_TIERS, "appendix": MAX_SECTIONS}
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
@@ -166,6 +172,10 @@ class Tier(_Frozen):
     def _not_empty(cls, value: WeekRange | tuple[int, ...]) -> WeekRange | tuple[int, ...]:
         if isinstance(value, tuple) and (not value or min(value) < 1):
             raise ValueError("a week list needs at least one week, each 1 or more")
+        if isinstance(value, tuple) and len(set(value)) < len(value):
+            twice = sorted(week for week, times in Counter(value).items() if times > 1)
+            listed = ", ".join(str(week) for week in twice[:5]) + (", …" if len(twice) > 5 else "")
+            raise ValueError(f"a week list names each week once (listed more than once: {listed})")
         return value
 
 
@@ -188,6 +198,15 @@ class Roadmap(_Frozen):
     modules: tuple[Module, ...]
     tiers: tuple[Tier, ...] = ()
     appendix: tuple[Section, ...] = ()
+
+    @field_validator("phases", "modules", "tiers", "appendix", mode="before")
+    @classmethod
+    def _not_too_many(cls, value: Any, info: ValidationInfo) -> Any:
+        # Before validation, so a file of 100,000 modules is refused without validating each one.
+        most = _MOST[info.field_name]
+        if isinstance(value, list | tuple) and len(value) > most:
+            raise ValueError(f"has {len(value):,} entries; a roadmap may have at most {most}")
+        return value
 
     @field_validator("phases", "modules")
     @classmethod

@@ -35,8 +35,11 @@ from bot.schedule.planner import (
 )
 from bot.services.catalog import RoadmapCatalog
 from bot.services.parsing import cohort_name, name_key, parse_date, parse_post_time, parse_timezone
+from bot.services.quotas import COHORTS_CREATED, PAUSES, refuse_if_spent_in, take
 
 MAX_START_DISTANCE = timedelta(days=366)
+MAX_RUNNING_COHORTS = 25
+"""Cohorts not ended that one server may run at once (each one posts and reminds on its own schedule)."""
 OPEN_STATUSES = (CohortStatus.ACTIVE, CohortStatus.PAUSED)
 
 
@@ -132,6 +135,8 @@ class CohortService:
         now = self._clock.now()
         async with self._sessions.begin() as session:
             await self._refuse_duplicate(session, request.guild_id, name)
+            await self._refuse_too_many(session, request.guild_id)
+            await take(session, COHORTS_CREATED, now, request.guild_id)
             version = await self._catalog.version_for_new_cohort(session, request.guild_id, request.roadmap_id)
             cohort = Cohort(
                 guild_id=request.guild_id,
@@ -158,6 +163,19 @@ class CohortService:
             view = await self.view(session, cohort)
         await self._changed()
         return view
+
+    @staticmethod
+    async def _refuse_too_many(session: AsyncSession, guild_id: int) -> None:
+        running = await session.scalar(
+            select(func.count())
+            .select_from(Cohort)
+            .where(Cohort.guild_id == guild_id, Cohort.status.in_(OPEN_STATUSES))
+        )
+        if running >= MAX_RUNNING_COHORTS:
+            raise Conflict(
+                f"This server already runs {running} cohorts; a server may run at most {MAX_RUNNING_COHORTS}. "
+                "End one with /cohort end first."
+            )
 
     def _check_start(self, start: date) -> None:
         today = self._clock.now().date()
@@ -199,8 +217,11 @@ class CohortService:
             self._refuse_closed(cohort)
             if cohort.status is CohortStatus.PAUSED:
                 raise Conflict(f"'{cohort.name}' is already paused. Use /cohort resume to continue it.")
+            # Each pause and resume moves the schedule: a cohort may not be toggled without end.
+            now = self._clock.now()
+            await refuse_if_spent_in(session, PAUSES, now, CohortPause.paused_at, CohortPause.cohort_id == cohort.id)
             cohort.status = CohortStatus.PAUSED
-            session.add(CohortPause(cohort_id=cohort.id, paused_at=self._clock.now(), paused_by=by))
+            session.add(CohortPause(cohort_id=cohort.id, paused_at=now, paused_by=by))
             await session.flush()
             view = await self.view(session, cohort)
         await self._changed()

@@ -12,6 +12,7 @@ from bot.clock import Clock
 from bot.db.models import AwardStatus, Cohort, CohortStatus, Membership, MembershipStatus, TierAward
 from bot.errors import Conflict, NotFound
 from bot.services.cohorts import OPEN_STATUSES, CohortService, CohortView
+from bot.services.quotas import JOINS, take
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class EnrolmentService:
             )
             if membership is not None and membership.status is MembershipStatus.ACTIVE:
                 raise Conflict(f"You are already in '{cohort.name}'. /progress shows where you stand.")
+            await take(session, JOINS, self._clock.now(), guild_id, user_id)
             rejoined = membership is not None
             if membership is None:
                 membership = Membership(cohort_id=cohort.id, guild_id=guild_id, user_id=user_id)

@@ -25,6 +25,7 @@ from bot.db.models import (
     TierAward,
 )
 from bot.errors import NotFound
+from bot.services.quotas import DATA_EXPORTS, forget_user, take, uses_of
 
 ERASED_NAME = "(erased)"
 NOTHING_KEPT = "I keep nothing about you on this server (or it was already erased), so there is nothing to erase."
@@ -56,7 +57,9 @@ class MyDataService:
 
     async def export(self, guild_id: int, user_id: int) -> dict[str, Any]:
         """Everything the bot stores about this person in this server, as JSON-ready values."""
-        async with self._sessions() as session:
+        async with self._sessions.begin() as session:
+            await take(session, DATA_EXPORTS, self._clock.now(), guild_id, user_id)
+            quota_uses = await uses_of(session, guild_id, user_id)
             memberships = await _memberships(session, guild_id, user_id)
             ids = [m.id for m, _ in memberships]
             settings = await session.scalar(
@@ -112,6 +115,7 @@ class MyDataService:
             "extensions": [owned(e, "week", "days", "created_at") for e in extensions],
             "tier_awards": [owned(a, "tier_key", "status", "earned_at", "granted_at") for a in awards],
             "deliveries": [_row(d, "kind", "period", "state", "sent_at") for d in deliveries],
+            "quota_uses": [_row(u, "action", "at") for u in quota_uses],
         }
 
     async def has_data(self, guild_id: int, user_id: int) -> bool:
@@ -150,6 +154,7 @@ class MyDataService:
             checkins = await session.execute(delete(CheckIn).where(CheckIn.membership_id.in_(ids)))
             submissions = await session.execute(delete(Submission).where(Submission.membership_id.in_(ids)))
             await session.execute(delete(Extension).where(Extension.membership_id.in_(ids)))
+            await forget_user(session, guild_id, user_id)
             if settings is not None:
                 await session.delete(settings)
             for membership, _ in memberships:

@@ -36,6 +36,7 @@ from bot.roadmap import Module, Roadmap, Tier
 from bot.services.cohorts import CohortService, CohortView
 from bot.services.enrolment import EnrolmentService
 from bot.services.learners import as_prefs
+from bot.services.quotas import CHECK_INS, refuse_if_spent_in
 from bot.services.streaks import (
     CheckpointRecord,
     Streak,
@@ -186,6 +187,8 @@ class ProgressService:
                 raise NotFound("You are not in any cohort on this server. /join one first, then check in.")
             prefs = as_prefs(await _settings(session, guild_id, user_id))
             ids = [m.id for m, _ in rows]
+            # One /checkin writes a row for each membership: the first one's rows count the calls.
+            await refuse_if_spent_in(session, CHECK_INS, now, CheckIn.created_at, CheckIn.membership_id == ids[0])
             days_before = await check_in_days_of(session, ids)
             for membership, cohort in rows:
                 day = local_day(now, prefs.zone_or(cohort.timezone))

@@ -30,6 +30,7 @@ from bot.services.progress import (
     member_weekly_streak,
     submission_moments,
 )
+from bot.services.quotas import ROSTER_DOWNLOADS, take
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,9 @@ class RosterService:
 
     async def roster(self, guild_id: int, cohort_name: str) -> Roster:
         now = self._clock.now()
-        async with self._sessions() as session:
+        async with self._sessions.begin() as session:
             cohort = await self._cohorts.find(session, guild_id, cohort_name)
+            await take(session, ROSTER_DOWNLOADS, now, guild_id)
             view = await self._cohorts.view(session, cohort)
             members = (
                 await session.execute(

@@ -26,6 +26,7 @@ from bot.roadmap import Module
 from bot.services.cohorts import CohortService, CohortView
 from bot.services.enrolment import EnrolmentService
 from bot.services.events import ApprovalListener, CheckpointApproved
+from bot.services.quotas import VERSIONS_PER_CHECKPOINT, refuse_if_spent_in
 
 MAX_LINK = 2048
 MAX_NOTES = 1000
@@ -157,6 +158,11 @@ class SubmissionService:
             elif submission.status is SubmissionStatus.APPROVED:
                 raise Conflict(f"Your {module.label.lower()} checkpoint is already approved; nothing to resubmit.")
             else:
+                # Each version posts to the review channel: a learner may not flood it.
+                await refuse_if_spent_in(
+                    session, VERSIONS_PER_CHECKPOINT, now, SubmissionVersion.submitted_at,
+                    SubmissionVersion.submission_id == submission.id,
+                )
                 if submission.review_message_id is not None and submission.review_channel_id is not None:
                     previous = (submission.review_channel_id, submission.review_message_id)
                 submission.current_version += 1

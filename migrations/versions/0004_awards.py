@@ -1,7 +1,7 @@
 """tier award back-off and retirement; a review message per submission version
 
 Revision ID: 0004_awards
-Revises: 0001
+Revises: 0003_quotas
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0004_awards'
-down_revision: str | None = '0001'
+down_revision: str | None = '0003_quotas'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -471,6 +471,7 @@ async def test_import_roadmap_refuses_bad_files_and_changes_nothing(
     ).encode()
     huge = uploaded_yaml() + b"#" * (256 * 1024)
     before = await db_rows(bot)
+    assert before.pop("quota_uses") == []
     cases: list[tuple[SandboxFile, tuple[str, ...]]] = [
         (
             SandboxFile("broken.yaml", broken),
@@ -487,7 +488,11 @@ async def test_import_roadmap_refuses_bad_files_and_changes_nothing(
     for file, phrases in cases:
         reply = await sandbox.slash("cohort import-roadmap", file=file)
         assert_refused(reply, *phrases)
-        assert await db_rows(bot) == before, f"uploading {file.name} changed the database"
+        after = await db_rows(bot)
+        uploads = after.pop("quota_uses")
+        assert after == before, f"uploading {file.name} changed the database"
+    # The three files that reached the checker count toward the server's upload quota, refused or not.
+    assert [use[1:4] for use in uploads] == [("roadmap-upload", server.guild.id, None)] * 3
     offered = await sandbox.autocomplete("cohort create", "roadmap", "")
     assert len(offered) == 5 and all(c["value"] != UPLOAD_ID for c in offered)
 
