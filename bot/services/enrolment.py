@@ -42,11 +42,12 @@ class EnrolmentService:
             membership.status = MembershipStatus.ACTIVE
             membership.joined_at = self._clock.now()
             membership.left_at = None
+            name = cohort.name  # a failed flush expires the loaded rows
             try:
                 await session.flush()
             except IntegrityError:
-                # Two /join clicks raced; the other one enrolled them.
-                raise Conflict(f"You are already in '{cohort.name}'.") from None
+                # The other of two /join clicks enrolled them (a last resort: the cohort's lock orders them).
+                raise Conflict(f"You are already in '{name}'.") from None
             return JoinResult(await self._cohorts.view(session, cohort), rejoined)
 
     async def leave(self, guild_id: int, cohort_name: str | None, user_id: int) -> CohortView:
@@ -128,7 +129,9 @@ class EnrolmentService:
                     .order_by(Cohort.created_at, Cohort.id)
                 )
             ).all()
-            cohort = await self._only_cohort(session, guild_id, list(open_cohorts))
+            chosen = await self._only_cohort(session, guild_id, list(open_cohorts))
+            # Joins of one cohort take turns on its row, so the second of two sees the first's membership.
+            cohort = await session.get_one(Cohort, chosen.id, with_for_update=True, populate_existing=True)
         if cohort.status not in OPEN_STATUSES or not cohort.enrollment_open:
             state = "has ended" if cohort.status in (CohortStatus.ENDED, CohortStatus.COMPLETED) else "is closed"
             raise Conflict(f"Enrolment in '{cohort.name}' {state}. Ask a moderator which cohort to join.")

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
 from bot.db.models import (
+    AwardStatus,
     CheckIn,
     Cohort,
     Delivery,
@@ -121,7 +122,8 @@ class MyDataService:
     async def erase(self, guild_id: int, user_id: int) -> ErasureReport:
         """Delete check-ins, submissions, settings and deliveries; keep anonymous memberships for the counts."""
         async with self._sessions.begin() as session:
-            memberships = await _memberships(session, guild_id, user_id)
+            # Locked first: a tier check running for one of them finishes before, or sees the erasure.
+            memberships = await _memberships(session, guild_id, user_id, for_update=True)
             settings = await session.scalar(
                 select(LearnerSettings).where(LearnerSettings.guild_id == guild_id, LearnerSettings.user_id == user_id)
             )
@@ -142,6 +144,10 @@ class MyDataService:
             checkins = await session.execute(delete(CheckIn).where(CheckIn.membership_id.in_(ids)))
             submissions = await session.execute(delete(Submission).where(Submission.membership_id.in_(ids)))
             await session.execute(delete(Extension).where(Extension.membership_id.in_(ids)))
+            # An award not given yet would wait for nobody: the role goes to the Discord id being erased.
+            await session.execute(
+                delete(TierAward).where(TierAward.membership_id.in_(ids), TierAward.status == AwardStatus.PENDING)
+            )
             if settings is not None:
                 await session.delete(settings)
             for membership, _ in memberships:
@@ -163,13 +169,16 @@ class MyDataService:
         )
 
 
-async def _memberships(session: AsyncSession, guild_id: int, user_id: int) -> list[tuple[Membership, Cohort]]:
-    rows = await session.execute(
+async def _memberships(
+    session: AsyncSession, guild_id: int, user_id: int, *, for_update: bool = False
+) -> list[tuple[Membership, Cohort]]:
+    query = (
         select(Membership, Cohort)
         .join(Cohort, Cohort.id == Membership.cohort_id)
         .where(Membership.guild_id == guild_id, Membership.user_id == user_id)
         .order_by(Membership.joined_at)
     )
+    rows = await session.execute(query.with_for_update(of=Membership) if for_update else query)
     return [(m, c) for m, c in rows.all()]
 
 

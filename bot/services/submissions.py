@@ -230,7 +230,7 @@ class SubmissionService:
             if submission is None or cohort is None or cohort.guild_id != guild_id:
                 raise NotFound("That submission no longer exists.")
             if submission.current_version != version:
-                raise Conflict("A newer version of this submission was sent; review that one instead.")
+                raise Conflict("This version was replaced by a newer one; review that one instead.")
             row = await session.scalar(
                 select(SubmissionVersion).where(
                     SubmissionVersion.submission_id == submission.id, SubmissionVersion.version == version
@@ -238,7 +238,7 @@ class SubmissionService:
             )
             existing = await session.scalar(select(Review).where(Review.submission_version_id == row.id))
             if existing is not None:
-                raise Conflict(f"<@{existing.reviewer_id}> already decided this one ({existing.decision.value}).")
+                raise Conflict(_already_decided(existing))
             session.add(
                 Review(
                     submission_version_id=row.id,
@@ -374,6 +374,11 @@ def _card(
         cohort_channel_id=cohort.channel_id,
         previous_review_message=previous,
     )
+
+
+def _already_decided(review: Review) -> str:
+    done = "approved" if review.decision is ReviewDecision.APPROVED else "requested changes on"
+    return f"<@{review.reviewer_id}> already {done} this one."
 
 
 def _clean_link(link: str | None) -> str | None:

@@ -107,7 +107,9 @@ class TierService:
         """Create a pending award for every tier whose checkpoints are all approved; returns the new tier keys."""
         now = self._clock.now()
         async with self._sessions.begin() as session:
-            membership = await session.get_one(Membership, membership_id)
+            # Locked: an erasure of this learner comes wholly before (nothing approved is left to earn
+            # from) or after (it removes the pending award recorded here).
+            membership = await session.get_one(Membership, membership_id, with_for_update=True)
             cohort = await session.get_one(Cohort, membership.cohort_id)
             roadmap = await self._roadmap(session, cohort)
             approved = set(

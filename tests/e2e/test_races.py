@@ -1,0 +1,337 @@
+"""Races on both databases: two people doing clashing things at the same moment end in one acceptable state.
+
+Each test runs ROUNDS rounds. In a round the clashing calls start together (released by one event,
+each in its own session and connection) against the real bot's services, the real database and the
+sandbox; exactly one of the outcomes a person would accept must come out, and the loser must get a
+domain error that says what happened, never a crash or the generic apology.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from bot.clock import ManualClock
+from bot.db.models import (
+    AwardStatus,
+    CohortPause,
+    Delivery,
+    Membership,
+    MembershipStatus,
+    Review,
+    ReviewDecision,
+    Submission,
+    SubmissionStatus,
+    SubmissionVersion,
+    TierAward,
+)
+from bot.errors import Conflict, DomainError, NotFound
+from bot.harness import RunningBot, StudyServer
+from bot.sandbox import Member, Sandbox
+from bot.services.submissions import SubmissionCard, SubmissionRequest
+from tests.e2e.test_schedule import create_cohort, week_posts
+from tests.e2e.test_submissions import WEEK_1
+
+ROUNDS = 20
+COHORT = "Spring"
+TIER_ROLE = "ML Foundations"
+"""The role of the first tier of `ml-for-senior-engineers` (weeks 1-3)."""
+
+
+async def together(*calls: Awaitable[Any]) -> list[Any]:
+    """Start every call as a task, release them at the same moment, and return each result or exception."""
+    gate = asyncio.Event()
+
+    async def run(call: Awaitable[Any]) -> Any:
+        await gate.wait()
+        return await call
+
+    tasks = [asyncio.create_task(run(call)) for call in calls]
+    await asyncio.sleep(0)
+    gate.set()
+    return await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def winner_and_loser(results: list[Any]) -> tuple[int, DomainError]:
+    """The index of the one call that succeeded, and the domain error the other one got."""
+    failures = [r for r in results if isinstance(r, BaseException)]
+    assert len(failures) == 1, f"expected exactly one loser, got {[type(r).__name__ for r in results]}"
+    assert isinstance(failures[0], DomainError), f"the loser crashed: {failures[0]!r}"
+    return next(i for i, r in enumerate(results) if not isinstance(r, BaseException)), failures[0]
+
+
+async def start(
+    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock, roadmap: str = "ml-ai-study-guide"
+) -> None:
+    await create_cohort(sandbox, server, roadmap=roadmap)
+    clock.set(WEEK_1)
+    await bot.bot.runner.settle()
+    await bot.bot.runner.run_due()
+
+
+async def newcomer(server: StudyServer, bot: RunningBot, name: str, *, join: bool = True) -> Member:
+    member = server.guild.add_member(name)
+    if join:
+        await bot.bot.enrolment.join(server.guild.id, COHORT, member.id, name)
+    return member
+
+
+async def submit(bot: RunningBot, server: StudyServer, learner: Member, week: int | None = None) -> SubmissionCard:
+    request = SubmissionRequest(
+        server.guild.id, learner.id, COHORT, week, f"https://example.org/{learner.name}/{week}", None
+    )
+    return await bot.bot.submissions.submit(request)
+
+
+async def decide(
+    bot: RunningBot, server: StudyServer, card: SubmissionCard, decision: ReviewDecision = ReviewDecision.APPROVED
+) -> Any:
+    return await bot.bot.submissions.decide(
+        server.guild.id, card.submission_id, card.version, server.moderator.id, decision,
+        "please add plots" if decision is ReviewDecision.CHANGES_REQUESTED else None,
+    )
+
+
+async def submission_state(bot: RunningBot, submission_id: int) -> tuple[SubmissionStatus, int, int, int]:
+    """(status, current version, versions stored, reviews stored) of one submission."""
+    async with bot.bot.sessions() as session:
+        row = await session.get_one(Submission, submission_id)
+        versions = await session.scalar(
+            select(func.count()).where(SubmissionVersion.submission_id == submission_id)
+        )
+        reviews = await session.scalar(
+            select(func.count())
+            .select_from(Review)
+            .join(SubmissionVersion, SubmissionVersion.id == Review.submission_version_id)
+            .where(SubmissionVersion.submission_id == submission_id)
+        )
+    return row.status, row.current_version, versions or 0, reviews or 0
+
+
+# Submissions and their review.
+
+
+async def test_approve_vs_resubmit_ends_approved_or_replaced_never_both(
+    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock
+) -> None:
+    await start(sandbox, server, bot, clock)
+    outcomes = set()
+    for i in range(ROUNDS):
+        learner = await newcomer(server, bot, f"learner{i}")
+        first = await submit(bot, server, learner)
+        results = await together(decide(bot, server, first), submit(bot, server, learner))
+        winner, loser = winner_and_loser(results)
+        state = await submission_state(bot, first.submission_id)
+        if winner == 0:
+            assert state == (SubmissionStatus.APPROVED, 1, 1, 1)
+            assert "already approved" in loser.message
+        else:
+            assert state == (SubmissionStatus.PENDING, 2, 2, 0)
+            assert "replaced by a newer one" in loser.message
+        outcomes.add(winner)
+    print(f"approve vs resubmit: winners {sorted(outcomes)}")
+
+
+async def test_approve_vs_request_changes_records_one_decision(
+    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock
+) -> None:
+    await start(sandbox, server, bot, clock)
+    for i in range(ROUNDS):
+        learner = await newcomer(server, bot, f"learner{i}")
+        card = await submit(bot, server, learner)
+        results = await together(
+            decide(bot, server, card), decide(bot, server, card, ReviewDecision.CHANGES_REQUESTED)
+        )
+        winner, loser = winner_and_loser(results)
+        status, version, versions, reviews = await submission_state(bot, card.submission_id)
+        expected = SubmissionStatus.APPROVED if winner == 0 else SubmissionStatus.CHANGES_REQUESTED
+        assert (status, version, versions, reviews) == (expected, 1, 1, 1)
+        said = "approved" if winner == 0 else "requested changes on"
+        assert f"<@{server.moderator.id}> already {said} this one" in loser.message
+
+
+async def test_approve_vs_approve_approves_once(
+    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock
+) -> None:
+    await start(sandbox, server, bot, clock)
+    for i in range(ROUNDS):
+        learner = await newcomer(server, bot, f"learner{i}")
+        card = await submit(bot, server, learner)
+        _, loser = winner_and_loser(await together(decide(bot, server, card), decide(bot, server, card)))
+        assert await submission_state(bot, card.submission_id) == (SubmissionStatus.APPROVED, 1, 1, 1)
+        assert "already approved this one" in loser.message
+
+
+async def test_two_first_submissions_at_once_are_numbered_one_after_the_other(
+    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock
+) -> None:
+    await start(sandbox, server, bot, clock)
+    for i in range(ROUNDS):
+        learner = await newcomer(server, bot, f"learner{i}")
+        results = await together(submit(bot, server, learner), submit(bot, server, learner))
+        # Both are accepted one after the other (the second replaces the first), or the second is refused.
+        cards = [r for r in results if isinstance(r, SubmissionCard)]
+        assert all(isinstance(r, SubmissionCard | Conflict) for r in results), results
+        state = await submission_state(bot, cards[0].submission_id)
+        assert state == (SubmissionStatus.PENDING, len(cards), len(cards), 0)
+        assert sorted(c.version for c in cards) == list(range(1, len(cards) + 1))
+
+
+# Cohorts.
+
+
+async def test_pause_vs_pause_pauses_once_and_resume_closes_it(
+    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock
+) -> None:
+    await start(sandbox, server, bot, clock)
+    cohorts, guild, mod = bot.bot.cohorts, server.guild.id, server.moderator.id
+    for _ in range(ROUNDS):
+        clock.advance(timedelta(minutes=1))
+        _, loser = winner_and_loser(
+            await together(cohorts.pause(guild, COHORT, mod), cohorts.pause(guild, COHORT, mod))
+        )
+        assert isinstance(loser, Conflict) and f"'{COHORT}' is already paused" in loser.message
+        clock.advance(timedelta(minutes=1))
+        _, loser = winner_and_loser(
+            await together(cohorts.resume(guild, COHORT, mod), cohorts.resume(guild, COHORT, mod))
+        )
+        assert isinstance(loser, Conflict) and "is not paused" in loser.message
+    async with bot.bot.sessions() as session:
+        pauses = (await session.scalars(select(CohortPause))).all()
+    assert len(pauses) == ROUNDS
+    assert all(p.resumed_at is not None for p in pauses)
+
+
+async def test_advance_vs_the_minute_sweep_posts_every_week_once_in_order(
+    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock
+) -> None:
+    await start(sandbox, server, bot, clock, roadmap="ml-ai-expert")
+    runner, cohorts = bot.bot.runner, bot.bot.cohorts
+    for _ in range(ROUNDS):
+        clock.advance(timedelta(minutes=1))
+        results = await together(
+            cohorts.advance(server.guild.id, COHORT, None, server.moderator.id), runner.run_due()
+        )
+        assert not any(isinstance(r, BaseException) for r in results), results
+    await runner.settle()
+    await runner.run_due()
+    view = await cohorts.get(server.guild.id, COHORT)
+    opened = [m for m in view.roadmap.modules if view.is_open(m)]
+    assert len(opened) == ROUNDS + 1
+    posts = week_posts(sandbox, server)
+    assert len(posts) == len(opened) and len(set(posts)) == len(posts)
+    assert [post.split(" · ")[0] for post in posts] == [m.label for m in opened]
+    threads = [c for c in server.guild.channels.values() if c.parent_id == server.cohort_channel.id]
+    assert len(threads) == len(opened)
+    async with bot.bot.sessions() as session:
+        states = (await session.scalars(select(Delivery.state).where(Delivery.kind == "week_post"))).all()
+    assert len(states) == len(opened) and {s.value for s in states} == {"sent"}
+
+
+# Enrolment.
+
+
+async def test_join_vs_join_enrols_once_and_tells_the_other_they_are_in(
+    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock
+) -> None:
+    await start(sandbox, server, bot, clock)
+    enrolment, guild = bot.bot.enrolment, server.guild.id
+    for i in range(ROUNDS):
+        learner = await newcomer(server, bot, f"learner{i}", join=False)
+        for rejoin in (False, True):
+            _, loser = winner_and_loser(
+                await together(
+                    enrolment.join(guild, COHORT, learner.id, learner.name),
+                    enrolment.join(guild, None, learner.id, learner.name),
+                )
+            )
+            assert isinstance(loser, Conflict) and f"You are already in '{COHORT}'" in loser.message
+            async with bot.bot.sessions() as session:
+                rows = (await session.scalars(select(Membership).where(Membership.user_id == learner.id))).all()
+            assert [r.status for r in rows] == [MembershipStatus.ACTIVE], (i, rejoin)
+            if not rejoin:
+                await enrolment.leave(guild, COHORT, learner.id)
+
+
+# Tiers and erasure.
+
+
+async def earn_all_but_the_last(bot: RunningBot, server: StudyServer, learner: Member) -> SubmissionCard:
+    """Approve weeks 1-2 of the senior-engineers foundations tier (weeks 1-3); returns week 3's pending card."""
+    for week in (1, 2):
+        await decide(bot, server, await submit(bot, server, learner, week))
+    return await submit(bot, server, learner, 3)
+
+
+async def start_senior_cohort(sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock) -> None:
+    await start(sandbox, server, bot, clock, roadmap="ml-for-senior-engineers")
+    await bot.bot.cohorts.advance(server.guild.id, COHORT, 3, server.moderator.id)
+    await bot.bot.runner.settle()
+
+
+async def tier_awards(bot: RunningBot, membership_ids: list[int]) -> list[TierAward]:
+    async with bot.bot.sessions() as session:
+        query = select(TierAward).where(TierAward.membership_id.in_(membership_ids))
+        return list((await session.scalars(query)).all())
+
+
+async def membership_id(bot: RunningBot, server: StudyServer, learner: Member) -> int:
+    async with bot.bot.sessions() as session:
+        return await session.scalar(
+            select(Membership.id).where(Membership.guild_id == server.guild.id, Membership.user_id == learner.id)
+        )
+
+
+async def test_tier_role_vs_approval_gives_one_role_once(
+    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock
+) -> None:
+    await start_senior_cohort(sandbox, server, bot, clock)
+    tiers = bot.bot.tiers
+    mapped_before: set[int] = set()
+    for i in range(ROUNDS):
+        learner = await newcomer(server, bot, f"learner{i}")
+        last = await earn_all_but_the_last(bot, server, learner)
+        role = server.guild.add_role(f"Foundations {i}", position=1)
+        results = await together(
+            decide(bot, server, last),
+            tiers.set_tier_role(server.guild.id, COHORT, "foundations", role.id),
+        )
+        assert not any(isinstance(r, BaseException) for r in results), results
+        await tiers.settle()
+        [award] = await tier_awards(bot, [await membership_id(bot, server, learner)])
+        assert award.status is AwardStatus.GRANTED and award.attempts == 1
+        # The new mapping if it came first, else what the tier used until then.
+        acceptable = {role.id} | (mapped_before or {r.id for r in server.guild.roles.values() if r.name == TIER_ROLE})
+        assert award.role_id in acceptable
+        held = [r for r in learner.roles if r.name.startswith(("Foundations", TIER_ROLE))]
+        assert [r.id for r in held] == [award.role_id]
+        mapped_before = {role.id}
+    earned = [m for m in sandbox.messages_in(server.cohort_channel) if "earned **" in m.content]
+    assert len(earned) == ROUNDS
+
+
+async def test_erase_vs_approval_leaves_nothing_of_the_learner(
+    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock
+) -> None:
+    await start_senior_cohort(sandbox, server, bot, clock)
+    for i in range(ROUNDS):
+        learner = await newcomer(server, bot, f"learner{i}")
+        last = await earn_all_but_the_last(bot, server, learner)
+        membership = await membership_id(bot, server, learner)
+        results = await together(
+            decide(bot, server, last), bot.bot.mydata.erase(server.guild.id, learner.id)
+        )
+        assert not isinstance(results[1], BaseException), results
+        if isinstance(results[0], BaseException):
+            assert isinstance(results[0], NotFound) and "no longer exists" in results[0].message
+        await bot.bot.tiers.settle()
+        async with bot.bot.sessions() as session:
+            kept = await session.scalar(select(func.count()).where(Submission.membership_id == membership))
+            row = await session.get_one(Membership, membership)
+        assert kept == 0 and row.user_id < 0
+        # An award earned before the erasure may have been granted; none is left waiting for nobody.
+        assert all(a.status is AwardStatus.GRANTED for a in await tier_awards(bot, [membership]))
