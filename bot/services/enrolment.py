@@ -52,7 +52,7 @@ class EnrolmentService:
 
     async def leave(self, guild_id: int, cohort_name: str | None, user_id: int) -> CohortView:
         async with self._sessions.begin() as session:
-            membership, cohort = await self.membership(session, guild_id, cohort_name, user_id)
+            membership, cohort = await self.membership(session, guild_id, cohort_name, user_id, for_update=True)
             membership.status = MembershipStatus.LEFT
             membership.left_at = self._clock.now()
             await session.flush()
@@ -88,8 +88,12 @@ class EnrolmentService:
         user_id: int,
         *,
         asker_id: int | None = None,
+        for_update: bool = False,
     ) -> tuple[Membership, Cohort]:
-        """The active membership meant; refusals speak to the asker (a moderator may ask about someone)."""
+        """The active membership meant; refusals speak to the asker (a moderator may ask about someone).
+
+        `for_update` locks it until commit: a unit of work that writes under it (a submission, an
+        extension, leaving) then runs wholly before or after an erasure or a second click."""
         you = asker_id is None or asker_id == user_id
         who, are = ("You", "are") if you else (f"<@{user_id}>", "is")
         if cohort_name:
@@ -103,13 +107,12 @@ class EnrolmentService:
                 names = ", ".join(f"'{c.name}'" for c in mine)
                 raise Conflict(f"{who} {are} in several cohorts ({names}); say which one with the `cohort` option.")
             cohort = mine[0]
-        membership = await session.scalar(
-            select(Membership).where(
-                Membership.cohort_id == cohort.id,
-                Membership.user_id == user_id,
-                Membership.status == MembershipStatus.ACTIVE,
-            )
+        query = select(Membership).where(
+            Membership.cohort_id == cohort.id,
+            Membership.user_id == user_id,
+            Membership.status == MembershipStatus.ACTIVE,
         )
+        membership = await session.scalar(query.with_for_update() if for_update else query)
         if membership is None:
             advice = " Use /join to enrol." if you else ""
             raise NotFound(f"{who} {are} not in '{cohort.name}'.{advice}")

@@ -180,6 +180,8 @@ class ProgressService:
                         Membership.status == MembershipStatus.ACTIVE,
                     )
                     .order_by(Cohort.created_at)
+                    # Locked: an erasure or a /leave of the same learner comes wholly before or after.
+                    .with_for_update(of=Membership)
                 )
             ).all()
             if not rows:

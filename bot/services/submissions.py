@@ -132,7 +132,7 @@ class SubmissionService:
         now = self._clock.now()
         async with self._sessions.begin() as session:
             membership, cohort = await self._enrolment.membership(
-                session, request.guild_id, request.cohort_name, request.user_id
+                session, request.guild_id, request.cohort_name, request.user_id, for_update=True
             )
             view = await self._cohorts.view(session, cohort)
             module = self._module(view, request.week)
@@ -203,7 +203,8 @@ class SubmissionService:
 
     async def record_review_message(self, submission_id: int, version: int, channel_id: int, message_id: int) -> None:
         async with self._sessions.begin() as session:
-            submission = await session.get_one(Submission, submission_id)
+            # Locked: a resubmission committed meanwhile must not get this older version's message.
+            submission = await session.get_one(Submission, submission_id, with_for_update=True)
             if submission.current_version == version:
                 submission.review_channel_id = channel_id
                 submission.review_message_id = message_id
@@ -306,7 +307,7 @@ class SubmissionService:
             raise InvalidInput(f"An extension is 1 to {MAX_EXTENSION_DAYS} days.")
         async with self._sessions.begin() as session:
             membership, cohort = await self._enrolment.membership(
-                session, guild_id, cohort_name, user_id, asker_id=granted_by
+                session, guild_id, cohort_name, user_id, asker_id=granted_by, for_update=True
             )
             view = await self._cohorts.view(session, cohort)
             module = view.roadmap.module_for_week(week)

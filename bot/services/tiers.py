@@ -19,7 +19,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -34,6 +33,7 @@ from bot.db.models import (
     TierAward,
     TierRole,
 )
+from bot.db.upsert import insert_for
 from bot.errors import Conflict, InvalidInput
 from bot.roadmap import Module, Roadmap, Tier
 from bot.services.catalog import RoadmapCatalog
@@ -132,7 +132,7 @@ class TierService:
                 if tier.key not in held and all(m.week in approved for m in roadmap.tier_modules(tier))
             ]
             created = []
-            insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+            insert = insert_for(session)
             for key in earned:
                 result = await session.execute(
                     insert(TierAward)

@@ -18,12 +18,16 @@ from sqlalchemy import func, select
 from bot.clock import ManualClock
 from bot.db.models import (
     AwardStatus,
+    CheckIn,
     CohortPause,
     Delivery,
+    GuildSettings,
+    LearnerSettings,
     Membership,
     MembershipStatus,
     Review,
     ReviewDecision,
+    RoadmapVersion,
     Submission,
     SubmissionStatus,
     SubmissionVersion,
@@ -32,7 +36,9 @@ from bot.db.models import (
 from bot.errors import Conflict, DomainError, NotFound
 from bot.harness import RunningBot, StudyServer
 from bot.sandbox import Member, Sandbox
+from bot.services.cohorts import NewCohort
 from bot.services.submissions import SubmissionCard, SubmissionRequest
+from tests.e2e.test_cohort_commands import uploaded_yaml
 from tests.e2e.test_schedule import create_cohort, week_posts
 from tests.e2e.test_submissions import WEEK_1
 
@@ -335,3 +341,114 @@ async def test_erase_vs_approval_leaves_nothing_of_the_learner(
         assert kept == 0 and row.user_id < 0
         # An award earned before the erasure may have been granted; none is left waiting for nobody.
         assert all(a.status is AwardStatus.GRANTED for a in await tier_awards(bot, [membership]))
+
+
+async def test_erase_vs_check_in_or_submit_leaves_nothing_of_the_learner(
+    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock
+) -> None:
+    await start(sandbox, server, bot, clock)
+    guild = server.guild.id
+    for i in range(ROUNDS):
+        learner = await newcomer(server, bot, f"learner{i}")
+        membership = await membership_id(bot, server, learner)
+        results = await together(
+            bot.bot.progress.check_in(guild, learner.id, 30, "linear algebra"),
+            submit(bot, server, learner),
+            bot.bot.mydata.erase(guild, learner.id),
+        )
+        assert not isinstance(results[2], BaseException), results
+        for late in results[:2]:
+            if isinstance(late, BaseException):
+                assert isinstance(late, NotFound) and "You are not in" in late.message, late
+        async with bot.bot.sessions() as session:
+            checkins = await session.scalar(select(func.count()).where(CheckIn.membership_id == membership))
+            submissions = await session.scalar(select(func.count()).where(Submission.membership_id == membership))
+        assert (checkins, submissions) == (0, 0)
+
+
+async def test_leave_vs_leave_leaves_once(
+    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock
+) -> None:
+    await start(sandbox, server, bot, clock)
+    enrolment, guild = bot.bot.enrolment, server.guild.id
+    for i in range(ROUNDS):
+        learner = await newcomer(server, bot, f"learner{i}")
+        _, loser = winner_and_loser(
+            await together(enrolment.leave(guild, COHORT, learner.id), enrolment.leave(guild, None, learner.id))
+        )
+        assert isinstance(loser, NotFound) and "You are not in" in loser.message
+
+
+# Settings and uploads: rows two people may create at the same moment.
+
+
+async def test_two_first_settings_at_once_create_one_row_with_both_changes(
+    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock
+) -> None:
+    await start(sandbox, server, bot, clock)
+    learners, guild = bot.bot.learners, server.guild.id
+    for i in range(ROUNDS):
+        learner = await newcomer(server, bot, f"learner{i}")
+        results = await together(
+            learners.update(guild, learner.id, timezone="Europe/Berlin"),
+            learners.update(guild, learner.id, reminder_hour=7),
+        )
+        assert not any(isinstance(r, BaseException) for r in results), results
+        prefs = await learners.prefs(guild, learner.id)
+        assert (prefs.timezone, prefs.reminder_hour) == ("Europe/Berlin", 7)
+    async with bot.bot.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(LearnerSettings)) == ROUNDS
+
+
+async def test_two_moderator_roles_at_once_keep_one_setting(
+    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock
+) -> None:
+    await start(sandbox, server, bot, clock)
+    cohorts = bot.bot.cohorts
+    for i in range(ROUNDS):
+        guild = 10_000 + i  # a server that has never set one
+        results = await together(cohorts.set_moderator_role(guild, 1), cohorts.set_moderator_role(guild, 2))
+        assert not any(isinstance(r, BaseException) for r in results), results
+        assert await cohorts.moderator_role(guild) in (1, 2)
+    async with bot.bot.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(GuildSettings)) == ROUNDS
+
+
+async def test_two_uploads_at_once_store_distinct_versions_in_order(
+    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock
+) -> None:
+    await start(sandbox, server, bot, clock)
+    catalog, guild, mod = bot.bot.catalog, server.guild.id, server.moderator.id
+    for i in range(ROUNDS):
+        same = uploaded_yaml(title=f"Track {i}")
+        results = await together(
+            catalog.import_upload(guild, "a.yaml", same, mod), catalog.import_upload(guild, "b.yaml", same, mod)
+        )
+        # The same text twice is one version, whoever stored it.
+        assert not any(isinstance(r, BaseException) for r in results), results
+        assert results[0].id == results[1].id
+        results = await together(
+            catalog.import_upload(guild, "a.yaml", uploaded_yaml(title=f"Track {i}a"), mod),
+            catalog.import_upload(guild, "b.yaml", uploaded_yaml(title=f"Track {i}b"), mod),
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                assert isinstance(result, Conflict) and "upload yours again" in result.message, result
+    async with bot.bot.sessions() as session:
+        versions = (await session.scalars(select(RoadmapVersion.version).where(RoadmapVersion.guild_id == guild))).all()
+    assert sorted(versions) == list(range(1, len(versions) + 1))
+    assert 2 * ROUNDS <= len(versions) <= 3 * ROUNDS
+
+
+async def test_two_servers_first_cohorts_on_one_bundled_roadmap_share_one_snapshot(
+    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock
+) -> None:
+    cohorts = bot.bot.cohorts
+    for roadmap in ("ml-ai-study-guide", "cv-ml-researcher", "ml-ai-expert", "ai-ml-career-paths"):
+        requests = [
+            NewCohort(guild, f"{roadmap} {guild}", roadmap, "2026-06-01", channel_id=guild, created_by=1)
+            for guild in (20_001, 20_002)
+        ]
+        results = await together(*(cohorts.create(r) for r in requests))
+        assert not any(isinstance(r, BaseException) for r in results), results
+        assert results[0].cohort.roadmap_version_id == results[1].cohort.roadmap_version_id
