@@ -35,7 +35,7 @@ from bot.db.models import (
 )
 from bot.errors import Conflict, DomainError, NotFound
 from bot.harness import RunningBot, StudyServer
-from bot.sandbox import Member, Sandbox
+from bot.sandbox import Member, Reply, Sandbox
 from bot.services.cohorts import NewCohort
 from bot.services.submissions import SubmissionCard, SubmissionRequest
 from tests.e2e.test_cohort_commands import uploaded_yaml
@@ -125,7 +125,6 @@ async def test_approve_vs_resubmit_ends_approved_or_replaced_never_both(
     sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock
 ) -> None:
     await start(sandbox, server, bot, clock)
-    outcomes = set()
     for i in range(ROUNDS):
         learner = await newcomer(server, bot, f"learner{i}")
         first = await submit(bot, server, learner)
@@ -138,8 +137,6 @@ async def test_approve_vs_resubmit_ends_approved_or_replaced_never_both(
         else:
             assert state == (SubmissionStatus.PENDING, 2, 2, 0)
             assert "replaced by a newer one" in loser.message
-        outcomes.add(winner)
-    print(f"approve vs resubmit: winners {sorted(outcomes)}")
 
 
 async def test_approve_vs_request_changes_records_one_decision(
@@ -452,3 +449,55 @@ async def test_two_servers_first_cohorts_on_one_bundled_roadmap_share_one_snapsh
         results = await together(*(cohorts.create(r) for r in requests))
         assert not any(isinstance(r, BaseException) for r in results), results
         assert results[0].cohort.roadmap_version_id == results[1].cohort.roadmap_version_id
+
+
+# Through Discord: two interactions injected together into the real bot.
+
+APOLOGY = "Sorry, something went wrong"
+
+
+def said(reply: Reply) -> str:
+    """Everything the bot answered to one interaction: its response and followups."""
+    return "\n".join(filter(None, [reply.content, *(m.content for m in reply.followups)]))
+
+
+async def test_approve_click_vs_resubmit_command(
+    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock
+) -> None:
+    await start(sandbox, server, bot, clock)
+    for i in range(ROUNDS):
+        learner = await newcomer(server, bot, f"learner{i}")
+        await sandbox.slash("submit", user=learner, link="https://example.org/v1")
+        [review] = [m for m in sandbox.messages_in(server.review_channel) if f"· learner{i}" in m.embeds[0]["title"]]
+        click, resubmit = await asyncio.gather(
+            sandbox.click(review, "Approve", user=server.moderator),
+            sandbox.slash("submit", user=learner, link="https://example.org/v2"),
+        )
+        clicked, submitted = said(click), said(resubmit)
+        assert APOLOGY not in clicked + submitted
+        mine = [m for m in sandbox.messages_in(server.review_channel) if f"· learner{i}" in m.embeds[0]["title"]]
+        fields = {f["name"]: f["value"] for f in review.embeds[0]["fields"]}
+        if "Submitted your week 1 checkpoint (version 2)" in submitted:
+            # The old message's "replaced" edit may settle the click before its refusal arrives.
+            [refusal] = await click.wait_followups(1)
+            assert "This version was replaced by a newer one" in refusal.content and refusal.ephemeral
+            assert "Replaced" in fields and "Decision" not in fields and len(mine) == 2
+        else:
+            assert "already approved; nothing to resubmit" in submitted and resubmit.followups[0].ephemeral
+            assert fields["Decision"].startswith("Approved by") and len(mine) == 1
+
+
+
+async def test_join_vs_join_commands(
+    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock
+) -> None:
+    await start(sandbox, server, bot, clock)
+    for i in range(ROUNDS):
+        learner = await newcomer(server, bot, f"learner{i}", join=False)
+        replies = await asyncio.gather(
+            sandbox.slash("join", user=learner, cohort=COHORT), sandbox.slash("join", user=learner)
+        )
+        texts = sorted(said(r) for r in replies)
+        assert all(r.ephemeral for r in replies if "Welcome" not in said(r))
+        assert texts[0].startswith(f"Welcome to **{COHORT}**"), texts
+        assert texts[1].startswith(f"You are already in '{COHORT}'"), texts
