@@ -9,10 +9,11 @@ domain error that says what happened, never a crash or the generic apology.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.clock import ManualClock
@@ -35,7 +36,7 @@ from bot.db.models import (
 )
 from bot.errors import Conflict, DomainError, NotFound
 from bot.harness import RunningBot, StudyServer
-from bot.sandbox import Member, Reply, Sandbox
+from bot.sandbox import Member, Message, Reply, Sandbox
 from bot.services.cohorts import NewCohort
 from bot.services.submissions import SubmissionCard, SubmissionRequest
 from tests.e2e.test_cohort_commands import uploaded_yaml
@@ -79,11 +80,19 @@ async def start(
     await bot.bot.runner.run_due()
 
 
-async def newcomer(server: StudyServer, bot: RunningBot, name: str, *, join: bool = True) -> Member:
-    member = server.guild.add_member(name)
-    if join:
-        await bot.bot.enrolment.join(server.guild.id, COHORT, member.id, name)
-    return member
+@pytest.fixture
+async def spring(sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock) -> None:
+    """The cohort of the tests that need no particular roadmap, in its first week."""
+    await start(sandbox, server, bot, clock)
+
+
+async def newcomers(server: StudyServer, bot: RunningBot, *, join: bool = True) -> AsyncIterator[Member]:
+    """A new member of the server for each round, enrolled in the cohort unless `join` is False."""
+    for i in range(ROUNDS):
+        member = server.guild.add_member(f"learner{i}")
+        if join:
+            await bot.bot.enrolment.join(server.guild.id, COHORT, member.id, member.name)
+        yield member
 
 
 async def submit(bot: RunningBot, server: StudyServer, learner: Member, week: int | None = None) -> SubmissionCard:
@@ -121,12 +130,9 @@ async def submission_state(bot: RunningBot, submission_id: int) -> tuple[Submiss
 # Submissions and their review.
 
 
-async def test_approve_vs_resubmit_ends_approved_or_replaced_never_both(
-    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock
-) -> None:
-    await start(sandbox, server, bot, clock)
-    for i in range(ROUNDS):
-        learner = await newcomer(server, bot, f"learner{i}")
+@pytest.mark.usefixtures("spring")
+async def test_approve_vs_resubmit_ends_approved_or_replaced_never_both(server: StudyServer, bot: RunningBot) -> None:
+    async for learner in newcomers(server, bot):
         first = await submit(bot, server, learner)
         results = await together(decide(bot, server, first), submit(bot, server, learner))
         winner, loser = winner_and_loser(results)
@@ -139,12 +145,9 @@ async def test_approve_vs_resubmit_ends_approved_or_replaced_never_both(
             assert "replaced by a newer one" in loser.message
 
 
-async def test_approve_vs_request_changes_records_one_decision(
-    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock
-) -> None:
-    await start(sandbox, server, bot, clock)
-    for i in range(ROUNDS):
-        learner = await newcomer(server, bot, f"learner{i}")
+@pytest.mark.usefixtures("spring")
+async def test_approve_vs_request_changes_records_one_decision(server: StudyServer, bot: RunningBot) -> None:
+    async for learner in newcomers(server, bot):
         card = await submit(bot, server, learner)
         results = await together(
             decide(bot, server, card), decide(bot, server, card, ReviewDecision.CHANGES_REQUESTED)
@@ -157,24 +160,20 @@ async def test_approve_vs_request_changes_records_one_decision(
         assert f"<@{server.moderator.id}> already {said} this one" in loser.message
 
 
-async def test_approve_vs_approve_approves_once(
-    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock
-) -> None:
-    await start(sandbox, server, bot, clock)
-    for i in range(ROUNDS):
-        learner = await newcomer(server, bot, f"learner{i}")
+@pytest.mark.usefixtures("spring")
+async def test_approve_vs_approve_approves_once(server: StudyServer, bot: RunningBot) -> None:
+    async for learner in newcomers(server, bot):
         card = await submit(bot, server, learner)
         _, loser = winner_and_loser(await together(decide(bot, server, card), decide(bot, server, card)))
         assert await submission_state(bot, card.submission_id) == (SubmissionStatus.APPROVED, 1, 1, 1)
         assert "already approved this one" in loser.message
 
 
+@pytest.mark.usefixtures("spring")
 async def test_two_first_submissions_at_once_are_numbered_one_after_the_other(
-    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock
+    server: StudyServer, bot: RunningBot
 ) -> None:
-    await start(sandbox, server, bot, clock)
-    for i in range(ROUNDS):
-        learner = await newcomer(server, bot, f"learner{i}")
+    async for learner in newcomers(server, bot):
         results = await together(submit(bot, server, learner), submit(bot, server, learner))
         # Both are accepted one after the other (the second replaces the first), or the second is refused.
         cards = [r for r in results if isinstance(r, SubmissionCard)]
@@ -187,10 +186,10 @@ async def test_two_first_submissions_at_once_are_numbered_one_after_the_other(
 # Cohorts.
 
 
+@pytest.mark.usefixtures("spring")
 async def test_pause_vs_pause_pauses_once_and_resume_closes_it(
-    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock
+    server: StudyServer, bot: RunningBot, clock: ManualClock
 ) -> None:
-    await start(sandbox, server, bot, clock)
     cohorts, guild, mod = bot.bot.cohorts, server.guild.id, server.moderator.id
     for _ in range(ROUNDS):
         clock.advance(timedelta(minutes=1))
@@ -238,13 +237,12 @@ async def test_advance_vs_the_minute_sweep_posts_every_week_once_in_order(
 # Enrolment.
 
 
+@pytest.mark.usefixtures("spring")
 async def test_join_vs_join_enrols_once_and_tells_the_other_they_are_in(
     sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock
 ) -> None:
-    await start(sandbox, server, bot, clock)
     enrolment, guild = bot.bot.enrolment, server.guild.id
-    for i in range(ROUNDS):
-        learner = await newcomer(server, bot, f"learner{i}", join=False)
+    async for learner in newcomers(server, bot, join=False):
         for rejoin in (False, True):
             _, loser = winner_and_loser(
                 await together(
@@ -255,7 +253,7 @@ async def test_join_vs_join_enrols_once_and_tells_the_other_they_are_in(
             assert isinstance(loser, Conflict) and f"You are already in '{COHORT}'" in loser.message
             async with bot.bot.sessions() as session:
                 rows = (await session.scalars(select(Membership).where(Membership.user_id == learner.id))).all()
-            assert [r.status for r in rows] == [MembershipStatus.ACTIVE], (i, rejoin)
+            assert [r.status for r in rows] == [MembershipStatus.ACTIVE], (learner.name, rejoin)
             if not rejoin:
                 await enrolment.leave(guild, COHORT, learner.id)
 
@@ -295,10 +293,9 @@ async def test_tier_role_vs_approval_gives_one_role_once(
     await start_senior_cohort(sandbox, server, bot, clock)
     tiers = bot.bot.tiers
     mapped_before: set[int] = set()
-    for i in range(ROUNDS):
-        learner = await newcomer(server, bot, f"learner{i}")
+    async for learner in newcomers(server, bot):
         last = await earn_all_but_the_last(bot, server, learner)
-        role = server.guild.add_role(f"Foundations {i}", position=1)
+        role = server.guild.add_role(f"Foundations {learner.name}", position=1)
         results = await together(
             decide(bot, server, last),
             tiers.set_tier_role(server.guild.id, COHORT, "foundations", role.id),
@@ -321,8 +318,7 @@ async def test_erase_vs_approval_leaves_nothing_of_the_learner(
     sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock
 ) -> None:
     await start_senior_cohort(sandbox, server, bot, clock)
-    for i in range(ROUNDS):
-        learner = await newcomer(server, bot, f"learner{i}")
+    async for learner in newcomers(server, bot):
         last = await earn_all_but_the_last(bot, server, learner)
         membership = await membership_id(bot, server, learner)
         results = await together(
@@ -340,13 +336,10 @@ async def test_erase_vs_approval_leaves_nothing_of_the_learner(
         assert all(a.status is AwardStatus.GRANTED for a in await tier_awards(bot, [membership]))
 
 
-async def test_erase_vs_check_in_or_submit_leaves_nothing_of_the_learner(
-    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock
-) -> None:
-    await start(sandbox, server, bot, clock)
+@pytest.mark.usefixtures("spring")
+async def test_erase_vs_check_in_or_submit_leaves_nothing_of_the_learner(server: StudyServer, bot: RunningBot) -> None:
     guild = server.guild.id
-    for i in range(ROUNDS):
-        learner = await newcomer(server, bot, f"learner{i}")
+    async for learner in newcomers(server, bot):
         membership = await membership_id(bot, server, learner)
         results = await together(
             bot.bot.progress.check_in(guild, learner.id, 30, "linear algebra"),
@@ -363,13 +356,10 @@ async def test_erase_vs_check_in_or_submit_leaves_nothing_of_the_learner(
         assert (checkins, submissions) == (0, 0)
 
 
-async def test_leave_vs_leave_leaves_once(
-    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock
-) -> None:
-    await start(sandbox, server, bot, clock)
+@pytest.mark.usefixtures("spring")
+async def test_leave_vs_leave_leaves_once(server: StudyServer, bot: RunningBot) -> None:
     enrolment, guild = bot.bot.enrolment, server.guild.id
-    for i in range(ROUNDS):
-        learner = await newcomer(server, bot, f"learner{i}")
+    async for learner in newcomers(server, bot):
         _, loser = winner_and_loser(
             await together(enrolment.leave(guild, COHORT, learner.id), enrolment.leave(guild, None, learner.id))
         )
@@ -379,13 +369,12 @@ async def test_leave_vs_leave_leaves_once(
 # Settings and uploads: rows two people may create at the same moment.
 
 
+@pytest.mark.usefixtures("spring")
 async def test_two_first_settings_at_once_create_one_row_with_both_changes(
-    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock
+    server: StudyServer, bot: RunningBot
 ) -> None:
-    await start(sandbox, server, bot, clock)
     learners, guild = bot.bot.learners, server.guild.id
-    for i in range(ROUNDS):
-        learner = await newcomer(server, bot, f"learner{i}")
+    async for learner in newcomers(server, bot):
         results = await together(
             learners.update(guild, learner.id, timezone="Europe/Berlin"),
             learners.update(guild, learner.id, reminder_hour=7),
@@ -397,10 +386,8 @@ async def test_two_first_settings_at_once_create_one_row_with_both_changes(
         assert await session.scalar(select(func.count()).select_from(LearnerSettings)) == ROUNDS
 
 
-async def test_two_moderator_roles_at_once_keep_one_setting(
-    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock
-) -> None:
-    await start(sandbox, server, bot, clock)
+@pytest.mark.usefixtures("spring")
+async def test_two_moderator_roles_at_once_keep_one_setting(server: StudyServer, bot: RunningBot) -> None:
     cohorts = bot.bot.cohorts
     for i in range(ROUNDS):
         guild = 10_000 + i  # a server that has never set one
@@ -411,10 +398,8 @@ async def test_two_moderator_roles_at_once_keep_one_setting(
         assert await session.scalar(select(func.count()).select_from(GuildSettings)) == ROUNDS
 
 
-async def test_two_uploads_at_once_store_distinct_versions_in_order(
-    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock
-) -> None:
-    await start(sandbox, server, bot, clock)
+@pytest.mark.usefixtures("spring")
+async def test_two_uploads_at_once_store_distinct_versions_in_order(server: StudyServer, bot: RunningBot) -> None:
     catalog, guild, mod = bot.bot.catalog, server.guild.id, server.moderator.id
     for i in range(ROUNDS):
         same = uploaded_yaml(title=f"Track {i}")
@@ -456,26 +441,27 @@ async def test_two_servers_first_cohorts_on_one_bundled_roadmap_share_one_snapsh
 APOLOGY = "Sorry, something went wrong"
 
 
+def reviews_of(sandbox: Sandbox, server: StudyServer, learner: Member) -> list[Message]:
+    return [m for m in sandbox.messages_in(server.review_channel) if m.embeds[0]["title"].endswith(learner.name)]
+
+
 def said(reply: Reply) -> str:
     """Everything the bot answered to one interaction: its response and followups."""
     return "\n".join(filter(None, [reply.content, *(m.content for m in reply.followups)]))
 
 
-async def test_approve_click_vs_resubmit_command(
-    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock
-) -> None:
-    await start(sandbox, server, bot, clock)
-    for i in range(ROUNDS):
-        learner = await newcomer(server, bot, f"learner{i}")
+@pytest.mark.usefixtures("spring")
+async def test_approve_click_vs_resubmit_command(sandbox: Sandbox, server: StudyServer, bot: RunningBot) -> None:
+    async for learner in newcomers(server, bot):
         await sandbox.slash("submit", user=learner, link="https://example.org/v1")
-        [review] = [m for m in sandbox.messages_in(server.review_channel) if f"· learner{i}" in m.embeds[0]["title"]]
+        [review] = reviews_of(sandbox, server, learner)
         click, resubmit = await asyncio.gather(
             sandbox.click(review, "Approve", user=server.moderator),
             sandbox.slash("submit", user=learner, link="https://example.org/v2"),
         )
         clicked, submitted = said(click), said(resubmit)
         assert APOLOGY not in clicked + submitted
-        mine = [m for m in sandbox.messages_in(server.review_channel) if f"· learner{i}" in m.embeds[0]["title"]]
+        mine = reviews_of(sandbox, server, learner)
         fields = {f["name"]: f["value"] for f in review.embeds[0]["fields"]}
         if "Submitted your week 1 checkpoint (version 2)" in submitted:
             # The old message's "replaced" edit may settle the click before its refusal arrives.
@@ -488,12 +474,9 @@ async def test_approve_click_vs_resubmit_command(
 
 
 
-async def test_join_vs_join_commands(
-    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock
-) -> None:
-    await start(sandbox, server, bot, clock)
-    for i in range(ROUNDS):
-        learner = await newcomer(server, bot, f"learner{i}", join=False)
+@pytest.mark.usefixtures("spring")
+async def test_join_vs_join_commands(sandbox: Sandbox, server: StudyServer, bot: RunningBot) -> None:
+    async for learner in newcomers(server, bot, join=False):
         replies = await asyncio.gather(
             sandbox.slash("join", user=learner, cohort=COHORT), sandbox.slash("join", user=learner)
         )
