@@ -422,9 +422,7 @@ async def test_two_uploads_at_once_store_distinct_versions_in_order(server: Stud
     assert 2 * ROUNDS <= len(versions) <= 3 * ROUNDS
 
 
-async def test_two_servers_first_cohorts_on_one_bundled_roadmap_share_one_snapshot(
-    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock
-) -> None:
+async def test_two_servers_first_cohorts_on_one_bundled_roadmap_share_one_snapshot(bot: RunningBot) -> None:
     cohorts = bot.bot.cohorts
     for roadmap in ("ml-ai-study-guide", "cv-ml-researcher", "ml-ai-expert", "ai-ml-career-paths"):
         requests = [
@@ -434,6 +432,26 @@ async def test_two_servers_first_cohorts_on_one_bundled_roadmap_share_one_snapsh
         results = await together(*(cohorts.create(r) for r in requests))
         assert not any(isinstance(r, BaseException) for r in results), results
         assert results[0].cohort.roadmap_version_id == results[1].cohort.roadmap_version_id
+
+
+async def test_two_cohorts_of_one_name_at_once_create_one(bot: RunningBot) -> None:
+    for i in range(ROUNDS):
+        guild = 30_000 + i
+        requests = [NewCohort(guild, "Autumn", "ml-ai-study-guide", "2026-06-01", channel_id=c, created_by=1)
+                    for c in (1, 2)]
+        _, loser = winner_and_loser(await together(*(bot.bot.cohorts.create(r) for r in requests)))
+        assert isinstance(loser, Conflict) and "There is already a cohort named 'Autumn'" in loser.message
+
+
+@pytest.mark.usefixtures("spring")
+async def test_erase_vs_erase_erases_once(server: StudyServer, bot: RunningBot) -> None:
+    erase, guild = bot.bot.mydata.erase, server.guild.id
+    async for learner in newcomers(server, bot):
+        _, loser = winner_and_loser(await together(erase(guild, learner.id), erase(guild, learner.id)))
+        assert isinstance(loser, NotFound) and "there is nothing to erase" in loser.message
+        async with bot.bot.sessions() as session:
+            kept = await session.scalar(select(func.count()).where(Membership.user_id == learner.id))
+        assert kept == 0
 
 
 # Through Discord: two interactions injected together into the real bot.
