@@ -176,9 +176,13 @@ async def _memberships(
         select(Membership, Cohort)
         .join(Cohort, Cohort.id == Membership.cohort_id)
         .where(Membership.guild_id == guild_id, Membership.user_id == user_id)
-        .order_by(Membership.joined_at)
     )
-    rows = await session.execute(query.with_for_update(of=Membership) if for_update else query)
+    if for_update:
+        # In id order, like every lock on several memberships, so two such transactions never deadlock.
+        query = query.order_by(Membership.id).with_for_update(of=Membership)
+    else:
+        query = query.order_by(Membership.joined_at)
+    rows = await session.execute(query)
     return [(m, c) for m, c in rows.all()]
 
 

@@ -337,10 +337,19 @@ async def test_erase_vs_approval_leaves_nothing_of_the_learner(
 
 
 @pytest.mark.usefixtures("spring")
-async def test_erase_vs_check_in_or_submit_leaves_nothing_of_the_learner(server: StudyServer, bot: RunningBot) -> None:
-    guild = server.guild.id
-    async for learner in newcomers(server, bot):
-        membership = await membership_id(bot, server, learner)
+async def test_erase_vs_check_in_or_submit_leaves_nothing_of_the_learner(
+    server: StudyServer, bot: RunningBot, clock: ManualClock
+) -> None:
+    guild, enrolment = server.guild.id, bot.bot.enrolment
+    channel, mod = server.cohort_channel.id, server.moderator.id
+    await bot.bot.cohorts.create(NewCohort(guild, "Autumn", "ml-ai-study-guide", "2026-03-02", channel, mod))
+    async for learner in newcomers(server, bot, join=False):
+        # In both cohorts, joined in the other order than they were created: erase and /checkin lock both.
+        for cohort in ("Autumn", COHORT):
+            await enrolment.join(guild, cohort, learner.id, learner.name)
+            clock.advance(timedelta(seconds=1))
+        async with bot.bot.sessions() as session:
+            mine = (await session.scalars(select(Membership.id).where(Membership.user_id == learner.id))).all()
         results = await together(
             bot.bot.progress.check_in(guild, learner.id, 30, "linear algebra"),
             submit(bot, server, learner),
@@ -351,8 +360,8 @@ async def test_erase_vs_check_in_or_submit_leaves_nothing_of_the_learner(server:
             if isinstance(late, BaseException):
                 assert isinstance(late, NotFound) and "You are not in" in late.message, late
         async with bot.bot.sessions() as session:
-            checkins = await session.scalar(select(func.count()).where(CheckIn.membership_id == membership))
-            submissions = await session.scalar(select(func.count()).where(Submission.membership_id == membership))
+            checkins = await session.scalar(select(func.count()).where(CheckIn.membership_id.in_(mine)))
+            submissions = await session.scalar(select(func.count()).where(Submission.membership_id.in_(mine)))
         assert (checkins, submissions) == (0, 0)
 
 
