@@ -122,7 +122,7 @@ class MyDataService:
     async def erase(self, guild_id: int, user_id: int) -> ErasureReport:
         """Delete check-ins, submissions, settings and deliveries; keep anonymous memberships for the counts."""
         async with self._sessions.begin() as session:
-            # Locked first: a tier check running for one of them finishes before, or sees the erasure.
+            # Locked first: a /checkin, /submit or tier check of this learner comes wholly before or after.
             memberships = await _memberships(session, guild_id, user_id, for_update=True)
             settings = await session.scalar(
                 select(LearnerSettings).where(LearnerSettings.guild_id == guild_id, LearnerSettings.user_id == user_id)
@@ -144,7 +144,7 @@ class MyDataService:
             checkins = await session.execute(delete(CheckIn).where(CheckIn.membership_id.in_(ids)))
             submissions = await session.execute(delete(Submission).where(Submission.membership_id.in_(ids)))
             await session.execute(delete(Extension).where(Extension.membership_id.in_(ids)))
-            # An award not given yet would wait for nobody: the role goes to the Discord id being erased.
+            # An award not given yet would be retried for nobody once the Discord id is gone.
             await session.execute(
                 delete(TierAward).where(TierAward.membership_id.in_(ids), TierAward.status == AwardStatus.PENDING)
             )

@@ -38,7 +38,7 @@ from bot.errors import Conflict, DomainError, NotFound
 from bot.harness import RunningBot, StudyServer
 from bot.sandbox import Member, Message, Reply, Sandbox
 from bot.services.cohorts import NewCohort
-from bot.services.submissions import SubmissionCard, SubmissionRequest
+from bot.services.submissions import Decision, SubmissionCard, SubmissionRequest
 from tests.e2e.test_cohort_commands import uploaded_yaml
 from tests.e2e.test_schedule import create_cohort, week_posts
 from tests.e2e.test_submissions import WEEK_1
@@ -104,7 +104,7 @@ async def submit(bot: RunningBot, server: StudyServer, learner: Member, week: in
 
 async def decide(
     bot: RunningBot, server: StudyServer, card: SubmissionCard, decision: ReviewDecision = ReviewDecision.APPROVED
-) -> Any:
+) -> Decision:
     return await bot.bot.submissions.decide(
         server.guild.id, card.submission_id, card.version, server.moderator.id, decision,
         "please add plots" if decision is ReviewDecision.CHANGES_REQUESTED else None,
