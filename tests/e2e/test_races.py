@@ -9,12 +9,13 @@ domain error that says what happened, never a crash or the generic apology.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import AsyncIterator, Awaitable
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select, text
 
 from bot.clock import ManualClock
 from bot.db.models import (
@@ -39,7 +40,7 @@ from bot.harness import RunningBot, StudyServer
 from bot.sandbox import Member, Message, Reply, Sandbox
 from bot.services.cohorts import NewCohort
 from bot.services.submissions import Decision, SubmissionCard, SubmissionRequest
-from tests.e2e.test_cohort_commands import uploaded_yaml
+from tests.e2e.test_cohort_commands import UPLOAD_ID, uploaded_yaml
 from tests.e2e.test_schedule import create_cohort, week_posts
 from tests.e2e.test_submissions import WEEK_1
 
@@ -429,6 +430,67 @@ async def test_two_uploads_at_once_store_distinct_versions_in_order(server: Stud
         versions = (await session.scalars(select(RoadmapVersion.version).where(RoadmapVersion.guild_id == guild))).all()
     assert sorted(versions) == list(range(1, len(versions) + 1))
     assert 2 * ROUNDS <= len(versions) <= 3 * ROUNDS
+
+
+async def until_an_upload_waits(bot: RunningBot, started: asyncio.Event) -> None:
+    """Return once the upload under test is blocked behind the other writer's lock."""
+    if bot.bot.engine.dialect.name == "postgresql":
+        waiting = text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND wait_event_type = 'Lock' AND wait_event = 'transactionid'"  # behind another's uncommitted row
+        )
+        async with bot.bot.engine.connect() as probe:
+            for _ in range(1000):
+                if (await probe.scalar(waiting)) > 0:
+                    return
+                await probe.rollback()  # pg_stat_activity is read once per transaction
+                await asyncio.sleep(0.01)
+        raise AssertionError("the upload never waited for the lock")
+    # SQLite shows no waiters: the upload has sent BEGIN IMMEDIATE; give it a moment to reach the lock.
+    await started.wait()
+    await asyncio.sleep(0.05)
+
+
+@pytest.mark.parametrize("same_text", [True, False])
+async def test_an_upload_that_loses_its_version_number_to_another_writer(
+    server: StudyServer, bot: RunningBot, same_text: bool
+) -> None:
+    catalog, guild, mod = bot.bot.catalog, server.guild.id, server.moderator.id
+    await catalog.import_upload(guild, "v1.yaml", uploaded_yaml(title="Track 1"), mod)
+    mine = uploaded_yaml(title="Track 2")
+    theirs = mine if same_text else uploaded_yaml(title="Track 2, theirs")
+    holding, release, started = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+    async def another_process_stores_version_2() -> None:
+        async with bot.bot.sessions.begin() as session:
+            session.add(RoadmapVersion(
+                guild_id=guild, roadmap_id=UPLOAD_ID, version=2, title="Track 2", yaml_text=theirs.decode(),
+                sha256=hashlib.sha256(theirs).hexdigest(), uploaded_by=mod, created_at=WEEK_1,
+            ))
+            await session.flush()
+            holding.set()
+            await release.wait()
+
+    def began(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if statement == "BEGIN IMMEDIATE" and holding.is_set():
+            started.set()
+
+    other = asyncio.create_task(another_process_stores_version_2())
+    await holding.wait()
+    event.listen(bot.bot.engine.sync_engine, "before_cursor_execute", began)
+    upload = asyncio.create_task(catalog.import_upload(guild, "v2.yaml", mine, mod))
+    await until_an_upload_waits(bot, started)
+    event.remove(bot.bot.engine.sync_engine, "before_cursor_execute", began)
+    release.set()
+    await other
+    [result] = await asyncio.gather(upload, return_exceptions=True)
+    if same_text:
+        assert result.version == 2  # the other writer stored this very file: it is that version
+    elif bot.bot.engine.dialect.name == "postgresql":
+        # It chose version 2 before the other committed it; the unique constraint decided.
+        assert isinstance(result, Conflict) and "was stored at this very moment; upload yours again" in result.message
+    else:
+        assert result.version == 3  # SQLite: it waited at BEGIN IMMEDIATE and then numbered after the other
 
 
 async def test_two_servers_first_cohorts_on_one_bundled_roadmap_share_one_snapshot(bot: RunningBot) -> None:
