@@ -1,12 +1,19 @@
-"""The async engine and session factory, with SQLite tuned for a single bot process."""
+"""The async engine and session factory; on SQLite, write transactions serialise as they do on PostgreSQL."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+WRITES = "cohort_bot_writes"
+"""Execution option marking the connections of units of work that write (see `Sessions.begin`)."""
+BUSY_TIMEOUT_MS = 30_000
+"""How long a SQLite writer waits for the write lock before failing; far longer than any write holds it."""
 
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
@@ -17,19 +24,49 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(url, echo=echo)
-    event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    event.listen(engine.sync_engine, "connect", _sqlite_connect)
+    event.listen(engine.sync_engine, "begin", _sqlite_begin)
     return engine
 
 
-def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+def _sqlite_connect(dbapi_connection: object, _record: object) -> None:
+    # SQLAlchemy's recipe for pysqlite/aiosqlite: the driver's own BEGIN comes only before an INSERT or
+    # UPDATE, so a transaction's reads ran outside it. With the driver's BEGIN off, `_sqlite_begin` emits it.
+    dbapi_connection.isolation_level = None  # type: ignore[attr-defined]
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.close()
 
 
-def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """One session per unit of work; objects stay readable after commit (no lazy loads)."""
-    return async_sessionmaker(engine, expire_on_commit=False)
+def _sqlite_begin(connection: Connection) -> None:
+    # A writer takes the write lock at BEGIN, waiting (busy_timeout) for the one holding it, so what it
+    # reads cannot change before it writes: SQLite's equivalent of PostgreSQL's row locks. A deferred
+    # transaction that upgrades to writing later would instead fail at once if another writer came first.
+    # Readers keep a deferred BEGIN: in WAL mode they see one snapshot and never wait.
+    immediate = connection.get_execution_options().get(WRITES, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class Sessions(async_sessionmaker[AsyncSession]):
+    """`sessions()` opens a session for reading; `sessions.begin()` a unit of work that writes.
+
+    The two differ only on SQLite, where a unit of work begins with `BEGIN IMMEDIATE` (see
+    `_sqlite_begin`). On PostgreSQL the services lock the rows they decide on (`with_for_update()`).
+    Objects stay readable after commit (no lazy loads)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        super().__init__(engine, expire_on_commit=False)
+        self._writer = engine.execution_options(**{WRITES: True})
+
+    @asynccontextmanager
+    async def begin(self) -> AsyncIterator[AsyncSession]:  # type: ignore[override]
+        async with self(bind=self._writer) as session, session.begin():
+            yield session
+
+
+def session_factory(engine: AsyncEngine) -> Sessions:
+    """One session per unit of work: see `Sessions`."""
+    return Sessions(engine)

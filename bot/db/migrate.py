@@ -9,6 +9,8 @@ from alembic.config import Config
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.db.engine import WRITES
+
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 
 
@@ -21,6 +23,7 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 async def upgrade_to_head(engine: AsyncEngine) -> None:
-    """Apply every pending migration inside one transaction on `engine`."""
-    async with engine.begin() as connection:
+    """Apply every pending migration inside one transaction on `engine` (on SQLite it holds the write lock,
+    so a second process starting at the same moment waits, then finds nothing left to do)."""
+    async with engine.execution_options(**{WRITES: True}).begin() as connection:
         await connection.run_sync(lambda sync: command.upgrade(alembic_config(sync), "head"))

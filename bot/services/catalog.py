@@ -188,12 +188,7 @@ class RoadmapCatalog:
         self, session: AsyncSession, guild_id: int, roadmap: Roadmap, text: str, uploaded_by: int | None
     ) -> RoadmapVersion:
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-        latest = await session.scalar(
-            select(RoadmapVersion)
-            .where(RoadmapVersion.guild_id == guild_id, RoadmapVersion.roadmap_id == roadmap.id)
-            .order_by(RoadmapVersion.version.desc())
-            .limit(1)
-        )
+        latest = await _latest(session, guild_id, roadmap.id)
         # Only the latest counts: re-uploading an older text makes it the newest version again.
         if latest is not None and latest.sha256 == digest:
             return latest
@@ -209,10 +204,29 @@ class RoadmapCatalog:
             uploaded_by=uploaded_by,
             created_at=self._clock.now(),
         )
-        session.add(version)
-        await session.flush()
+        try:
+            async with session.begin_nested():
+                session.add(version)
+        except IntegrityError:
+            # Stored by someone else at the same moment (PostgreSQL; on SQLite writers take turns):
+            # the same text is that version, another text needs a new upload.
+            winner = await _latest(session, guild_id, roadmap.id)
+            if winner is not None and winner.sha256 == digest:
+                return winner
+            raise Conflict(
+                f"Another version of '{roadmap.id}' was stored at this very moment; upload yours again."
+            ) from None
         self._parsed[version.id] = roadmap
         return version
+
+
+async def _latest(session: AsyncSession, guild_id: int, roadmap_id: str) -> RoadmapVersion | None:
+    return await session.scalar(
+        select(RoadmapVersion)
+        .where(RoadmapVersion.guild_id == guild_id, RoadmapVersion.roadmap_id == roadmap_id)
+        .order_by(RoadmapVersion.version.desc())
+        .limit(1)
+    )
 
 
 def _latest_uploads(guild_id: int, roadmap_id: str | None = None):

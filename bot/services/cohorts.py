@@ -21,6 +21,7 @@ from bot.db.models import (
     MembershipStatus,
     RoadmapVersion,
 )
+from bot.db.upsert import locked_row
 from bot.errors import Conflict, InvalidInput, NotFound
 from bot.roadmap import Module, Roadmap
 from bot.schedule.planner import (
@@ -297,13 +298,13 @@ class CohortService:
             )
 
     async def set_moderator_role(self, guild_id: int, role_id: int | None) -> None:
+        now = self._clock.now()
         async with self._sessions.begin() as session:
-            settings = await session.get(GuildSettings, guild_id)
-            if settings is None:
-                session.add(GuildSettings(guild_id=guild_id, moderator_role_id=role_id, updated_at=self._clock.now()))
-            else:
-                settings.moderator_role_id = role_id
-                settings.updated_at = self._clock.now()
+            settings = await locked_row(
+                session, GuildSettings, {"guild_id": guild_id}, {"moderator_role_id": role_id, "updated_at": now}
+            )
+            settings.moderator_role_id = role_id
+            settings.updated_at = now
 
     async def moderator_role(self, guild_id: int) -> int | None:
         async with self._sessions() as session:

@@ -44,11 +44,12 @@ class EnrolmentService:
             membership.status = MembershipStatus.ACTIVE
             membership.joined_at = self._clock.now()
             membership.left_at = None
+            name = cohort.name  # a failed flush expires the loaded rows
             try:
                 await session.flush()
             except IntegrityError:
-                # Two /join clicks raced; the other one enrolled them.
-                raise Conflict(f"You are already in '{cohort.name}'.") from None
+                # The other of two /join clicks enrolled them (a last resort: the cohort's lock orders them).
+                raise Conflict(f"You are already in '{name}'.") from None
             if rejoined:
                 # Tiers earned before leaving were retired, not forgotten: back in the queue of roles to give.
                 await session.execute(
@@ -60,7 +61,7 @@ class EnrolmentService:
 
     async def leave(self, guild_id: int, cohort_name: str | None, user_id: int) -> CohortView:
         async with self._sessions.begin() as session:
-            membership, cohort = await self.membership(session, guild_id, cohort_name, user_id)
+            membership, cohort = await self.membership(session, guild_id, cohort_name, user_id, for_update=True)
             membership.status = MembershipStatus.LEFT
             membership.left_at = self._clock.now()
             await session.flush()
@@ -96,8 +97,12 @@ class EnrolmentService:
         user_id: int,
         *,
         asker_id: int | None = None,
+        for_update: bool = False,
     ) -> tuple[Membership, Cohort]:
-        """The active membership meant; refusals speak to the asker (a moderator may ask about someone)."""
+        """The active membership meant; refusals speak to the asker (a moderator may ask about someone).
+
+        `for_update` locks it until commit: a unit of work that writes under it (a submission, an
+        extension, leaving) then runs wholly before or after an erasure or a second click."""
         you = asker_id is None or asker_id == user_id
         who, are = ("You", "are") if you else (f"<@{user_id}>", "is")
         if cohort_name:
@@ -111,13 +116,12 @@ class EnrolmentService:
                 names = ", ".join(f"'{c.name}'" for c in mine)
                 raise Conflict(f"{who} {are} in several cohorts ({names}); say which one with the `cohort` option.")
             cohort = mine[0]
-        membership = await session.scalar(
-            select(Membership).where(
-                Membership.cohort_id == cohort.id,
-                Membership.user_id == user_id,
-                Membership.status == MembershipStatus.ACTIVE,
-            )
+        query = select(Membership).where(
+            Membership.cohort_id == cohort.id,
+            Membership.user_id == user_id,
+            Membership.status == MembershipStatus.ACTIVE,
         )
+        membership = await session.scalar(query.with_for_update() if for_update else query)
         if membership is None:
             advice = " Use /join to enrol." if you else ""
             raise NotFound(f"{who} {are} not in '{cohort.name}'.{advice}")
@@ -137,7 +141,9 @@ class EnrolmentService:
                     .order_by(Cohort.created_at, Cohort.id)
                 )
             ).all()
-            cohort = await self._only_cohort(session, guild_id, list(open_cohorts))
+            chosen = await self._only_cohort(session, guild_id, list(open_cohorts))
+            # Joins of one cohort take turns on its row, so the second of two sees the first's membership.
+            cohort = await session.get_one(Cohort, chosen.id, with_for_update=True, populate_existing=True)
         if cohort.status not in OPEN_STATUSES or not cohort.enrollment_open:
             state = "has ended" if cohort.status in (CohortStatus.ENDED, CohortStatus.COMPLETED) else "is closed"
             raise Conflict(f"Enrolment in '{cohort.name}' {state}. Ask a moderator which cohort to join.")

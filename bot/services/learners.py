@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
 from bot.db.models import LearnerSettings, Membership, ReminderDelivery
+from bot.db.upsert import locked_row
 
 DEFAULT_REMINDER_HOUR = 18
 
@@ -64,8 +65,7 @@ class LearnerService:
     ) -> LearnerPrefs:
         """Change what was given; changing the delivery also forgets that DMs were closed."""
         async with self._sessions.begin() as session:
-            row = await _row(session, guild_id, user_id) or _new_row(guild_id, user_id, self._clock)
-            session.add(row)
+            row = await _locked_row(session, guild_id, user_id, self._clock)
             if timezone is not None:
                 row.timezone = timezone
             if delivery is not None:
@@ -90,8 +90,7 @@ class LearnerService:
                 )
                 if enrolled is None:
                     return
-                row = _new_row(guild_id, user_id, self._clock)
-                session.add(row)
+                row = await _locked_row(session, guild_id, user_id, self._clock)
             row.dms_closed = True
             row.updated_at = self._clock.now()
 
@@ -108,13 +107,13 @@ async def _row(session: AsyncSession, guild_id: int, user_id: int) -> LearnerSet
     )
 
 
-def _new_row(guild_id: int, user_id: int, clock: Clock) -> LearnerSettings:
-    return LearnerSettings(
-        guild_id=guild_id,
-        user_id=user_id,
-        timezone=None,
-        reminder_delivery=ReminderDelivery.DM,
-        reminder_hour=DEFAULT_REMINDER_HOUR,
-        dms_closed=False,
-        updated_at=clock.now(),
-    )
+async def _locked_row(session: AsyncSession, guild_id: int, user_id: int, clock: Clock) -> LearnerSettings:
+    """The learner's settings row, created with the defaults if missing (two /settings at once create one)."""
+    defaults = {
+        "timezone": None,
+        "reminder_delivery": ReminderDelivery.DM,
+        "reminder_hour": DEFAULT_REMINDER_HOUR,
+        "dms_closed": False,
+        "updated_at": clock.now(),
+    }
+    return await locked_row(session, LearnerSettings, {"guild_id": guild_id, "user_id": user_id}, defaults)

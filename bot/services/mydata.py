@@ -133,7 +133,8 @@ class MyDataService:
     async def erase(self, guild_id: int, user_id: int) -> ErasureReport:
         """Delete check-ins, submissions, settings and deliveries; keep anonymous memberships for the counts."""
         async with self._sessions.begin() as session:
-            memberships = await _memberships(session, guild_id, user_id)
+            # Locked first: a /checkin, /submit or tier check of this learner comes wholly before or after.
+            memberships = await _memberships(session, guild_id, user_id, for_update=True)
             settings = await session.scalar(
                 select(LearnerSettings).where(LearnerSettings.guild_id == guild_id, LearnerSettings.user_id == user_id)
             )
@@ -177,13 +178,20 @@ class MyDataService:
         )
 
 
-async def _memberships(session: AsyncSession, guild_id: int, user_id: int) -> list[tuple[Membership, Cohort]]:
-    rows = await session.execute(
+async def _memberships(
+    session: AsyncSession, guild_id: int, user_id: int, *, for_update: bool = False
+) -> list[tuple[Membership, Cohort]]:
+    query = (
         select(Membership, Cohort)
         .join(Cohort, Cohort.id == Membership.cohort_id)
         .where(Membership.guild_id == guild_id, Membership.user_id == user_id)
-        .order_by(Membership.joined_at)
     )
+    if for_update:
+        # In id order, like every lock on several memberships, so two such transactions never deadlock.
+        query = query.order_by(Membership.id).with_for_update(of=Membership)
+    else:
+        query = query.order_by(Membership.joined_at)
+    rows = await session.execute(query)
     return [(m, c) for m, c in rows.all()]
 
 

@@ -183,7 +183,8 @@ class PostingService:
             else:
                 await self._ledger.sent(row, channel_id=cohort.channel_id, message_id=message_id)
         async with self._sessions.begin() as session:
-            stored = await session.get_one(Cohort, cohort.id)
+            # Locked: a moderator's /cohort end committed meanwhile stays an end.
+            stored = await session.get_one(Cohort, cohort.id, with_for_update=True)
             if stored.status is CohortStatus.ACTIVE:
                 stored.status = CohortStatus.COMPLETED
                 stored.enrollment_open = False

@@ -171,18 +171,20 @@ class ProgressService:
             raise InvalidInput(f"A note can be at most {MAX_NOTE} characters (yours is {len(note):,}). Shorten it.")
         now = self._clock.now()
         async with self._sessions.begin() as session:
-            rows = (
-                await session.execute(
-                    select(Membership, Cohort)
-                    .join(Cohort, Cohort.id == Membership.cohort_id)
-                    .where(
-                        Membership.guild_id == guild_id,
-                        Membership.user_id == user_id,
-                        Membership.status == MembershipStatus.ACTIVE,
-                    )
-                    .order_by(Cohort.created_at)
+            locked = await session.execute(
+                select(Membership, Cohort)
+                .join(Cohort, Cohort.id == Membership.cohort_id)
+                .where(
+                    Membership.guild_id == guild_id,
+                    Membership.user_id == user_id,
+                    Membership.status == MembershipStatus.ACTIVE,
                 )
-            ).all()
+                # Locked, in id order like every lock on several memberships (so two never deadlock):
+                # an erasure or a /leave of the same learner comes wholly before or after.
+                .order_by(Membership.id)
+                .with_for_update(of=Membership)
+            )
+            rows = sorted(locked.all(), key=lambda row: row[1].created_at)
             if not rows:
                 raise NotFound("You are not in any cohort on this server. /join one first, then check in.")
             prefs = as_prefs(await _settings(session, guild_id, user_id))

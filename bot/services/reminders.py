@@ -16,8 +16,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
@@ -37,6 +35,7 @@ from bot.db.models import (
     SubmissionVersion,
     TierAward,
 )
+from bot.db.upsert import insert_for
 from bot.errors import InvalidInput, NotFound
 from bot.render.reminders import (
     AwardLately,
@@ -334,10 +333,8 @@ class ReminderService:
 
     async def _insert_claims(self, rows: list[dict]) -> list[tuple[int, tuple[str, str, str]]]:
         async with self._sessions.begin() as session:
-            dialect = session.bind.dialect.name
-            insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
             statement = (
-                insert(Delivery)
+                insert_for(session)(Delivery)
                 .on_conflict_do_nothing(index_elements=["kind", "subject", "period"])
                 .returning(Delivery.id, Delivery.kind, Delivery.subject, Delivery.period)
             )

@@ -133,7 +133,7 @@ class SubmissionService:
         now = self._clock.now()
         async with self._sessions.begin() as session:
             membership, cohort = await self._enrolment.membership(
-                session, request.guild_id, request.cohort_name, request.user_id
+                session, request.guild_id, request.cohort_name, request.user_id, for_update=True
             )
             view = await self._cohorts.view(session, cohort)
             module = self._module(view, request.week)
@@ -247,7 +247,7 @@ class SubmissionService:
             if submission is None or cohort is None or cohort.guild_id != guild_id:
                 raise NotFound("That submission no longer exists.")
             if submission.current_version != version:
-                raise Conflict("A newer version of this submission was sent; review that one instead.")
+                raise Conflict("This version was replaced by a newer one; review that one instead.")
             row = await session.scalar(
                 select(SubmissionVersion).where(
                     SubmissionVersion.submission_id == submission.id, SubmissionVersion.version == version
@@ -255,7 +255,7 @@ class SubmissionService:
             )
             existing = await session.scalar(select(Review).where(Review.submission_version_id == row.id))
             if existing is not None:
-                raise Conflict(f"<@{existing.reviewer_id}> already decided this one ({existing.decision.value}).")
+                raise Conflict(_already_decided(existing))
             session.add(
                 Review(
                     submission_version_id=row.id,
@@ -323,7 +323,7 @@ class SubmissionService:
             raise InvalidInput(f"An extension is 1 to {MAX_EXTENSION_DAYS} days.")
         async with self._sessions.begin() as session:
             membership, cohort = await self._enrolment.membership(
-                session, guild_id, cohort_name, user_id, asker_id=granted_by
+                session, guild_id, cohort_name, user_id, asker_id=granted_by, for_update=True
             )
             view = await self._cohorts.view(session, cohort)
             module = view.roadmap.module_for_week(week)
@@ -391,6 +391,11 @@ def _card(
         cohort_channel_id=cohort.channel_id,
         previous_review_message=previous,
     )
+
+
+def _already_decided(review: Review) -> str:
+    done = "approved" if review.decision is ReviewDecision.APPROVED else "requested changes on"
+    return f"<@{review.reviewer_id}> already {done} this one."
 
 
 def _clean_link(link: str | None) -> str | None:

@@ -19,7 +19,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -35,6 +34,7 @@ from bot.db.models import (
     TierAward,
     TierRole,
 )
+from bot.db.upsert import insert_for
 from bot.errors import Conflict, InvalidInput
 from bot.roadmap import Module, Roadmap, Tier
 from bot.services.catalog import RoadmapCatalog
@@ -108,7 +108,9 @@ class TierService:
         """Create a pending award for every tier whose checkpoints are all approved; returns the new tier keys."""
         now = self._clock.now()
         async with self._sessions.begin() as session:
-            membership = await session.get_one(Membership, membership_id)
+            # Locked: an erasure of this learner comes wholly before (nothing approved is left to earn
+            # from) or after (it removes the pending award recorded here).
+            membership = await session.get_one(Membership, membership_id, with_for_update=True)
             cohort = await session.get_one(Cohort, membership.cohort_id)
             roadmap = await self._roadmap(session, cohort)
             approved = set(
@@ -131,7 +133,7 @@ class TierService:
                 if tier.key not in held and all(m.week in approved for m in roadmap.tier_modules(tier))
             ]
             created = []
-            insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+            insert = insert_for(session)
             for key in earned:
                 result = await session.execute(
                     insert(TierAward)

@@ -287,7 +287,7 @@ async def test_second_decision_on_the_same_version_is_refused(
     refused = await sandbox.submit_modal(again, {"What should the learner change?": "late click"})
     # The click is acknowledged at once (a deferred update); the refusal follows, only for that moderator.
     [answer] = await refused.wait_followups(1)
-    assert answer.ephemeral and "already decided" in answer.content
+    assert answer.ephemeral and f"<@{server.moderator.id}> already approved this one." in answer.content
     async with running.bot.sessions() as session:
         assert await session.scalar(select(Submission.status)) is SubmissionStatus.APPROVED
 

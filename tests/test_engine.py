@@ -1,0 +1,106 @@
+"""SQLite units of work: writers take turns from their first read, readers see one snapshot and never wait."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest_asyncio
+from sqlalchemy import event, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.db.engine import Sessions, create_engine, session_factory
+from bot.db.migrate import upgrade_to_head
+from bot.db.models import BotState
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest_asyncio.fixture
+async def sqlite_engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/bot.db")
+    try:
+        await upgrade_to_head(engine)
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+async def counter(sessions: Sessions) -> int:
+    async with sessions() as session:
+        state = await session.get(BotState, "counter")
+        return int(state.value) if state else 0
+
+
+async def add_one(
+    sessions: Sessions, holding: asyncio.Event | None = None, release: asyncio.Event | None = None
+) -> None:
+    """Read the counter and write it plus one, in one unit of work (optionally pausing before commit)."""
+    async with sessions.begin() as session:
+        state = await session.get(BotState, "counter")
+        value = int(state.value) if state else 0
+        await session.merge(BotState(key="counter", value=str(value + 1), updated_at=NOW))
+        await session.flush()
+        if holding is not None and release is not None:
+            holding.set()
+            await release.wait()
+
+
+async def test_a_writer_waits_for_the_one_holding_the_lock_and_reads_what_it_committed(
+    sqlite_engine: AsyncEngine,
+) -> None:
+    sessions = session_factory(sqlite_engine)
+    holding, release, second_begins = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if statement == "BEGIN IMMEDIATE" and holding.is_set():
+            second_begins.set()
+
+    event.listen(sqlite_engine.sync_engine, "before_cursor_execute", seen)
+    first = asyncio.create_task(add_one(sessions, holding, release))
+    await holding.wait()
+    second = asyncio.create_task(add_one(sessions))
+    await second_begins.wait()
+    await asyncio.sleep(0.05)  # let its BEGIN IMMEDIATE reach SQLite, where it waits for the lock
+    release.set()
+    await asyncio.gather(first, second)
+    # Without the lock taken at BEGIN both would have read 0 and written 1 (a lost update).
+    assert await counter(sessions) == 2
+
+
+async def test_many_writers_at_once_lose_no_update(sqlite_engine: AsyncEngine) -> None:
+    sessions = session_factory(sqlite_engine)
+    await asyncio.gather(*(add_one(sessions) for _ in range(50)))
+    assert await counter(sessions) == 50
+
+
+async def test_a_reader_sees_one_snapshot_and_does_not_wait_for_a_writer(sqlite_engine: AsyncEngine) -> None:
+    sessions = session_factory(sqlite_engine)
+    await add_one(sessions)
+    holding, release = asyncio.Event(), asyncio.Event()
+    async with sessions() as reader:
+        before = (await reader.scalars(select(BotState.value))).all()
+        writer = asyncio.create_task(add_one(sessions, holding, release))
+        await holding.wait()
+        # The writer holds the lock and has not committed: the reader is not kept waiting.
+        assert (await reader.scalars(select(BotState.value))).all() == before
+        release.set()
+        await writer
+        # Committed now, but the reader's transaction still sees the state it began with.
+        assert (await reader.scalars(select(BotState.value))).all() == before == ["1"]
+    assert await counter(sessions) == 2
+
+
+async def test_two_processes_migrating_at_once_take_turns(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/bot.db"
+    engines = [create_engine(url), create_engine(url)]
+    try:
+        await asyncio.gather(*(upgrade_to_head(engine) for engine in engines))
+        async with engines[0].connect() as connection:
+            versions = (await connection.exec_driver_sql("SELECT version_num FROM alembic_version")).all()
+        assert len(versions) == 1
+    finally:
+        for engine in engines:
+            await engine.dispose()
