@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 import discord
 
 from bot.interaction_errors import ErrorHandlingView
+from bot.telemetry.interactions import Outcome, note_outcome
 
 OnConfirm = Callable[[discord.Interaction], Awaitable[str]]
 
@@ -20,6 +21,7 @@ class OwnerOnlyView(ErrorHandlingView):
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         if interaction.user.id != self._owner_id:
+            note_outcome(Outcome.REFUSED)
             await interaction.response.send_message("These buttons are for someone else.", ephemeral=True)
             return False
         return True
