@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -63,7 +64,8 @@ class OpsServer:
                 try:
                     await web.TCPSite(runner, LISTEN_ON, port).start()
                 except OSError as exc:
-                    raise PortUnavailable(f"{self._names[port]}={port}: cannot listen there ({exc.strerror})") from None
+                    why = os.strerror(exc.errno) if exc.errno else str(exc)
+                    raise PortUnavailable(f"{self._names[port]}={port}: cannot listen there ({why})") from None
                 log.info("serving %s on port %d", ", ".join(sorted(r.path for r in routes)), port)
         except PortUnavailable:
             await self.stop()
