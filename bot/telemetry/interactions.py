@@ -112,6 +112,8 @@ class InteractionMonitor:
         record = _current.get()
         if record is None or family != INTERACTION_CALLBACK or record.first_response is not None:
             return
+        if status == 429 or status >= 500:
+            return  # discord.py tries again; the answer is what Discord finally accepts or refuses
         record.first_response = time.monotonic()
         if status == 404 or record.first_response - record.started > ANSWER_WITHIN:
             record.late = True
