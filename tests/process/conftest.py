@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from bot.harness import StudyServer, build_study_server
+from bot.harness import StudyServer, build_study_server, start_sandbox
 from bot.sandbox import Sandbox
 from tests.processes import REPO_ROOT, Process, clean_env
 
@@ -23,11 +23,7 @@ def server() -> StudyServer:
 @pytest_asyncio.fixture
 async def sandbox(server: StudyServer) -> AsyncIterator[Sandbox]:
     """A sandbox in this process; discord.py is not patched here, the child points itself at it."""
-    sb = Sandbox(server.world)
-    await sb.start()
-    sb.default_guild = server.guild
-    sb.default_channel = server.cohort_channel
-    sb.default_user = server.moderator
+    sb = await start_sandbox(server)
     try:
         yield sb
     finally:
