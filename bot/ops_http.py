@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 from collections.abc import Callable
@@ -11,9 +10,10 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.health import DATABASE_ANSWER_WITHIN, readiness_problems
-from bot.services.backlog import deliveries_by_state, overdue_work
+from bot.services.backlog import ledger_counts, overdue_work
 from bot.telemetry.metrics import Metrics
 
 if TYPE_CHECKING:
@@ -95,8 +95,12 @@ class OpsServer:
         """The database-derived gauges; when the database does not answer they keep their last values."""
         if bot.runner.last_run_at is not None:
             self._metrics.last_sweep.set(bot.runner.last_run_at.timestamp())
-        with contextlib.suppress(Exception):
+        try:
             async with asyncio.timeout(DATABASE_ANSWER_WITHIN):
-                counts = await deliveries_by_state(bot.sessions)
+                counts = await ledger_counts(bot.sessions)
                 backlog = await overdue_work(bot.sessions, bot.clock.now())
-            self._metrics.set_ledger(counts, backlog)
+        except (TimeoutError, OSError, SQLAlchemyError) as exc:
+            # /readyz reports the database; a scrape still serves every in-process metric.
+            log.warning("metrics: the database did not answer (%s); its gauges keep their last values", exc)
+            return
+        self._metrics.set_ledger(counts, backlog)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -13,6 +14,7 @@ OVERDUE_AFTER = timedelta(minutes=15)
 """Longer than the biggest reminder burst takes at Discord's pace, so a busy 18:00 is not a backlog."""
 
 OWED_STATES = (DeliveryState.CLAIMED, DeliveryState.FAILED)
+UNSENT_STATES = [state for state in DeliveryState if state is not DeliveryState.SENT]  # IN uses the index, != not
 
 
 async def overdue_work(sessions: async_sessionmaker[AsyncSession], now: datetime) -> dict[str, int]:
@@ -32,10 +34,25 @@ async def overdue_work(sessions: async_sessionmaker[AsyncSession], now: datetime
     return {"deliveries": deliveries or 0, "tier_awards": awards or 0}
 
 
-async def deliveries_by_state(sessions: async_sessionmaker[AsyncSession]) -> dict[tuple[str, str], int]:
-    """(kind, state) → rows in the delivery ledger: posts and reminders sent, claimed, failed and dropped."""
+class LedgerCounts(NamedTuple):
+    sent: int
+    unsent: dict[tuple[str, str], int]
+    """(kind, state) → rows claimed, failed or dropped."""
+
+
+async def ledger_counts(sessions: async_sessionmaker[AsyncSession]) -> LedgerCounts:
+    """The delivery ledger by state, cheaply: both queries are answered from the state index.
+
+    Sent rows are counted without their kind: at a million rows grouping them by kind reads the whole
+    table (0.6-1 s on SQLite), counting them reads only the index (about 40 ms).
+    """
     async with sessions() as session:
-        rows = await session.execute(
-            select(Delivery.kind, Delivery.state, func.count()).group_by(Delivery.kind, Delivery.state)
+        sent = await session.scalar(
+            select(func.count()).select_from(Delivery).where(Delivery.state == DeliveryState.SENT)
         )
-        return {(kind, str(state)): count for kind, state, count in rows}
+        rows = await session.execute(
+            select(Delivery.kind, Delivery.state, func.count())
+            .where(Delivery.state.in_(UNSENT_STATES))
+            .group_by(Delivery.kind, Delivery.state)
+        )
+        return LedgerCounts(sent or 0, {(kind, str(state)): count for kind, state, count in rows})

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from bot.services.backlog import LedgerCounts
+
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0)
 """Around Discord's 3-second limit for the first answer, where the interesting change is."""
 
@@ -25,8 +27,12 @@ class Metrics:
             ("route", "status"), registry=self.registry,
         )
         self.deliveries = Gauge(
-            "cohort_deliveries", "Rows of the delivery ledger (posts, reminders, digests) by kind and state.",
+            "cohort_deliveries", "Posts, reminders and digests in the delivery ledger not sent: by kind and state.",
             ("kind", "state"), registry=self.registry,
+        )
+        self.deliveries_sent = Gauge(
+            "cohort_deliveries_sent", "Posts, reminders and digests in the delivery ledger sent (all kinds).",
+            registry=self.registry,
         )
         self.backlog = Gauge(
             "cohort_backlog", "Work owed to people for more than 15 minutes, by kind.", ("kind",),
@@ -37,10 +43,11 @@ class Metrics:
             registry=self.registry,
         )
 
-    def set_ledger(self, counts: dict[tuple[str, str], int], backlog: dict[str, int]) -> None:
+    def set_ledger(self, counts: LedgerCounts, backlog: dict[str, int]) -> None:
         """Replace the database-derived gauges, so a state that emptied does not linger with its old value."""
+        self.deliveries_sent.set(counts.sent)
         self.deliveries.clear()
-        for (kind, state), count in counts.items():
+        for (kind, state), count in counts.unsent.items():
             self.deliveries.labels(kind, state).set(count)
         for kind, count in backlog.items():
             self.backlog.labels(kind).set(count)

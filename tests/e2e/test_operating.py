@@ -137,6 +137,7 @@ async def test_readyz_turns_unready_on_a_backlog_and_metrics_show_it(bot: Runnin
         assert value(samples, "cohort_backlog", kind="deliveries") == 1
         assert value(samples, "cohort_backlog", kind="tier_awards") == 0
         assert value(samples, "cohort_deliveries", kind="week_post", state="failed") == 1
+        assert value(samples, "cohort_deliveries_sent") == 0
         assert value(samples, "cohort_scheduler_last_sweep_timestamp_seconds") == clock.now().timestamp()
     finally:
         await server.stop()
