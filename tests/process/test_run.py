@@ -1,15 +1,20 @@
-"""`python -m bot run` as shipped, in a subprocess against a sandbox: it syncs, answers, stops cleanly on SIGTERM."""
+"""`python -m bot run` as shipped, in a subprocess against a sandbox: it syncs, answers, stops cleanly on a signal."""
 
 from __future__ import annotations
 
 import asyncio
 import signal
 
+import pytest
+
 from bot.sandbox import Sandbox
 from tests.processes import EXIT_WITHIN, READY_WITHIN, Process
 
 
-async def test_run_syncs_answers_and_exits_cleanly_on_sigterm(sandbox: Sandbox, bot_process: Process):
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+async def test_run_syncs_answers_and_exits_cleanly_on_a_stop_signal(
+    sandbox: Sandbox, bot_process: Process, signum: signal.Signals
+):
     proc = bot_process.proc
 
     def ready_or_dead() -> bool:
@@ -23,11 +28,12 @@ async def test_run_syncs_answers_and_exits_cleanly_on_sigterm(sandbox: Sandbox, 
     assert reply.ephemeral
     assert "No cohorts yet" in (reply.content or ""), reply
 
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(signum)
     code = await asyncio.wait_for(proc.wait(), EXIT_WITHIN)
     await bot_process.reader
     output = bot_process.text
     assert code == 0, output
+    assert "stopping" in output
     assert "synced" in output, f"the log is captured (INFO lines), so its silence below means something:\n{output}"
     assert "Traceback" not in output, output
     assert sandbox.token not in output
