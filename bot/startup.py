@@ -54,7 +54,12 @@ def run_bot(settings: Settings) -> int:
 
         point_discord_at(settings.DISCORD_SANDBOX_URL)
     token = settings.DISCORD_TOKEN.get_secret_value() if settings.DISCORD_TOKEN else "sandbox-token"
-    return asyncio.run(serve(settings, token))
+    try:
+        return asyncio.run(serve(settings, token))
+    except Exception:
+        # Through the log, so a collector reading LOG_FORMAT=json gets the traceback as one record.
+        log.exception("the bot stopped on an unexpected error")
+        return 1
 
 
 async def serve(settings: Settings, token: str) -> int:
@@ -100,12 +105,11 @@ async def _attempts(settings: Settings, token: str, metrics: Metrics, current: C
 
 
 async def _run_until_stopped(bot: CohortBot, token: str, stop: asyncio.Event) -> None:
-    async with bot:
-        running = asyncio.create_task(bot.start(token), name="bot")
-        stopping = asyncio.create_task(stop.wait(), name="stop-signal")
+    running = asyncio.create_task(bot.start(token), name="bot")
+    stopping = asyncio.create_task(stop.wait(), name="stop-signal")
+    try:
         await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
         if not stopping.done():
-            stopping.cancel()
             running.result()  # start() ended on its own: raise what ended it
             return
         log.info("stopping")
@@ -114,7 +118,14 @@ async def _run_until_stopped(bot: CohortBot, token: str, stop: asyncio.Event) ->
         running.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await running
-        try:
-            await asyncio.wait_for(bot.close(), STOP_WITHIN)
-        except TimeoutError:
-            log.warning("closing took over %g s; exiting anyway (unsent work stays owed in the database)", STOP_WITHIN)
+    finally:
+        stopping.cancel()
+        await _close(bot)
+
+
+async def _close(bot: CohortBot) -> None:
+    """One bounded close: a second close() after a cut-short first would wait on the same hang again."""
+    try:
+        await asyncio.wait_for(bot.close(), STOP_WITHIN)
+    except TimeoutError:
+        log.warning("closing took over %g s; exiting anyway (unsent work stays owed in the database)", STOP_WITHIN)
