@@ -202,3 +202,16 @@ async def test_readyz_turns_unready_while_the_database_stops_answering(
         await server.stop()
         await bot.stop()
         await proxy.stop()
+
+
+async def test_readyz_turns_unready_when_the_gateway_is_lost(sandbox: Sandbox, bot: RunningBot, ops: str):
+    assert await get(ops + "/readyz") == (200, "ready\n")
+    await sandbox.stop()  # Discord gone: the socket closes and reconnecting fails
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + SETTLE_WITHIN
+    status, text = await get(ops + "/readyz")
+    while status == 200 and loop.time() < deadline:
+        await asyncio.sleep(0.05)
+        status, text = await get(ops + "/readyz")
+    assert status == 503
+    assert "gateway" in text, text
