@@ -192,3 +192,17 @@ def test_health_without_health_port_says_how_to_turn_it_on():
                             capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 2
     assert result.stderr.startswith("HEALTH_PORT is not set")
+
+
+async def test_losing_discord_while_running_is_one_line_per_reconnect(sandbox: Sandbox, spawn: Spawn):
+    child = await spawn("run", DISCORD_SANDBOX_URL=sandbox.url)
+    await until_printed(sandbox, child, "synced", "the command sync")
+    # Stopping closes the listener at once, then waits for the child's open HTTP connections to end.
+    stopping = asyncio.create_task(sandbox.stop())
+    await until_printed(sandbox, child, "Attempting a reconnect", "a reconnect attempt")
+    child.proc.send_signal(signal.SIGTERM)
+    assert await child.wait(EXIT_WITHIN) == 0, child.text
+    await stopping
+    [line, *_] = [line for line in child.text.splitlines() if "Attempting a reconnect" in line]
+    assert "Discord's gateway is unreachable (ClientConnectorError: Cannot connect to host" in line
+    assert "Traceback" not in child.text
