@@ -85,7 +85,11 @@ async def serve(settings: Settings, token: str) -> int:
 
 
 async def _attempts(settings: Settings, token: str, metrics: Metrics, current: Current, stop: asyncio.Event) -> int:
-    for attempt, delay in enumerate(retry_delays(), start=1):
+    delays = retry_delays()
+    attempt = 0
+    while True:
+        attempt += 1
+        delay = next(delays)
         current.bot = CohortBot(settings, metrics=metrics)
         try:
             await _run_until_stopped(current.bot, token, stop)
@@ -101,7 +105,6 @@ async def _attempts(settings: Settings, token: str, metrics: Metrics, current: C
             await asyncio.wait_for(stop.wait(), delay)
             log.info("stopped while waiting to retry")
             return 0
-    raise AssertionError("retry_delays() never ends")
 
 
 async def _run_until_stopped(bot: CohortBot, token: str, stop: asyncio.Event) -> None:
