@@ -95,11 +95,11 @@ class InteractionMonitor:
                 return
             record = InteractionRecord(command_label(data), _guild_id(data), time.monotonic())
             before = asyncio.all_tasks()
-            token = _current.set(record)
+            context_token = _current.set(record)
             try:
                 original(data)
             finally:
-                _current.reset(token)
+                _current.reset(context_token)
             handlers = asyncio.all_tasks() - before
             watcher = asyncio.create_task(self._finish(record, handlers), name="interaction-watcher")
             self._watchers.add(watcher)
