@@ -6,7 +6,7 @@ from typing import TypeGuard
 
 import aiohttp
 import discord
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 
 class Unavailable(Exception):
@@ -27,8 +27,14 @@ def is_discord_outage(exc: BaseException) -> TypeGuard[Exception]:
 
 
 def is_database_outage(exc: BaseException) -> TypeGuard[Exception]:
-    """The driver's connection errors (asyncpg raises its own, outside SQLAlchemy's wrappers)."""
-    return isinstance(exc, OSError | TimeoutError | DBAPIError) or type(exc).__module__.startswith("asyncpg")
+    """Connection trouble (refused, locked, server starting); not a file that is no database, which waiting never fixes.
+
+    asyncpg raises its own errors when connecting, outside SQLAlchemy's wrappers; all are retried, each
+    logged with its reason, since a database still being created is one of them.
+    """
+    return isinstance(exc, OSError | TimeoutError | OperationalError | InterfaceError) or type(
+        exc
+    ).__module__.startswith("asyncpg")
 
 
 def reason(exc: BaseException) -> str:

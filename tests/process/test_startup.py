@@ -206,3 +206,18 @@ async def test_losing_discord_while_running_is_one_line_per_reconnect(sandbox: S
     [line, *_] = [line for line in child.text.splitlines() if "Attempting a reconnect" in line]
     assert "Discord's gateway is unreachable (ClientConnectorError: Cannot connect to host" in line
     assert "Traceback" not in child.text
+
+
+async def test_an_unexpected_failure_is_logged_once_and_exits_1_without_a_retry(
+    sandbox: Sandbox, spawn: Spawn, tmp_path: Path
+):
+    not_a_database = tmp_path / "notes.db"
+    not_a_database.write_text("these are my notes, not a database\n" * 10)
+    child = await spawn("run", DISCORD_SANDBOX_URL=sandbox.url, DATABASE_URL=f"sqlite+aiosqlite:///{not_a_database}",
+                        LOG_FORMAT="json")
+    assert await child.wait(READY_WITHIN) == 1, child.text
+    records = [json.loads(line) for line in child.text.splitlines() if line.strip()]
+    [failure] = [r for r in records if r["level"] == "ERROR"]
+    assert failure["message"] == "the bot stopped on an unexpected error"
+    assert "file is not a database" in failure["exc_info"]
+    assert len(sandbox.requests_to("GET", USERS_ME)) == 1, "waiting would not turn the file into a database"
