@@ -110,3 +110,18 @@ def test_a_postgresql_backup_points_to_pg_dump(tmp_path: Path):
     assert "use pg_dump" in result.stderr
     assert "s3cret" not in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("database_url", "says"),
+    [
+        ("sqlite+aiosqlite:///{tmp}/missing.db", "backup: there is no database at {tmp}/missing.db (DATABASE_URL)\n"),
+        ("sqlite+aiosqlite://", "backup: DATABASE_URL names no database file to back up\n"),
+    ],
+    ids=["no-such-file", "in-memory"],
+)
+def test_a_backup_of_no_database_file_is_refused(tmp_path: Path, database_url: str, says: str):
+    result = cli("db", "backup", str(tmp_path / "b.db"), env=clean_env(DATABASE_URL=database_url.format(tmp=tmp_path)))
+    assert result.returncode == 2
+    assert result.stderr == says.format(tmp=tmp_path)
+    assert list(tmp_path.iterdir()) == []
