@@ -15,6 +15,7 @@ import pytest
 
 from bot.harness import StudyServer
 from bot.sandbox import Sandbox
+from bot.sandbox.errors import SandboxError
 from tests.process.conftest import Spawn
 from tests.processes import EXIT_WITHIN, READY_WITHIN, REPO_ROOT, Process, clean_env, free_port
 
@@ -45,6 +46,8 @@ async def until_printed(sandbox: Sandbox, child: Process, pattern: str, what: st
     poller = asyncio.create_task(poll())
     try:
         await sandbox.until(printed_or_dead, READY_WITHIN, what)
+    except SandboxError as exc:
+        pytest.fail(f"{exc}; the bot printed:\n{child.text}")
     finally:
         poller.cancel()
     match = regex.search(child.text)
@@ -196,7 +199,10 @@ def test_health_without_health_port_says_how_to_turn_it_on():
 
 async def test_losing_discord_while_running_is_one_line_per_reconnect(sandbox: Sandbox, spawn: Spawn):
     child = await spawn("run", DISCORD_SANDBOX_URL=sandbox.url)
-    await until_printed(sandbox, child, "synced", "the command sync")
+    # Connected, not only synced: a stop in the middle of the gateway handshake would leave the socket hanging.
+    await sandbox.until(lambda: sandbox.gateway.connected or child.proc.returncode is not None, READY_WITHIN,
+                        "the bot to connect")
+    assert child.proc.returncode is None, child.text
     # Stopping closes the listener at once, then waits for the child's open HTTP connections to end.
     stopping = asyncio.create_task(sandbox.stop())
     await until_printed(sandbox, child, "Attempting a reconnect", "a reconnect attempt")
