@@ -4,7 +4,8 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
-    DATABASE_URL=sqlite+aiosqlite:////data/bot.db
+    DATABASE_URL=sqlite+aiosqlite:////data/bot.db \
+    HEALTH_PORT=8080
 
 RUN useradd --create-home --uid 10001 bot && mkdir /data && chown bot /data
 WORKDIR /app
@@ -18,4 +19,7 @@ RUN pip install -e '.[postgres]'
 
 USER bot
 VOLUME ["/data"]
+EXPOSE 8080
+# Ready = gateway connected, database answering, schedulers running, no backlog; start-period covers migrations.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 CMD ["python", "-m", "bot", "health"]
 CMD ["sh", "-c", "python -m bot db upgrade && exec python -m bot run"]

@@ -1,4 +1,4 @@
-"""Command line: run | demo | db upgrade | roadmap validate | roadmap show."""
+"""Command line: run | health | demo | db upgrade | db backup | roadmap validate | roadmap show."""
 
 from __future__ import annotations
 
@@ -38,6 +38,14 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the bot (needs DISCORD_TOKEN)", description="Run the bot.")
     run.set_defaults(handler=_run)
 
+    health = commands.add_parser(
+        "health",
+        help="ask the running bot whether it is ready (exit 0) or not (exit 1), on HEALTH_PORT",
+        description="Ask the bot's /readyz (or /healthz with --alive) on 127.0.0.1:HEALTH_PORT.",
+    )
+    health.add_argument("--alive", action="store_true", help="only ask whether the process is alive")
+    health.set_defaults(handler=_health)
+
     demo = commands.add_parser(
         "demo",
         help="play a short cohort against a local Discord sandbox (no token needed)",
@@ -52,6 +60,13 @@ def _parser() -> argparse.ArgumentParser:
         "upgrade", help="apply migrations to DATABASE_URL", description="Apply every pending migration."
     )
     upgrade.set_defaults(handler=_db_upgrade)
+    backup = db_commands.add_parser(
+        "backup",
+        help="copy the live SQLite database to PATH (a new file), while the bot runs",
+        description="Make a consistent copy of the SQLite database in DATABASE_URL with SQLite's online backup.",
+    )
+    backup.add_argument("path", type=Path, metavar="PATH")
+    backup.set_defaults(handler=_db_backup)
 
     roadmap = commands.add_parser("roadmap", help="check and read roadmaps", description="Roadmap tools.")
     roadmap_commands = roadmap.add_subparsers(required=True, metavar="ACTION")
@@ -76,9 +91,22 @@ def _run(_args: argparse.Namespace) -> int:
     if settings.DISCORD_TOKEN is None and settings.DISCORD_SANDBOX_URL is None:
         print(NO_TOKEN, file=sys.stderr)
         return 2
-    from bot.app import run_bot
+    from bot.startup import run_bot
 
     return run_bot(settings)
+
+
+def _health(args: argparse.Namespace) -> int:
+    from bot.health_client import ask
+
+    settings = load_settings()
+    if settings.HEALTH_PORT is None:
+        print("HEALTH_PORT is not set, so the bot serves no health check; set it for both the bot and this command",
+              file=sys.stderr)
+        return 2
+    healthy, answer = ask(settings.HEALTH_PORT, "/healthz" if args.alive else "/readyz")
+    print(answer, file=sys.stdout if healthy else sys.stderr)
+    return 0 if healthy else 1
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -102,6 +130,19 @@ def _db_upgrade(_args: argparse.Namespace) -> int:
 
     asyncio.run(upgrade())
     print("database is up to date")
+    return 0
+
+
+def _db_backup(args: argparse.Namespace) -> int:
+    from bot.backup import BackupRefused, backup_sqlite
+
+    settings = load_settings()
+    try:
+        size = backup_sqlite(settings.DATABASE_URL, args.path)
+    except BackupRefused as exc:
+        print(f"backup: {exc}", file=sys.stderr)
+        return 2
+    print(f"backed up to {args.path} ({size:,} bytes)")
     return 0
 
 

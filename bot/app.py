@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import json
 import logging
 import pkgutil
-import signal
 from datetime import datetime
 
 import discord
 from discord.ext import commands
+from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import cogs
@@ -39,8 +38,14 @@ from bot.services.reminders import ReminderService
 from bot.services.roster import RosterService
 from bot.services.submissions import SubmissionService
 from bot.services.tiers import TierService
+from bot.telemetry.discord_http import http_trace
+from bot.telemetry.interactions import InteractionMonitor
+from bot.telemetry.metrics import Metrics
+from bot.unavailable import DatabaseUnavailable, DiscordUnavailable, is_database_outage, is_discord_outage, reason
 
 log = logging.getLogger(__name__)
+
+DATABASE_CONNECT_WITHIN = 10.0
 
 
 class CohortBot(commands.Bot):
@@ -65,22 +70,44 @@ class CohortBot(commands.Bot):
     reminders: ReminderService
     reminder_runner: ReminderRunner
 
-    def __init__(self, settings: Settings, *, clock: Clock | None = None, guild_ready_timeout: float = 2.0) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        guild_ready_timeout: float = 2.0,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.metrics = metrics or Metrics()
+        self.interaction_monitor = InteractionMonitor(self.metrics)
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=discord.Intents.default(),
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
             guild_ready_timeout=guild_ready_timeout,
+            http_trace=http_trace(self.metrics, self.interaction_monitor.on_response),
         )
+        self.interaction_monitor.install(self)
         self.settings = settings
+        self.reached_discord = False
         self.clock: Clock = clock or SystemClock()
         self.commands_synced = False
         self.catch_up: asyncio.Task[None] | None = None
         self.tree.on_error = report_interaction_error
 
+    async def login(self, token: str) -> None:
+        """discord.py's login, with "Discord cannot be reached" told apart from everything else."""
+        try:
+            await super().login(token)
+        except Exception as exc:
+            if self.reached_discord or not is_discord_outage(exc):
+                raise
+            raise DiscordUnavailable(f"Discord is unreachable ({reason(exc)})") from exc
+
     async def setup_hook(self) -> None:
-        self.engine = create_engine(self.settings.DATABASE_URL)
+        self.reached_discord = True  # discord.py calls this once Discord accepted the token
+        await self._connect_database()
         await upgrade_to_head(self.engine)
         self.sessions = session_factory(self.engine)
         registry = RoadmapRegistry.load()
@@ -113,6 +140,18 @@ class CohortBot(commands.Bot):
         self.reminder_runner.start()
         # Catch up once the gateway is ready, so missed weeks go out right after a restart.
         self.catch_up = self.loop.create_task(self._first_run(), name="first-schedule-run")
+
+    async def _connect_database(self) -> None:
+        url = self.settings.DATABASE_URL
+        try:
+            self.engine = create_engine(url)
+            async with asyncio.timeout(DATABASE_CONNECT_WITHIN), self.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception as exc:
+            if not is_database_outage(exc):
+                raise
+            where = make_url(url).render_as_string(hide_password=True)
+            raise DatabaseUnavailable(f"the database at {where} is unreachable ({reason(exc)})") from exc
 
     async def _first_run(self) -> None:
         await self.wait_until_ready()
@@ -182,48 +221,3 @@ class CohortBot(commands.Bot):
 
     def now(self) -> datetime:
         return self.clock.now()
-
-
-def without_voice_warnings(record: logging.LogRecord) -> bool:
-    """A text-only bot needs no voice libraries; discord.py's warning about them is noise."""
-    return "voice will NOT be supported" not in record.getMessage()
-
-
-def run_bot(settings: Settings) -> int:
-    """Run until SIGINT or SIGTERM, then close cleanly; returns the exit code."""
-    logging.basicConfig(level=settings.LOG_LEVEL, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("discord.client").addFilter(without_voice_warnings)
-    if settings.DISCORD_SANDBOX_URL:
-        from bot.sandbox import point_discord_at
-
-        point_discord_at(settings.DISCORD_SANDBOX_URL)
-    token = settings.DISCORD_TOKEN.get_secret_value() if settings.DISCORD_TOKEN else "sandbox-token"
-    try:
-        asyncio.run(_serve(settings, token))
-    except discord.LoginFailure:
-        log.error("Discord refused the token in DISCORD_TOKEN; create a new one in the developer portal")
-        return 1
-    return 0
-
-
-async def _serve(settings: Settings, token: str) -> None:
-    bot = CohortBot(settings)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    async with bot:
-        running = asyncio.create_task(bot.start(token))
-        stopping = asyncio.create_task(stop.wait())
-        done, _ = await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        if stopping in done:
-            log.info("stopping")
-            # Cancel first: a start still logging in or syncing would otherwise fail on the closed
-            # HTTP session (a traceback and exit 1 for an ordinary stop).
-            running.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await running
-            await bot.close()
-        stopping.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await running

@@ -27,6 +27,10 @@ class Settings(BaseModel):
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     DEV_GUILD_ID: int | None = Field(default=None, gt=0)
     DISCORD_SANDBOX_URL: str | None = None
+    LOG_FORMAT: Literal["text", "json"] = "text"
+    HEALTH_PORT: int | None = Field(default=None, ge=1, le=65535)
+    METRICS_PORT: int | None = Field(default=None, ge=1, le=65535)
+    READY_MAX_BACKLOG: int = Field(default=100, ge=0)
 
     @field_validator("DATABASE_URL")
     @classmethod
@@ -39,6 +43,11 @@ class Settings(BaseModel):
     @classmethod
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("LOG_FORMAT", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
 
     @field_validator("DISCORD_SANDBOX_URL")
     @classmethod

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.app import without_voice_warnings
 from bot.clock import ManualClock
 from bot.harness import RunningBot, StudyServer, build_study_server, start_bot
+from bot.logs import without_voice_warnings
 from bot.sandbox import Message, Reply, Sandbox
 
 DEMO_START = datetime(2026, 3, 2, 7, 30, tzinfo=UTC)

@@ -40,6 +40,16 @@ def build_study_server(learner_names: tuple[str, ...] = ("ada", "grace", "alan")
     return StudyServer(world, guild, cohort_channel, review_channel, moderator, learners, cohort_role)
 
 
+async def start_sandbox(server: StudyServer) -> Sandbox:
+    """A started sandbox for `server`, whose moderator in the cohort channel is who acts unless a test says."""
+    sandbox = Sandbox(server.world)
+    await sandbox.start()
+    sandbox.default_guild = server.guild
+    sandbox.default_channel = server.cohort_channel
+    sandbox.default_user = server.moderator
+    return sandbox
+
+
 @dataclass
 class RunningBot:
     bot: CohortBot

@@ -10,6 +10,7 @@ from discord import app_commands
 
 from bot.errors import DomainError
 from bot.render.limits import MESSAGE_CONTENT, truncate
+from bot.telemetry.interactions import Outcome, note_outcome
 
 log = logging.getLogger("bot.errors")
 
@@ -31,6 +32,7 @@ def user_message(error: BaseException) -> str | None:
 
 async def report_interaction_error(interaction: discord.Interaction, error: BaseException) -> None:
     message = user_message(error)
+    note_outcome(Outcome.APOLOGY if message is None else Outcome.REFUSED)
     if isinstance(error, app_commands.CommandNotFound):
         # Discord's command list lags behind a sync: worth a line in the log, not a traceback.
         log.warning("%s (Discord's copy of the commands may be stale)", error)

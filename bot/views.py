@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import discord
 
 from bot.interaction_errors import ErrorHandlingView
+from bot.telemetry.interactions import Outcome, note_outcome
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class OwnerOnlyView(ErrorHandlingView):
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         if interaction.user.id != self._owner_id:
+            note_outcome(Outcome.REFUSED)
             await interaction.response.send_message("These buttons are for someone else.", ephemeral=True)
             return False
         return True

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import subprocess
 import sys
@@ -11,19 +10,16 @@ from pathlib import Path
 import pytest
 
 from bot.roadmap.registry import bundled_paths
+from tests.processes import clean_env
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "secret-token-123"
-SETTINGS = ("DISCORD_TOKEN", "DATABASE_URL", "LOG_LEVEL", "DEV_GUILD_ID", "DISCORD_SANDBOX_URL")
 
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     """The caller's environment without any bot settings, and a database inside tmp_path."""
-    environ = {key: value for key, value in os.environ.items() if key not in SETTINGS}
-    environ["DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path}/data/bot.db"
-    environ["PYTHONDONTWRITEBYTECODE"] = "1"
-    return environ
+    return clean_env(DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/data/bot.db")
 
 
 def bot(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -41,6 +41,10 @@ class ReminderRunner:
             self.run_logged, "interval", seconds=SWEEP_EVERY.total_seconds(), id="reminders", replace_existing=True
         )
 
+    @property
+    def running(self) -> bool:
+        return self._scheduler.running
+
     def shutdown(self) -> None:
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)

@@ -34,6 +34,8 @@ class ScheduleRunner:
         self._run_lock = asyncio.Lock()
         self._pending: set[asyncio.Task[RunReport | None]] = set()
         self._sweeps: list[Callable[[], Awaitable[object]]] = []
+        self.last_run_at: datetime | None = None
+        """The clock time the last run (the minute catch-up sweep included) finished; for the metrics."""
 
     def add_sweep(self, sweep: Callable[[], Awaitable[object]]) -> None:
         """Also run `sweep` after every run (the minute catch-up included), e.g. retrying pending tier roles."""
@@ -44,6 +46,10 @@ class ScheduleRunner:
         self._scheduler.add_job(
             self._run_logged, "interval", seconds=CATCH_UP_EVERY.total_seconds(), id="catch-up", replace_existing=True
         )
+
+    @property
+    def running(self) -> bool:
+        return self._scheduler.running
 
     def shutdown(self) -> None:
         if self._scheduler.running:
@@ -115,4 +121,5 @@ class ScheduleRunner:
                     await sweep()
                 except Exception:
                     log.exception("a sweep after the schedule run failed; the next run tries again")
+            self.last_run_at = self._clock.now()
             return report

@@ -9,7 +9,7 @@ import pytest
 import pytest_asyncio
 
 from bot.clock import ManualClock
-from bot.harness import RunningBot, StudyServer, build_study_server, start_bot
+from bot.harness import RunningBot, StudyServer, build_study_server, start_bot, start_sandbox
 from bot.sandbox import Sandbox
 
 START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -28,11 +28,7 @@ def clock() -> ManualClock:
 
 @pytest_asyncio.fixture
 async def sandbox(server: StudyServer) -> AsyncIterator[Sandbox]:
-    sb = Sandbox(server.world)
-    await sb.start()
-    sb.default_guild = server.guild
-    sb.default_channel = server.cohort_channel
-    sb.default_user = server.moderator
+    sb = await start_sandbox(server)
     try:
         with sb.point_discord_here():
             yield sb

@@ -33,6 +33,8 @@ def test_defaults_with_nothing_set() -> None:
     assert settings.LOG_LEVEL == "INFO"
     assert settings.DEV_GUILD_ID is None
     assert settings.DISCORD_SANDBOX_URL is None
+    assert settings.LOG_FORMAT == "text"
+    assert settings.HEALTH_PORT is None and settings.METRICS_PORT is None, "no port is opened unless asked"
 
 
 def test_environment_values_are_parsed() -> None:
@@ -133,6 +135,15 @@ def test_empty_environment_value_leaves_env_file_value(tmp_path: Path) -> None:
             {"DISCORD_SANDBOX_URL": "http://sandbox.example.com:8765"},
             "DISCORD_SANDBOX_URL: must be http://127.0.0.1:PORT (a local sandbox)",
             id="sandbox-not-local",
+        ),
+        pytest.param({"LOG_FORMAT": "xml"}, "LOG_FORMAT: Input should be 'text' or 'json'", id="log-format"),
+        pytest.param(
+            {"HEALTH_PORT": "65536"}, "HEALTH_PORT: Input should be less than or equal to 65535", id="port-too-high"
+        ),
+        pytest.param({"METRICS_PORT": "0"}, "METRICS_PORT: Input should be greater than or equal to 1", id="port-zero"),
+        pytest.param(
+            {"READY_MAX_BACKLOG": "-1"}, "READY_MAX_BACKLOG: Input should be greater than or equal to 0",
+            id="negative-backlog",
         ),
     ],
 )

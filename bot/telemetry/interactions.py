@@ -1,0 +1,139 @@
+"""Follows every interaction from arrival to the end of its handling: one log line and the interaction metrics.
+
+discord.py starts the handling of an interaction (command tree, views, modals, listeners) as tasks
+created while it parses INTERACTION_CREATE. Parsing inside a context that carries this interaction's
+record gives each of those tasks the record (tasks copy the context they were created in), so the
+error path and the HTTP hook can note what happened, and waiting for exactly those tasks tells when
+the handling is over, whichever kind of interaction it was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import discord
+
+from bot.telemetry.discord_http import INTERACTION_CALLBACK
+from bot.telemetry.metrics import Metrics
+
+log = logging.getLogger("bot.interactions")
+
+ANSWER_WITHIN = 3.0
+"""Discord drops a first answer that comes later than this (error 10062, "Unknown interaction")."""
+TRACKED_TYPES = {2: "command", 3: "component", 5: "modal"}  # pings (1) and autocomplete (4) are not answers
+
+
+class Outcome(StrEnum):
+    ANSWERED = "answered"
+    REFUSED = "refused"
+    APOLOGY = "apology"
+    LATE = "late"
+
+
+@dataclass
+class InteractionRecord:
+    command: str
+    guild_id: int | None
+    started: float
+    first_response: float | None = None
+    late: bool = False
+    outcome: Outcome | None = None
+
+    def outcome_now(self) -> Outcome:
+        if self.late or self.first_response is None:
+            return Outcome.LATE  # the person saw "The application did not respond", whatever was meant
+        return self.outcome or Outcome.ANSWERED
+
+
+_current: contextvars.ContextVar[InteractionRecord | None] = contextvars.ContextVar("interaction", default=None)
+
+
+def note_outcome(outcome: Outcome) -> None:
+    """The error path says how the interaction in hand was answered (refused or apology)."""
+    record = _current.get()
+    if record is not None:
+        record.outcome = outcome
+
+
+def command_label(data: dict[str, Any]) -> str:
+    """"cohort list" for a slash command; the custom id's prefix ("review") or the kind for components and modals."""
+    inner = data.get("data") or {}
+    if data.get("type") == 2:
+        parts = [str(inner.get("name", "?"))]
+        options = inner.get("options") or []
+        # Subcommand groups (2) and subcommands (1) are part of the name; values never are.
+        while options and options[0].get("type") in (1, 2):
+            parts.append(str(options[0].get("name")))
+            options = options[0].get("options") or []
+        return " ".join(parts)
+    kind = TRACKED_TYPES.get(int(data.get("type", 0)), "other")
+    prefix, sep, _ = str(inner.get("custom_id", "")).partition(":")
+    # Only ids the bot wrote itself have a "prefix:" form; random view ids would make a label per message.
+    return f"{kind}:{prefix}" if sep else kind
+
+
+class InteractionMonitor:
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+        self._watchers: set[asyncio.Task[None]] = set()
+
+    def install(self, client: discord.Client) -> None:
+        """Wrap the client's INTERACTION_CREATE parser (discord.py 2.7's one entry for every interaction)."""
+        parsers: dict[str, Callable[[Any], None]] = client._connection.parsers  # type: ignore[attr-defined]
+        original = parsers["INTERACTION_CREATE"]
+
+        def parse(data: dict[str, Any]) -> None:
+            if data.get("type") not in TRACKED_TYPES:
+                original(data)
+                return
+            record = InteractionRecord(command_label(data), _guild_id(data), time.monotonic())
+            before = asyncio.all_tasks()
+            context_token = _current.set(record)
+            try:
+                original(data)
+            finally:
+                _current.reset(context_token)
+            handlers = asyncio.all_tasks() - before
+            watcher = asyncio.create_task(self._finish(record, handlers), name="interaction-watcher")
+            self._watchers.add(watcher)
+            watcher.add_done_callback(self._watchers.discard)
+
+        parsers["INTERACTION_CREATE"] = parse
+
+    def on_response(self, family: str, status: int) -> None:
+        """From the HTTP hook: the first answer to the interaction whose handler made this request."""
+        record = _current.get()
+        if record is None or family != INTERACTION_CALLBACK or record.first_response is not None:
+            return
+        if status == 429 or status >= 500:
+            return  # discord.py tries again; the answer is what Discord finally accepts or refuses
+        record.first_response = time.monotonic()
+        if status == 404 or record.first_response - record.started > ANSWER_WITHIN:
+            record.late = True
+
+    async def _finish(self, record: InteractionRecord, handlers: set[asyncio.Task[Any]]) -> None:
+        if handlers:
+            await asyncio.wait(handlers)
+        outcome = record.outcome_now()
+        duration_ms = round((time.monotonic() - record.started) * 1000)
+        self._metrics.interactions.labels(record.command, outcome).inc()
+        if record.first_response is not None:
+            self._metrics.first_response.labels(record.command).observe(record.first_response - record.started)
+        log.info(
+            "interaction command=%s guild=%s outcome=%s duration_ms=%d",
+            record.command, record.guild_id, outcome, duration_ms,
+            extra={"command": record.command, "guild_id": record.guild_id, "outcome": str(outcome),
+                   "duration_ms": duration_ms},
+        )
+
+
+def _guild_id(data: dict[str, Any]) -> int | None:
+    guild_id = data.get("guild_id")
+    return int(guild_id) if guild_id else None
