@@ -183,7 +183,7 @@ def render_card(facts: CardFacts) -> Image.Image:
     strip_bottom = max((b[3] for b in place.cells), default=place.strip_top)
     legend(draw, MARGIN, strip_bottom + 10, right, [
         (GREEN, "approved"), (SKY, "pending"), (ORANGE, "changes requested"), (VERMILLION, "missing"),
-        (YELLOW, "open"), (EMPTY, "upcoming"), ((0, 0, 0), "late: cut corner"),
+        (YELLOW, "open"), (EMPTY, "upcoming"), ((0, 0, 0), "late ◥"),
     ])
 
     _heading(draw, place.heatmap_top - 26, f"Study days since the cohort began ({facts.zone})")
