@@ -1,12 +1,11 @@
 """A cohort's statistics for its organisers: the funnel by week, who went quiet, review turnaround, tiers.
 
-Everything comes from five queries for the cohort whatever its history (members, hand-ins, first
-reviews, activity moments, awards); the rest is arithmetic here, in pure functions.
+Everything comes from five queries for the cohort whatever its history (members, first versions,
+reviews, activity windows per member, awards); the rest is arithmetic here, in pure functions.
 """
 
 from __future__ import annotations
 
-import bisect
 import math
 import statistics
 from collections import defaultdict
@@ -14,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, case, func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
@@ -31,7 +30,7 @@ from bot.db.models import (
     TierAward,
 )
 from bot.errors import InvalidInput
-from bot.roadmap import Roadmap
+from bot.roadmap import Module, Roadmap
 from bot.services.cohorts import CohortService
 
 QUIET_AFTER = timedelta(days=7)
@@ -94,12 +93,20 @@ class _Member:
 
 
 @dataclass(frozen=True)
-class _HandIn:
-    membership_id: int
-    week: int
-    approved: bool
-    first_at: datetime
-    first_late: bool
+class _Week:
+    """An opened module and the moment its numbers are taken: its deadline, or now while it is still open."""
+
+    module: Module
+    opened: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class _Activity:
+    last: datetime
+    """The member's latest check-in or hand-in."""
+    recent: frozenset[int]
+    """Indexes of the moments (each week's end, then now) with activity in the 7 days before them."""
 
 
 class StatsService:
@@ -130,9 +137,10 @@ class StatsService:
 async def cohort_stats(
     session: AsyncSession, cohort: Cohort, roadmap: Roadmap, openings: dict[int, datetime], now: datetime
 ) -> CohortStats:
+    weeks = _weeks(roadmap, openings, now)
     members = [
-        _Member(r.id, r.user_id, r.display_name, r.joined_at, r.left_at, r.status is MembershipStatus.ACTIVE)
-        for r in await session.execute(
+        _Member(*row[:5], row[5] is MembershipStatus.ACTIVE)
+        for row in await session.execute(
             select(Membership.id, Membership.user_id, Membership.display_name, Membership.joined_at,
                    Membership.left_at, Membership.status)
             .where(Membership.cohort_id == cohort.id)
@@ -141,22 +149,21 @@ async def cohort_stats(
     ]
     first_versions = (
         await session.execute(
-            select(Submission.membership_id, Submission.week, Submission.status, SubmissionVersion.submitted_at,
-                   SubmissionVersion.late)
+            select(Submission.membership_id, Submission.week, Submission.status, SubmissionVersion.late)
             .join(SubmissionVersion, SubmissionVersion.submission_id == Submission.id)
             .where(Submission.cohort_id == cohort.id, SubmissionVersion.version == 1)
         )
     ).all()
     reviewed = (
         await session.execute(
-            select(Submission.membership_id, Submission.week, SubmissionVersion.submitted_at, Review.decided_at,
-                   Review.decision)
+            select(Submission.membership_id, Submission.week,
+                   _seconds(session, SubmissionVersion.submitted_at, Review.decided_at), Review.decision)
             .join(SubmissionVersion, SubmissionVersion.submission_id == Submission.id)
             .join(Review, Review.submission_version_id == SubmissionVersion.id)
             .where(Submission.cohort_id == cohort.id)
         )
     ).all()
-    activity = await _activity(session, cohort.id)
+    activity = await _activity(session, cohort.id, [w.end for w in weeks] + [now])
     earned = dict(
         (
             await session.execute(
@@ -167,15 +174,31 @@ async def cohort_stats(
             )
         ).all()
     )
-    hand_ins = [
-        _HandIn(r.membership_id, r.week, r.status is SubmissionStatus.APPROVED, r.submitted_at, r.late)
-        for r in first_versions
-    ]
-    return summarise(cohort.name, roadmap, openings, now, members, hand_ins, reviewed, activity, earned)
+    hand_ins = {(m, week): (status is SubmissionStatus.APPROVED, late) for m, week, status, late in first_versions}
+    return summarise(cohort.name, roadmap, weeks, now, members, hand_ins, reviewed, activity, earned)
 
 
-async def _activity(session: AsyncSession, cohort_id: int) -> dict[int, list[datetime]]:
-    """Every check-in and hand-in moment of the cohort's members, sorted per member, in one query."""
+def _seconds(session: AsyncSession, start: ColumnElement[datetime], end: ColumnElement[datetime]) -> ColumnElement:
+    """Seconds from `start` to `end`, worked out by the database: no datetime per row crosses into Python."""
+    if session.bind.dialect.name == "postgresql":
+        return func.extract("epoch", end - start)
+    return (func.julianday(end) - func.julianday(start)) * 86400.0
+
+
+def _weeks(roadmap: Roadmap, openings: dict[int, datetime], now: datetime) -> list[_Week]:
+    weeks = []
+    for module in roadmap.modules:
+        opened = openings.get(module.week)
+        if opened is None or opened > now:
+            break
+        due = openings.get(module.last_week + 1)
+        weeks.append(_Week(module, opened, min(due, now) if due is not None else now))
+    return weeks
+
+
+async def _activity(session: AsyncSession, cohort_id: int, moments: list[datetime]) -> dict[int, _Activity]:
+    """Per member, the latest activity and which of `moments` had some in the 7 days before: one query that
+    returns a row per member, however many check-ins and hand-ins the cohort has."""
     checkins = (
         select(CheckIn.membership_id.label("membership_id"), CheckIn.created_at.label("at"))
         .join(Membership, Membership.id == CheckIn.membership_id)
@@ -186,51 +209,52 @@ async def _activity(session: AsyncSession, cohort_id: int) -> dict[int, list[dat
         .join(SubmissionVersion, SubmissionVersion.submission_id == Submission.id)
         .where(Submission.cohort_id == cohort_id)
     )
-    moments: dict[int, list[datetime]] = defaultdict(list)
-    for membership_id, at in await session.execute(checkins.union_all(handed_in)):
-        moments[membership_id].append(at)
-    for times in moments.values():
-        times.sort()
-    return moments
+    acts = union_all(checkins, handed_in).subquery()
+    windows = [
+        func.max(case((and_(acts.c.at >= moment - QUIET_AFTER, acts.c.at <= moment), 1), else_=0))
+        for moment in moments
+    ]
+    rows = await session.execute(
+        select(acts.c.membership_id, func.max(acts.c.at), *windows).group_by(acts.c.membership_id)
+    )
+    return {
+        row[0]: _Activity(row[1], frozenset(k for k, flag in enumerate(row[2:]) if flag)) for row in rows
+    }
 
 
 def summarise(
     cohort_name: str,
     roadmap: Roadmap,
-    openings: dict[int, datetime],
+    weeks: Sequence[_Week],
     now: datetime,
     members: Sequence[_Member],
-    hand_ins: Sequence[_HandIn],
-    reviewed: Sequence[tuple[int, int, datetime, datetime, ReviewDecision]],
-    activity: dict[int, list[datetime]],
+    hand_ins: dict[tuple[int, int], tuple[bool, bool]],
+    reviewed: Sequence[tuple[int, int, float, ReviewDecision]],
+    activity: dict[int, _Activity],
     earned: dict[str, int],
 ) -> CohortStats:
-    by_member_week = {(h.membership_id, h.week): h for h in hand_ins}
-    sent_back = {(m, w) for m, w, _, _, decision in reviewed if decision is ReviewDecision.CHANGES_REQUESTED}
+    """The numbers from the rows: `hand_ins` maps (membership, week) to (approved, first version late)."""
+    sent_back = {(m, w) for m, w, _, decision in reviewed if decision is ReviewDecision.CHANGES_REQUESTED}
     turnaround: dict[int, list[timedelta]] = defaultdict(list)
-    for _, week, submitted_at, decided_at, _ in reviewed:
-        turnaround[week].append(decided_at - submitted_at)
-    weeks = []
-    for module in roadmap.modules:
-        opened = openings.get(module.week)
-        if opened is None or opened > now:
-            break
-        due = openings.get(module.last_week + 1)
-        end = min(due, now) if due is not None else now
-        active = [m for m in members if m.joined_at <= end and (m.left_at is None or m.left_at > opened)]
-        handed = [by_member_week[(m.id, module.week)] for m in active if (m.id, module.week) in by_member_week]
-        times = turnaround.get(module.week, [])
-        weeks.append(
+    for _, week, seconds, _ in reviewed:
+        turnaround[week].append(timedelta(seconds=round(float(seconds))))
+    funnel = []
+    for index, week in enumerate(weeks):
+        number = week.module.week
+        active = [m for m in members if m.joined_at <= week.end and (m.left_at is None or m.left_at > week.opened)]
+        handed = [(m.id, hand_ins[(m.id, number)]) for m in active if (m.id, number) in hand_ins]
+        times = turnaround.get(number, [])
+        funnel.append(
             WeekFunnel(
-                week=module.week,
-                label=module.label,
-                title=module.title,
+                week=number,
+                label=week.module.label,
+                title=week.module.title,
                 active=len(active),
                 submitted=len(handed),
-                on_time=sum(1 for h in handed if not h.first_late),
-                approved=sum(1 for h in handed if h.approved),
-                sent_back=sum(1 for h in handed if (h.membership_id, module.week) in sent_back),
-                quiet=sum(1 for m in active if _quiet(m, activity.get(m.id, []), end)),
+                on_time=sum(1 for _, (_, late) in handed if not late),
+                approved=sum(1 for _, (approved, _) in handed if approved),
+                sent_back=sum(1 for m, _ in handed if (m, number) in sent_back),
+                quiet=sum(1 for m in active if _quiet(m, activity.get(m.id), index, week.end)),
                 reviews=len(times),
                 review_median=median(times),
                 review_p90=percentile(times, 0.9),
@@ -238,18 +262,18 @@ def summarise(
         )
     current = [m for m in members if m.active]
     quiet_now = tuple(
-        QuietLearner(m.user_id, m.display_name, activity[m.id][-1] if activity.get(m.id) else None)
+        QuietLearner(m.user_id, m.display_name, activity[m.id].last if m.id in activity else None)
         for m in current
-        if _quiet(m, activity.get(m.id, []), now)
+        if _quiet(m, activity.get(m.id), len(weeks), now)
     )
     every = [t for times in turnaround.values() for t in times]
     return CohortStats(
         cohort_name=cohort_name,
         roadmap_title=roadmap.title,
-        current_week=weeks[-1].week if weeks else 0,
+        current_week=weeks[-1].module.week if weeks else 0,
         total_weeks=roadmap.total_weeks,
         members=len(current),
-        weeks=tuple(weeks),
+        weeks=tuple(funnel),
         quiet_now=quiet_now,
         reviews=len(every),
         review_median=median(every),
@@ -259,13 +283,11 @@ def summarise(
     )
 
 
-def _quiet(member: _Member, moments: list[datetime], at: datetime) -> bool:
-    """No check-in or submission in the 7 days up to `at`, having been a member for at least that long."""
-    since = at - QUIET_AFTER
-    if member.joined_at > since:
+def _quiet(member: _Member, activity: _Activity | None, index: int, at: datetime) -> bool:
+    """No check-in or submission in the 7 days up to moment `index` (`at`), having been a member that long."""
+    if member.joined_at > at - QUIET_AFTER:
         return False
-    first_after = bisect.bisect_left(moments, since)
-    return first_after >= len(moments) or moments[first_after] > at
+    return activity is None or index not in activity.recent
 
 
 def median(values: Sequence[timedelta]) -> timedelta | None:
