@@ -114,7 +114,7 @@ def render_chart(stats: CohortStats) -> Image.Image:
     title = f"{stats.cohort_name} · week {stats.current_week} of {stats.total_weeks}"
     draw.text((24, 16), fit(draw, title, font(24, bold=True), WIDTH - 48), font=font(24, bold=True), fill=TEXT)
     summary = (
-        f"{stats.members} active members · {stats.reviews} reviews: median {duration_text(stats.review_median)}, "
+        f"{stats.members:,} active members · {stats.reviews:,} reviews: median {duration_text(stats.review_median)}, "
         f"90th percentile {duration_text(stats.review_p90)} · quiet for 7 days now: {len(stats.quiet_now)}"
     )
     draw.text((24, 50), fit(draw, summary, font(15), WIDTH - 48), font=font(15), fill=MUTED)
