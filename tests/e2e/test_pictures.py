@@ -198,6 +198,7 @@ async def test_stats_count_the_funnel_quiet_learners_review_times_and_tiers(
     sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock
 ) -> None:
     await a_fortnight(sandbox, server, bot, clock)
+    await sandbox.slash("join", user=server.guild.add_member("newcomer"))  # active in week 2, too new to be quiet
 
     reply = await sandbox.slash("cohort stats", user=server.moderator, cohort="Spring")
 
@@ -208,8 +209,8 @@ async def test_stats_count_the_funnel_quiet_learners_review_times_and_tiers(
     weeks, tiers, quiet = tables(csv_file)
     assert tuple(weeks[0]) == WEEK_HEADER and tuple(tiers[0]) == TIER_HEADER and tuple(quiet[0]) == QUIET_HEADER
     assert weeks[1] == ["Week 1", weeks[1][1], "3", "2", "2", "1", "1", "1", "2", "14.00", "24.00"]
-    assert weeks[2] == ["Week 2", weeks[2][1], "3", "0", "0", "0", "0", "2", "0", "", ""]
-    assert weeks[3] == ["all", "", "3", "", "", "", "", "2", "2", "14.00", "24.00"]
+    assert weeks[2] == ["Week 2", weeks[2][1], "4", "0", "0", "0", "0", "2", "0", "", ""]
+    assert weeks[3] == ["all", "", "4", "", "", "", "", "2", "2", "14.00", "24.00"]
     assert tiers[1:] == [["ML/AI Foundations", "0"], ["ML/AI Practitioner", "0"], ["ML/AI Specialist", "0"],
                          ["ML/AI Researcher", "0"]]
     assert [row[0] for row in quiet[1:]] == ["ada", "alan"]
@@ -270,3 +271,27 @@ async def test_the_digest_carries_the_stats_chart(
     assert chart.filename == "cohort-stats.png"
     assert image(chart).size == (CHART_WIDTH, CHART_HEIGHT)
 
+
+
+async def test_share_to_a_deleted_cohort_channel_is_refused(
+    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock
+) -> None:
+    ada = server.learners[0]
+    await start_cohort(sandbox, server, bot, clock)
+    gone = server.guild.channels.pop(server.cohort_channel.id)
+    await sandbox.dispatch("CHANNEL_DELETE", payloads.channel(gone))
+    await sandbox.until(lambda: bot.bot.get_channel(gone.id) is None, what="the bot to forget the channel")
+
+    reply = await sandbox.slash("progress", user=ada, share=True)
+
+    assert_refused(reply, "I can't find the channel of 'Spring' any more", "/progress without `share`")
+    assert not reply.attachments
+
+
+async def test_stats_of_a_cohort_paused_before_its_first_week_say_it_opens_once_resumed(
+    sandbox: Sandbox, server: StudyServer, bot: RunningBot
+) -> None:
+    await create_cohort(sandbox, server)
+    await sandbox.slash("cohort pause", user=server.moderator, cohort="Spring")
+    reply = await sandbox.slash("cohort stats", user=server.moderator, cohort="Spring")
+    assert_refused(reply, "'Spring' has not opened its first week yet", "It opens once it is resumed")
