@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import io
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -35,9 +35,16 @@ TEXT: Colour = (236, 237, 240)
 MUTED: Colour = (170, 174, 184)
 
 
-@functools.cache
+_per_thread = threading.local()
+
+
 def font(size: int, *, bold: bool = False) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(str(FONTS / ("DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf")), size)
+    """The bundled font, loaded once per worker thread: FreeType allows a face in one thread at a time."""
+    loaded: dict[tuple[int, bool], ImageFont.FreeTypeFont] = _per_thread.__dict__.setdefault("fonts", {})
+    if (size, bold) not in loaded:
+        name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
+        loaded[size, bold] = ImageFont.truetype(str(FONTS / name), size)
+    return loaded[size, bold]
 
 
 def canvas(width: int, height: int) -> tuple[Image.Image, ImageDraw.ImageDraw]:
