@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from datetime import UTC, date, datetime, timedelta
@@ -20,7 +21,7 @@ from bot.render.card import (
     layout,
     render_card,
 )
-from bot.render.drawing import EMPTY, PANEL, blend, png
+from bot.render.drawing import EMPTY, PANEL, blend, picture, png
 from bot.render.stats_chart import ACTIVE, BARS, HEIGHT, MEDIAN, chart_layout, nice_ceiling, render_chart
 from bot.render.stats_chart import WIDTH as CHART_WIDTH
 from bot.render.stats_csv import stats_csv
@@ -91,6 +92,12 @@ def test_a_67_week_roadmap_fits_one_strip_and_a_year_and_more_of_days() -> None:
     assert max(box[2] for box in place.days.values()) <= WIDTH - 24
     last = place.days[START + timedelta(days=468)]
     assert image.getpixel(centre(last)) == EMPTY
+
+
+async def test_cards_drawn_at_once_in_worker_threads_match_one_drawn_alone() -> None:
+    facts = card([CardCell(f"Week {i + 1}", WeekState.APPROVED, i % 3 == 0) for i in range(20)], days=140)
+    alone = png(render_card(facts))
+    assert await asyncio.gather(*(picture(render_card, facts) for _ in range(6))) == [alone] * 6
 
 
 def test_a_card_before_the_cohort_starts_has_no_days() -> None:
