@@ -38,6 +38,9 @@ MIN_CELL = 14
 MAX_CELL = 40
 DAY_GAP = 2
 MAX_DAY = 16
+MIN_DAY = 6
+MAX_COLUMNS = (WIDTH - 2 * MARGIN + DAY_GAP) // (MIN_DAY + DAY_GAP)
+"""Weeks of study days that fit across the card (94: about 21 months)."""
 
 STATE_COLOURS: dict[WeekState, Colour] = {
     WeekState.APPROVED: GREEN,
@@ -119,6 +122,8 @@ class CardLayout:
 
     cells: tuple[Box, ...]
     days: dict[date, Box]
+    first_day: date
+    """The heatmap's first day: the cohort's first, unless older weeks had to give way."""
     strip_top: int
     heatmap_top: int
     footer_top: int
@@ -143,16 +148,19 @@ def layout(facts: CardFacts) -> CardLayout:
     rows = math.ceil(len(facts.cells) / per_row) or 1
     heatmap_top = strip_top + rows * (STRIP_HEIGHT + GAP) + 70
     spanned = max((facts.today - facts.start).days + 1, 0)
-    columns = max(math.ceil(spanned / 7), 1)
-    day = max(4, min(MAX_DAY, (usable + DAY_GAP) // columns - DAY_GAP))
+    # Past what fits, the oldest weeks give way: columns stay whole cohort weeks, the latest always shown.
+    skipped = max(math.ceil(spanned / 7) - MAX_COLUMNS, 0)
+    first = facts.start + timedelta(days=7 * skipped)
+    columns = max(math.ceil(spanned / 7) - skipped, 1)
+    day = min(MAX_DAY, (usable + DAY_GAP) // columns - DAY_GAP)
     days = {}
-    for offset in range(spanned):
+    for offset in range(spanned - 7 * skipped):
         column, row = divmod(offset, 7)
         x = MARGIN + column * (day + DAY_GAP)
         y = heatmap_top + row * (day + DAY_GAP)
-        days[facts.start + timedelta(days=offset)] = (x, y, x + day, y + day)
+        days[first + timedelta(days=offset)] = (x, y, x + day, y + day)
     footer_top = heatmap_top + 7 * (day + DAY_GAP) + 44
-    return CardLayout(cells, days, strip_top, heatmap_top, footer_top, footer_top + 118)
+    return CardLayout(cells, days, first, strip_top, heatmap_top, footer_top, footer_top + 118)
 
 
 def day_colour(facts: CardFacts, day: date) -> Colour:
@@ -186,7 +194,8 @@ def render_card(facts: CardFacts) -> Image.Image:
         (YELLOW, "open"), (EMPTY, "upcoming"), ((0, 0, 0), "late ◥"),
     ])
 
-    _heading(draw, place.heatmap_top - 26, f"Study days since the cohort began ({facts.zone})")
+    since = "since the cohort began" if place.first_day == facts.start else f"since {place.first_day:%d %b %Y}"
+    _heading(draw, place.heatmap_top - 26, f"Study days {since} ({facts.zone})")
     for day, box in place.days.items():
         draw.rectangle(box, fill=day_colour(facts, day))
     if not place.days:

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from PIL import Image
 
 from bot.render.card import (
+    MAX_COLUMNS,
     PAUSED,
     STATE_COLOURS,
     STEPS,
@@ -98,6 +99,15 @@ async def test_cards_drawn_at_once_in_worker_threads_match_one_drawn_alone() -> 
     facts = card([CardCell(f"Week {i + 1}", WeekState.APPROVED, i % 3 == 0) for i in range(20)], days=140)
     alone = png(render_card(facts))
     assert await asyncio.gather(*(picture(render_card, facts) for _ in range(6))) == [alone] * 6
+
+
+def test_past_what_fits_the_oldest_weeks_give_way_and_today_is_still_drawn() -> None:
+    facts = card([CardCell("Week 1", WeekState.APPROVED, False)], days=7 * 200 + 3)
+    place = layout(facts)
+    assert place.first_day == START + timedelta(days=7 * (201 - MAX_COLUMNS))
+    assert START not in place.days and facts.today in place.days
+    assert max(box[2] for box in place.days.values()) <= WIDTH - 24
+    assert decoded(render_card(facts)).getpixel(centre(place.days[facts.today])) == EMPTY
 
 
 def test_a_card_before_the_cohort_starts_has_no_days() -> None:
