@@ -5,9 +5,14 @@ Not a benchmark itself; see bench/schedule_bench.py for the entry point.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import os
+import platform
 import random
+import sqlite3
 import statistics
+import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -414,3 +419,31 @@ class Table:
 
         rule = "|" + "|".join("-" * (w + 1) + ("-" if i == 0 else ":") for i, w in enumerate(widths)) + "|"
         return "\n".join([line(header), rule, *(line(cells) for cells in body)])
+
+
+# Running a benchmark.
+
+BackendRun = Callable[["Databases", argparse.Namespace, "Table", list[str]], Awaitable[None]]
+
+
+async def run_on_backends(title: str, args: argparse.Namespace, run_backend: BackendRun) -> int:
+    """Run on SQLite (and PostgreSQL with --postgres), print the machine, the table and any failed check."""
+    table = Table(["SQLite"] + (["PostgreSQL"] if args.postgres else []))
+    failures: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="cohort-bench-") as folder:
+        for postgres_url in [None, args.postgres] if args.postgres else [None]:
+            async with Databases(Path(folder), postgres_url) as dbs:
+                await run_backend(dbs, args, table, failures)
+    machine = (
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"SQLite {sqlite3.sqlite_version}"
+    )
+    if args.postgres:
+        machine += f", PostgreSQL {await server_version(args.postgres)}"
+    print(f"{title} — {machine}.\n")
+    print(table.render())
+    if failures:
+        shown = failures[:20] + ([f"... and {len(failures) - 20} more"] if len(failures) > 20 else [])
+        print("\nFAILED CHECKS:\n" + "\n".join(f"- {f}" for f in shown))
+        return 1
+    return 0

@@ -27,13 +27,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
-import platform
 import random
-import sqlite3
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -57,7 +53,7 @@ from bench.common import (
     monday_morning,
     ms,
     opened,
-    server_version,
+    run_on_backends,
 )
 from bot.app import CohortBot
 from bot.clock import ManualClock
@@ -344,25 +340,9 @@ async def run_backend(dbs: Databases, args: argparse.Namespace, table: Table, fa
 
 
 async def main(args: argparse.Namespace) -> int:
-    backends = ["SQLite"] + (["PostgreSQL"] if args.postgres else [])
-    table = Table(backends)
-    failures: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="cohort-bench-") as folder:
-        for postgres_url in [None, args.postgres] if args.postgres else [None]:
-            async with Databases(Path(folder), postgres_url) as dbs:
-                await run_backend(dbs, args, table, failures)
-    machine = (
-        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"SQLite {sqlite3.sqlite_version}"
+    return await run_on_backends(
+        "Progress benchmark (latency of the whole interaction through the sandbox)", args, run_backend
     )
-    if args.postgres:
-        machine += f", PostgreSQL {await server_version(args.postgres)}"
-    print(f"Progress benchmark — {machine}; latency of the whole interaction through the sandbox.\n")
-    print(table.render())
-    if failures:
-        print("\nFAILED CHECKS:\n" + "\n".join(f"- {f}" for f in failures))
-        return 1
-    return 0
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -25,11 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
-import platform
-import sqlite3
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -41,7 +37,7 @@ if __package__ in (None, ""):  # run as a file: make the repository root importa
 
 from sqlalchemy import func, select
 
-from bench.common import Databases, Table, counting_statements, monday_morning, ms, server_version
+from bench.common import Databases, Table, counting_statements, monday_morning, ms, run_on_backends
 from bench.progress_bench import (
     CHECKPOINTS_EACH,
     ROADMAP,
@@ -195,23 +191,9 @@ async def run_backend(dbs: Databases, args: argparse.Namespace, table: Table, fa
 
 
 async def main(args: argparse.Namespace) -> int:
-    table = Table(["SQLite"] + (["PostgreSQL"] if args.postgres else []))
-    failures: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="cohort-bench-") as folder:
-        for postgres_url in [None, args.postgres] if args.postgres else [None]:
-            async with Databases(Path(folder), postgres_url) as dbs:
-                await run_backend(dbs, args, table, failures)
-    about = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, " \
-            f"SQLite {sqlite3.sqlite_version}"
-    if args.postgres:
-        about += f", PostgreSQL {await server_version(args.postgres)}"
-    print(f"Submissions benchmark — {about}; {args.in_flight} interactions in flight, bot-side latency.\n")
-    print(table.render())
-    if failures:
-        shown = failures[:20] + ([f"... and {len(failures) - 20} more"] if len(failures) > 20 else [])
-        print("\nFAILED CHECKS:\n" + "\n".join(f"- {f}" for f in shown))
-        return 1
-    return 0
+    return await run_on_backends(
+        f"Submissions benchmark ({args.in_flight} interactions in flight, bot-side latency)", args, run_backend
+    )
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

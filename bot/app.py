@@ -36,6 +36,7 @@ from bot.services.posting import PostingService
 from bot.services.progress import ProgressService
 from bot.services.reminders import ReminderService
 from bot.services.roster import RosterService
+from bot.services.stats import StatsService
 from bot.services.submissions import SubmissionService
 from bot.services.tiers import TierService
 from bot.telemetry.discord_http import http_trace
@@ -61,6 +62,7 @@ class CohortBot(commands.Bot):
     submissions: SubmissionService
     mydata: MyDataService
     roster: RosterService
+    stats: StatsService
     ledger: Ledger
     port: BotDiscordPort
     posting: PostingService
@@ -119,6 +121,7 @@ class CohortBot(commands.Bot):
         self.submissions = SubmissionService(self.sessions, self.clock, self.cohorts, self.enrolment)
         self.mydata = MyDataService(self.sessions, self.clock)
         self.roster = RosterService(self.sessions, self.clock, self.cohorts)
+        self.stats = StatsService(self.sessions, self.clock, self.cohorts)
         self.ledger = Ledger(self.sessions, self.clock)
         self.port = BotDiscordPort(self)
         self.posting = PostingService(self.sessions, self.clock, self.catalog, self.ledger, self.port)
@@ -128,7 +131,9 @@ class CohortBot(commands.Bot):
         self.tiers = TierService(self.sessions, self.clock, self.cohorts, self.catalog, self.learners, self.port)
         self.submissions.on_approved(self.tiers.on_approved)
         self.runner.add_sweep(self.tiers.sweep)
-        self.reminders = ReminderService(self.sessions, self.clock, self.posting, self.learners, self.port)
+        self.reminders = ReminderService(
+            self.sessions, self.clock, self.posting, self.learners, self.port, stats=self.stats
+        )
         self.reminder_runner = ReminderRunner(self.reminders, self.clock)
         for extension in sorted(m.name for m in pkgutil.iter_modules(cogs.__path__)):
             await self.load_extension(f"cogs.{extension}")

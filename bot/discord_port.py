@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, TypeVar
@@ -11,9 +12,12 @@ import discord
 
 from bot.pacing import Pacer
 from bot.render import limits
+from bot.render.drawing import picture
 from bot.render.messages import wrap_up_text
+from bot.render.stats_chart import render_chart
 from bot.render.week_post import render_embeds
 from bot.services.ports import DeliveryFailed, LearnerNotice, NoticeRoute, RoleRequest, WeekPost, WrapUp
+from bot.services.stats import CohortStats
 from bot.tier_roles import RoleGranter
 
 if TYPE_CHECKING:
@@ -22,6 +26,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 CANNOT_DM = 50007
+CHART_NAME = "cohort-stats.png"
 HISTORY_CHECKED = 50
 """How far back to look for a post that a cut-off attempt may already have sent."""
 
@@ -91,9 +96,14 @@ class BotDiscordPort:
         message = await _guard(lambda: channel.send(content=wrap_up_text(wrap_up)))
         return message.id
 
-    async def tell_moderators(self, channel_id: int, text: str) -> None:
+    async def tell_moderators(self, channel_id: int, text: str, *, chart: CohortStats | None = None) -> None:
         channel = self._bot.get_partial_messageable(channel_id)
-        await _guard(lambda: channel.send(content=limits.truncate(text, limits.MESSAGE_CONTENT)))
+        content = limits.truncate(text, limits.MESSAGE_CONTENT)
+        if chart is None:
+            await _guard(lambda: channel.send(content=content))
+            return
+        image = await picture(render_chart, chart)
+        await _guard(lambda: channel.send(content=content, file=discord.File(io.BytesIO(image), CHART_NAME)))
 
 
     async def notify_learner(self, notice: LearnerNotice) -> NoticeRoute:

@@ -1,4 +1,4 @@
-"""/cohort: moderators create and run cohorts (create, list, info, pause, resume, end, advance, settings)."""
+"""/cohort: moderators create and run cohorts (create, list, info, pause, resume, end, advance, stats, settings)."""
 
 from __future__ import annotations
 
@@ -20,8 +20,12 @@ from bot.checks import (
 )
 from bot.errors import Forbidden, InvalidInput
 from bot.render import limits
+from bot.render.drawing import picture
 from bot.render.messages import cohort_summary, removal_text, schedule_line, stamp
 from bot.render.roster_csv import roster_csv
+from bot.render.stats_chart import render_chart
+from bot.render.stats_csv import stats_csv
+from bot.render.stats_text import stats_embed
 from bot.roadmap.loader import MAX_ROADMAP_BYTES
 from bot.role_check import check_role_to_give
 from bot.services.cohorts import NewCohort
@@ -249,6 +253,21 @@ class CohortCommands(
             f"completion rate {roster.completion_rate:.0%} (approved of the checkpoints due so far)."
         )
         await interaction.followup.send(summary, file=file, ephemeral=True)
+
+    @app_commands.command(name="stats", description="A cohort's funnel by week, quiet learners and review times")
+    @app_commands.describe(cohort="The cohort")
+    @app_commands.autocomplete(cohort=cohort_autocomplete)
+    async def stats(self, interaction: discord.Interaction, cohort: str) -> None:
+        guild = known_guild(interaction)
+        await interaction.response.defer(ephemeral=True, thinking=True)  # a large cohort takes a moment
+        stats = await self.bot.stats.stats(guild.id, cohort)
+        name = f"stats-{slug(stats.cohort_name)}"
+        chart = await picture(render_chart, stats)
+        files = [
+            discord.File(io.BytesIO(chart), filename=f"{name}.png"),
+            discord.File(io.BytesIO(stats_csv(stats)), filename=f"{name}.csv"),
+        ]
+        await interaction.followup.send(embed=stats_embed(stats, f"{name}.png"), files=files, ephemeral=True)
 
     @app_commands.command(name="moderator-role", description="Set the role whose members may run cohorts")
     @app_commands.describe(role="Members with this role count as moderators (Manage Server always does)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from typing import TYPE_CHECKING
 
 import discord
@@ -10,11 +11,32 @@ from discord.ext import commands
 
 from bot.checks import cohort_autocomplete, known_guild
 from bot.errors import Forbidden, InvalidInput
+from bot.render.card import card_facts, render_card
+from bot.render.drawing import picture
 from bot.render.progress import check_in_text, leaderboard_embed, progress_embed
 from bot.services.progress import MAX_MINUTES, MAX_NOTE, MIN_MINUTES, RankBy
+from cogs.cohorts import missing_permissions
 
 if TYPE_CHECKING:
     from bot.app import CohortBot
+
+CARD_NAME = "progress.png"
+SHARE_PERMISSIONS = {"view_channel": "View Channel", "send_messages": "Send Messages", "attach_files": "Attach Files"}
+
+
+def share_channel(guild: discord.Guild, channel_id: int, cohort: str) -> discord.TextChannel:
+    """The cohort channel, if the bot may post a picture there; else a refusal that says what to change."""
+    channel = guild.get_channel(channel_id)
+    if not isinstance(channel, discord.TextChannel):
+        raise InvalidInput(f"I can't find the channel of '{cohort}' any more, so I can't share your card there. "
+                           "Ask a moderator to check it; /progress without `share` shows it to you.")
+    missing = missing_permissions(channel, guild.me, SHARE_PERMISSIONS)
+    if missing:
+        raise InvalidInput(
+            f"I can't post in {channel.mention} (I lack {', '.join(missing)} there), so nothing was shared. "
+            "Ask a moderator to allow it; /progress without `share` shows the card to you."
+        )
+    return channel
 
 
 class ProgressCommands(commands.Cog):
@@ -41,18 +63,49 @@ class ProgressCommands(commands.Cog):
     @app_commands.describe(
         member="Another member (moderators only; default: you)",
         cohort="The cohort (may be left out when there is only one)",
+        share="Also post your progress card in the cohort channel (pings no one)",
     )
     @app_commands.autocomplete(cohort=cohort_autocomplete)
     @app_commands.guild_only()
     async def progress(
-        self, interaction: discord.Interaction, member: discord.Member | None = None, cohort: str | None = None
+        self,
+        interaction: discord.Interaction,
+        member: discord.Member | None = None,
+        cohort: str | None = None,
+        share: bool = False,
     ) -> None:
         guild = known_guild(interaction)
         target = member or interaction.user
-        if target.id != interaction.user.id and not await self._is_moderator(interaction, guild):
-            raise Forbidden("Only moderators can see another member's progress. /progress alone shows yours.")
+        if target.id != interaction.user.id:
+            if not await self._is_moderator(interaction, guild):
+                raise Forbidden("Only moderators can see another member's progress. /progress alone shows yours.")
+            if share:
+                raise Forbidden("You can share only your own progress card. Leave out `share` to see theirs.")
         result = await self.bot.progress.progress(guild.id, target.id, cohort, asker_id=interaction.user.id)
-        await interaction.response.send_message(embed=progress_embed(result), ephemeral=True)
+        channel = share_channel(guild, result.view.cohort.channel_id, result.view.name) if share else None
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        card = await picture(render_card, card_facts(result))
+        embed = progress_embed(result)
+        embed.set_image(url=f"attachment://{CARD_NAME}")
+        note = None
+        if channel is not None:
+            note = await self._share(channel, result.display_name, result.view.name, card)
+        await interaction.followup.send(note, embed=embed, file=discord.File(io.BytesIO(card), CARD_NAME),
+                                        ephemeral=True)
+
+    @staticmethod
+    async def _share(channel: discord.TextChannel, name: str, cohort: str, card: bytes) -> str:
+        who = discord.utils.escape_markdown(name)
+        try:
+            await channel.send(
+                f"**{who}**'s progress in **{discord.utils.escape_markdown(cohort)}**",
+                file=discord.File(io.BytesIO(card), CARD_NAME),
+                allowed_mentions=discord.AllowedMentions.none(),
+            )
+        except discord.HTTPException as exc:
+            return (f"Discord refused the post in {channel.mention} ({exc.status}: {exc.text or 'no reason given'}), "
+                    "so nothing was shared. Here is your card.")
+        return f"Shared in {channel.mention}."
 
     async def _is_moderator(self, interaction: discord.Interaction, guild: discord.Guild) -> bool:
         user = interaction.user

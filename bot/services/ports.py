@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Protocol
 
 from bot.roadmap import Module, Roadmap
+from bot.services.stats import CohortStats
 
 
 class DeliveryFailed(Exception):
@@ -85,7 +86,9 @@ class DiscordPort(Protocol):
 
     async def post_wrap_up(self, wrap_up: WrapUp) -> int: ...
 
-    async def tell_moderators(self, channel_id: int, text: str) -> None: ...
+    async def tell_moderators(self, channel_id: int, text: str, *, chart: CohortStats | None = None) -> None:
+        """Post `text` for the moderators, with the cohort's statistics chart attached when given."""
+        ...
 
     async def notify_learner(self, notice: LearnerNotice) -> NoticeRoute: ...
 

@@ -10,7 +10,7 @@ import enum
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -39,6 +39,7 @@ from bot.services.learners import as_prefs
 from bot.services.quotas import CHECK_INS, refuse_if_spent_in
 from bot.services.streaks import (
     CheckpointRecord,
+    PausedSpan,
     Streak,
     daily_streak,
     local_day,
@@ -111,6 +112,11 @@ class Progress:
     minutes_logged: int
     tiers: tuple[TierProgress, ...]
     next_deadline: tuple[Module, datetime] | None
+    start: date
+    """The learner's local date of the cohort's first day."""
+    study: dict[date, int]
+    """Minutes logged per local day with any study (0: a check-in without minutes, or only a submission)."""
+    paused_days: frozenset[date]
 
     @property
     def tiers_earned(self) -> list[TierProgress]:
@@ -265,6 +271,9 @@ class ProgressService:
             pauses = await cohort_pauses(session, [cohort.id])
         today = local_day(now, zone)
         days = {d for d, _ in logged}
+        study = {day: 0 for day in active_days((), submitted[membership.id], zone)}
+        study.update((d, int(m)) for d, m in logged)
+        first = view.openings.get(1)
         by_week = {week: (status, at) for week, status, at in standing}
         checkpoints = checkpoint_states(view, by_week, extensions, now)
         approved = {c.module.week for c in checkpoints if c.state is WeekState.APPROVED}
@@ -282,6 +291,9 @@ class ProgressService:
             minutes_logged=sum(int(m) for _, m in logged),
             tiers=tuple(_tier_progress(view.roadmap, approved, awards)),
             next_deadline=_next_deadline(checkpoints, now),
+            start=local_day(first, zone) if first is not None else cohort.start_date,
+            study=study,
+            paused_days=paused_dates(paused_spans(pauses[cohort.id], zone), today),
         )
 
     # /leaderboard
@@ -395,6 +407,15 @@ async def cohort_pauses(
 def active_days(check_in_days: Iterable[date], submitted: Iterable[datetime], zone: str) -> set[date]:
     """Check-ins keep the day they were logged on; submissions are placed with the learner's zone now."""
     return set(check_in_days) | {local_day(at, zone) for at in submitted}
+
+
+def paused_dates(spans: Iterable[PausedSpan], today: date) -> frozenset[date]:
+    """Every local date a pause touched, up to today for a pause still on."""
+    dates: set[date] = set()
+    for span in spans:
+        last = min(span.last or today, today)
+        dates.update(span.first + timedelta(days=k) for k in range((last - span.first).days + 1))
+    return frozenset(dates)
 
 
 def _due(view: CohortView, module: Module, extensions: dict[int, int]) -> datetime | None:

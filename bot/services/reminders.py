@@ -65,6 +65,7 @@ from bot.services.learners import DEFAULT_PREFS, LearnerPrefs, LearnerService
 from bot.services.parsing import parse_timezone
 from bot.services.ports import DeliveryFailed, DiscordPort, LearnerNotice, NoticeRoute
 from bot.services.posting import PostingService, ScheduledCohort
+from bot.services.stats import StatsService
 
 log = logging.getLogger(__name__)
 
@@ -187,9 +188,11 @@ class ReminderService:
         learners: LearnerService,
         port: DiscordPort,
         *,
+        stats: StatsService,
         workers: int = SEND_WORKERS,
     ) -> None:
         self._sessions = sessions
+        self._stats = stats
         self._clock = clock
         self._posting = posting
         self._learners = learners
@@ -469,9 +472,11 @@ class ReminderService:
         facts = await self._digest_facts([d for _, d in claimed], plan, now)
         outcome = _Outcome()
         for row_id, digest in claimed:
+            item = plan.cohorts[digest.cohort_id]
+            chart = await self._stats.for_digest(item.cohort, item.roadmap, item.openings)
             try:
-                for text in digest_messages(facts[digest.cohort_id]):
-                    await self._port.tell_moderators(digest.channel_id, text)
+                for index, text in enumerate(digest_messages(facts[digest.cohort_id])):
+                    await self._port.tell_moderators(digest.channel_id, text, chart=None if index else chart)
             except DeliveryFailed as exc:
                 log.warning("the digest of cohort %s failed: %s", digest.cohort_id, exc.reason)
                 outcome.failed([row_id], exc)

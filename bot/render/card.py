@@ -1,0 +1,243 @@
+"""The progress card: a pure function from a learner's numbers to a PNG (checkpoints, study days, streaks, tiers)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from PIL import Image, ImageDraw
+
+from bot.render.drawing import (
+    BLUE,
+    EMPTY,
+    GREEN,
+    MUTED,
+    ORANGE,
+    PURPLE,
+    SKY,
+    TEXT,
+    VERMILLION,
+    YELLOW,
+    Colour,
+    blend,
+    canvas,
+    fit,
+    font,
+    legend,
+)
+from bot.services.progress import Progress, WeekState
+from bot.services.streaks import Streak
+
+WIDTH = 800
+MARGIN = 24
+GAP = 3
+STRIP_HEIGHT = 26
+MIN_CELL = 14
+MAX_CELL = 40
+DAY_GAP = 2
+MAX_DAY = 16
+MIN_DAY = 6
+MAX_COLUMNS = (WIDTH - 2 * MARGIN + DAY_GAP) // (MIN_DAY + DAY_GAP)
+"""Weeks of study days that fit across the card (94: about 21 months)."""
+
+STATE_COLOURS: dict[WeekState, Colour] = {
+    WeekState.APPROVED: GREEN,
+    WeekState.PENDING: SKY,
+    WeekState.CHANGES_REQUESTED: ORANGE,
+    WeekState.MISSING: VERMILLION,
+    WeekState.OPEN: YELLOW,
+    WeekState.UPCOMING: EMPTY,
+}
+STUDY = SKY
+PAUSED = PURPLE
+NO_STUDY = EMPTY
+# Minutes logged on a day → how strongly it is drawn; a day with activity but no minutes gets the first step.
+STEPS = ((0, 0.35), (30, 0.6), (60, 0.8), (120, 1.0))
+
+Box = tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class CardCell:
+    label: str
+    state: WeekState
+    late: bool
+
+
+@dataclass(frozen=True)
+class NextTier:
+    name: str
+    done: int
+    needed: int
+
+
+@dataclass(frozen=True)
+class CardFacts:
+    name: str
+    cohort: str
+    week: int
+    total_weeks: int
+    cells: tuple[CardCell, ...]
+    start: date
+    """The learner's local date of the cohort's first day: the heatmap's first cell."""
+    today: date
+    zone: str
+    study: Mapping[date, int]
+    """Minutes logged per local day with any study (0: a check-in without minutes, or a submission)."""
+    paused: frozenset[date]
+    daily: Streak
+    weekly: Streak
+    earned: tuple[str, ...]
+    next_tier: NextTier | None
+
+
+def card_facts(progress: Progress) -> CardFacts:
+    view = progress.view
+    tier = progress.next_tier
+    return CardFacts(
+        name=progress.display_name,
+        cohort=view.name,
+        week=view.current_week,
+        total_weeks=view.roadmap.total_weeks,
+        cells=tuple(CardCell(c.module.label, c.state, c.late) for c in progress.checkpoints),
+        start=progress.start,
+        today=progress.today,
+        zone=progress.zone,
+        study=progress.study,
+        paused=progress.paused_days,
+        daily=progress.daily,
+        weekly=progress.weekly,
+        earned=tuple(t.tier.name for t in progress.tiers_earned),
+        next_tier=None if tier is None else NextTier(
+            tier.tier.name, len(tier.required) - len(tier.still_needed), len(tier.required)
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class CardLayout:
+    """Where everything goes; the renderer draws from it and tests read colours at its cells."""
+
+    cells: tuple[Box, ...]
+    days: dict[date, Box]
+    first_day: date
+    """The heatmap's first day: the cohort's first, unless older weeks had to give way."""
+    strip_top: int
+    heatmap_top: int
+    footer_top: int
+    height: int
+
+
+def layout(facts: CardFacts) -> CardLayout:
+    usable = WIDTH - 2 * MARGIN
+    count = max(len(facts.cells), 1)
+    cell = max(MIN_CELL, min(MAX_CELL, (usable + GAP) // count - GAP))
+    per_row = max(1, (usable + GAP) // (cell + GAP))
+    strip_top = 112
+    cells = tuple(
+        (
+            MARGIN + (i % per_row) * (cell + GAP),
+            strip_top + (i // per_row) * (STRIP_HEIGHT + GAP),
+            MARGIN + (i % per_row) * (cell + GAP) + cell,
+            strip_top + (i // per_row) * (STRIP_HEIGHT + GAP) + STRIP_HEIGHT,
+        )
+        for i in range(len(facts.cells))
+    )
+    rows = math.ceil(len(facts.cells) / per_row) or 1
+    heatmap_top = strip_top + rows * (STRIP_HEIGHT + GAP) + 70
+    spanned = max((facts.today - facts.start).days + 1, 0)
+    # Past what fits, the oldest weeks give way: columns stay whole cohort weeks, the latest always shown.
+    skipped = max(math.ceil(spanned / 7) - MAX_COLUMNS, 0)
+    first = facts.start + timedelta(days=7 * skipped)
+    columns = max(math.ceil(spanned / 7) - skipped, 1)
+    day = min(MAX_DAY, (usable + DAY_GAP) // columns - DAY_GAP)
+    days = {}
+    for offset in range(spanned - 7 * skipped):
+        column, row = divmod(offset, 7)
+        x = MARGIN + column * (day + DAY_GAP)
+        y = heatmap_top + row * (day + DAY_GAP)
+        days[first + timedelta(days=offset)] = (x, y, x + day, y + day)
+    footer_top = heatmap_top + 7 * (day + DAY_GAP) + 44
+    return CardLayout(cells, days, first, strip_top, heatmap_top, footer_top, footer_top + 118)
+
+
+def day_colour(facts: CardFacts, day: date) -> Colour:
+    if day in facts.study:
+        minutes = facts.study[day]
+        share = max(s for floor, s in STEPS if minutes >= floor)
+        return blend(STUDY, share)
+    return PAUSED if day in facts.paused else NO_STUDY
+
+
+def render_card(facts: CardFacts) -> Image.Image:
+    place = layout(facts)
+    image, draw = canvas(WIDTH, place.height)
+    right = WIDTH - MARGIN
+    draw.text((MARGIN, 18), fit(draw, facts.name, font(28, bold=True), right - MARGIN), font=font(28, bold=True),
+              fill=TEXT)
+    week = f"week {facts.week} of {facts.total_weeks}" if facts.week else "not started yet"
+    draw.text((MARGIN, 56), fit(draw, f"{facts.cohort} · {week}", font(17), right - MARGIN), font=font(17),
+              fill=MUTED)
+
+    _heading(draw, place.strip_top - 26, "Checkpoints")
+    for box, cell in zip(place.cells, facts.cells, strict=True):
+        draw.rectangle(box, fill=STATE_COLOURS[cell.state])
+        if cell.late:  # a notch cut from the top-right corner: readable whatever the cell's colour
+            x0, y0, x1, _ = box
+            notch = max(5, (x1 - x0) // 2)
+            draw.polygon(((x1 - notch, y0), (x1, y0), (x1, y0 + notch)), fill=(0, 0, 0))
+    strip_bottom = max((b[3] for b in place.cells), default=place.strip_top)
+    legend(draw, MARGIN, strip_bottom + 10, right, [
+        (GREEN, "approved"), (SKY, "pending"), (ORANGE, "changes requested"), (VERMILLION, "missing"),
+        (YELLOW, "open"), (EMPTY, "upcoming"), ((0, 0, 0), "late ◥"),
+    ])
+
+    since = "since the cohort began" if place.first_day == facts.start else f"since {place.first_day:%d %b %Y}"
+    _heading(draw, place.heatmap_top - 26, f"Study days {since} ({facts.zone})")
+    for day, box in place.days.items():
+        draw.rectangle(box, fill=day_colour(facts, day))
+    if not place.days:
+        draw.text((MARGIN, place.heatmap_top), "The cohort has not started yet.", font=font(14), fill=MUTED)
+    legend(draw, MARGIN, place.footer_top - 34, right, [
+        (NO_STUDY, "no study"), (blend(STUDY, STEPS[0][1]), "studied"), (blend(STUDY, STEPS[2][1]), "1 h+"),
+        (STUDY, "2 h+"), (PAUSED, "paused"),
+    ])
+
+    top = place.footer_top + 6
+    _stat(draw, MARGIN, top, "Daily streak", facts.daily, "day")
+    _stat(draw, MARGIN + 200, top, "Weekly streak", facts.weekly, "checkpoint")
+    _tiers(draw, MARGIN + 420, top, right, facts)
+    return image
+
+
+def _heading(draw: ImageDraw.ImageDraw, y: int, text: str) -> None:
+    draw.text((MARGIN, y), text, font=font(15, bold=True), fill=TEXT)
+
+
+def _stat(draw: ImageDraw.ImageDraw, x: int, y: int, title: str, streak: Streak, unit: str) -> None:
+    draw.text((x, y), title, font=font(15, bold=True), fill=TEXT)
+    draw.text((x, y + 22), str(streak.current), font=font(40, bold=True), fill=TEXT)
+    value_width = draw.textlength(str(streak.current), font=font(40, bold=True))
+    units = unit if streak.current == 1 else unit + "s"
+    draw.text((x + value_width + 8, y + 44), units, font=font(15), fill=MUTED)
+    draw.text((x, y + 74), f"best {streak.best}", font=font(15), fill=MUTED)
+
+
+def _tiers(draw: ImageDraw.ImageDraw, x: int, y: int, right: int, facts: CardFacts) -> None:
+    draw.text((x, y), "Tiers", font=font(15, bold=True), fill=TEXT)
+    earned = ", ".join(facts.earned) if facts.earned else "none yet"
+    draw.text((x, y + 24), fit(draw, f"✓ {earned}" if facts.earned else earned, font(15), right - x),
+              font=font(15), fill=GREEN if facts.earned else MUTED)
+    tier = facts.next_tier
+    if tier is None:
+        draw.text((x, y + 52), "every tier earned" if facts.earned else "no tiers on this roadmap", font=font(15),
+                  fill=MUTED)
+        return
+    text = f"next: {tier.name} · {tier.done} of {tier.needed}"
+    draw.text((x, y + 52), fit(draw, text, font(15), right - x), font=font(15), fill=MUTED)
+    bar = (x, y + 78, right, y + 92)
+    draw.rectangle(bar, fill=EMPTY)
+    if tier.needed and tier.done:
+        draw.rectangle((x, bar[1], x + round((right - x) * tier.done / tier.needed), bar[3]), fill=BLUE)
