@@ -136,10 +136,10 @@ class BotDiscordPort:
             channel_id = self._dm_channels[user_id] = int(data["id"])
         return self._bot.get_partial_messageable(channel_id, type=discord.ChannelType.private)
 
-    def can_manage_events(self, guild_id: int) -> bool:
+    def can_manage_events(self, guild_id: int) -> bool | None:
         guild = self._bot.get_guild(guild_id)
         if guild is None:
-            return False
+            return None
         allowed = guild.me.guild_permissions
         return allowed.manage_events or allowed.create_events
 

@@ -121,8 +121,9 @@ class DiscordPort(Protocol):
         """Post `text` in a channel, pinging nobody; return the message id."""
         ...
 
-    def can_manage_events(self, guild_id: int) -> bool:
-        """Whether the bot holds Manage Events or Create Events in the server (from the gateway's cache)."""
+    def can_manage_events(self, guild_id: int) -> bool | None:
+        """Whether the bot holds Manage Events or Create Events in the server (from the gateway's cache);
+        None for a server it does not know (not joined, or not told about yet)."""
         ...
 
     async def list_events(self, guild_id: int) -> list[KnownEvent]:

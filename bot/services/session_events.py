@@ -90,7 +90,10 @@ class SessionEventKeeper:
             by_guild[cohorts[row.cohort_id].guild_id][1].append(row)
         for guild_id, (items, guild_rows) in by_guild.items():
             guild_cohorts = [c for c in cohorts.values() if c.guild_id == guild_id]
-            if not self._port.can_manage_events(guild_id):
+            allowed = self._port.can_manage_events(guild_id)
+            if allowed is None:
+                continue
+            if not allowed:
                 await self._tell_lost({item.cohort.id: item.cohort for item in items}.values(), told, now)
                 report.blocked.append(guild_id)
                 continue
