@@ -108,7 +108,6 @@ class CohortBot(commands.Bot):
         self.submissions.on_approved(self.tiers.on_approved)
         self.runner.add_sweep(self.tiers.sweep)
         self.live_sessions = LiveSessionService(self.sessions, self.clock, self.cohorts, self.catalog)
-        self.live_sessions.on_change(self.runner.on_cohort_change)
         self.session_events = SessionEventKeeper(
             self.sessions, self.clock, self.ledger, self.port, self.live_sessions
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -72,9 +72,6 @@ class CohortSchedule:
         return occurrences(slot_of(live, self.cohort.timezone), self.openings, self.total_weeks)
 
 
-Listener = Callable[[], Awaitable[None]]
-
-
 def slot_of(live: LiveSession, timezone: str) -> Slot:
     return Slot(live.weekday, live.start_time.replace(tzinfo=None), live.minutes, timezone)
 
@@ -122,15 +119,6 @@ class LiveSessionService:
         self._clock = clock
         self._cohorts = cohorts
         self._catalog = catalog
-        self._listeners: list[Listener] = []
-
-    def on_change(self, listener: Listener) -> None:
-        """Called after a session is added or removed (the runner looks at the events again)."""
-        self._listeners.append(listener)
-
-    async def _changed(self) -> None:
-        for listener in self._listeners:
-            await listener()
 
     async def add(self, request: NewSession) -> SessionView:
         title = check_title(request.title)
@@ -166,7 +154,8 @@ class LiveSessionService:
             await session.flush()
             schedule = await self.schedule(session, cohort)
             view = SessionView(live, cohort, next_occurrence(schedule.meetings(live), now))
-        await self._changed()
+        # The runner's next run also sweeps the events: it creates or cancels this session's event soon.
+        await self._cohorts.changed()
         return view
 
     async def in_cohort(self, guild_id: int, cohort_name: str) -> list[SessionView]:
@@ -186,7 +175,7 @@ class LiveSessionService:
             live = _pick((await current_sessions(session, [cohort.id]))[cohort.id], which, cohort.name)
             live.removed_at = self._clock.now()
             view = SessionView(live, cohort, None)
-        await self._changed()
+        await self._cohorts.changed()
         return view
 
     async def choices(self, guild_id: int, cohort_name: str, fragment: str) -> list[tuple[str, str]]:

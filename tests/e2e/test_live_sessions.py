@@ -47,6 +47,15 @@ async def sweep(bot: RunningBot) -> None:
     await bot.bot.runner.run_due()
 
 
+async def one_event(sandbox: Sandbox, server: StudyServer, bot: RunningBot, voice: Channel) -> ScheduledEvent:
+    """A cohort with one session in `voice`, swept once: its single event."""
+    await create_cohort(sandbox, server)
+    await add(sandbox, server, channel=voice)
+    await sweep(bot)
+    [event] = events(sandbox, server)
+    return event
+
+
 async def add(sandbox: Sandbox, server: StudyServer, **values: object):
     options = {"cohort": "Spring", "title": "Office hours", "weekday": "thursday", "time": "18:00", "minutes": 60}
     options |= values
@@ -172,10 +181,7 @@ async def test_an_advance_replaces_the_skipped_weeks_event(
 async def test_end_cancels_the_event_and_nothing_is_made_again(
     sandbox: Sandbox, server: StudyServer, voice: Channel, bot: RunningBot
 ):
-    await create_cohort(sandbox, server)
-    await add(sandbox, server, channel=voice)
-    await sweep(bot)
-    [event] = events(sandbox, server)
+    event = await one_event(sandbox, server, bot, voice)
     await sandbox.slash("cohort end", user=server.moderator, cohort="Spring")
     await sweep(bot)
     await sweep(bot)
@@ -210,10 +216,7 @@ async def test_remove_cancels_the_sessions_event(
 async def test_an_event_deleted_by_hand_is_made_again(
     sandbox: Sandbox, server: StudyServer, voice: Channel, bot: RunningBot
 ):
-    await create_cohort(sandbox, server)
-    await add(sandbox, server, channel=voice)
-    await sweep(bot)
-    [event] = events(sandbox, server)
+    event = await one_event(sandbox, server, bot, voice)
     sandbox.events.remove(event)
     await sweep(bot)
 
