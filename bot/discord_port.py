@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiohttp
@@ -145,7 +146,15 @@ class BotDiscordPort:
 
     async def list_events(self, guild_id: int) -> list[KnownEvent]:
         listed = await _guard(lambda: self._bot.http.get_scheduled_events(guild_id, False))
-        return [KnownEvent(int(data["id"]), data.get("description") or "") for data in listed]
+        return [
+            KnownEvent(
+                int(data["id"]),
+                data["name"],
+                datetime.fromisoformat(data["scheduled_start_time"]),
+                data.get("description") or "",
+            )
+            for data in listed
+        ]
 
     async def create_event(self, event: SessionEvent) -> int:
         data = await _guard(

@@ -128,6 +128,16 @@ class Ledger:
                 update(Delivery).where(Delivery.id == row.id).values(due_at=due_at, message_id=message_id)
             )
 
+    async def repurposed(self, row: Delivery, period: str) -> bool:
+        """What was sent for one period now stands for another (an event moved to another week);
+        False when that period already has a row of its own."""
+        try:
+            async with self._sessions.begin() as session:
+                await session.execute(update(Delivery).where(Delivery.id == row.id).values(period=period))
+        except IntegrityError:
+            return False
+        return True
+
     async def dropped(self, row: Delivery) -> None:
         """Nothing more will be sent for this row (what it stood for was withdrawn)."""
         async with self._sessions.begin() as session:

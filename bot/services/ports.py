@@ -87,7 +87,11 @@ class SessionEvent:
 
 @dataclass(frozen=True)
 class KnownEvent:
+    """A scheduled event as the server lists it now (moderators may have edited or deleted ours)."""
+
     id: int
+    name: str
+    start: datetime
     description: str
 
 

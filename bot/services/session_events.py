@@ -80,7 +80,7 @@ class SessionEventKeeper:
     async def sweep(self) -> EventReport:
         """Bring every server's events in line with the sessions and the cohorts' schedules."""
         now = self._clock.now()
-        wanted, rows, cohorts = await self._read()
+        wanted, rows, cohorts = await self._read(now)
         told = await self._ledger.existing(EVENTS_FORBIDDEN, list(cohorts))
         report = EventReport()
         by_guild: dict[int, tuple[list[Wanted], list[Delivery]]] = defaultdict(lambda: ([], []))
@@ -101,11 +101,16 @@ class SessionEventKeeper:
                 if (subject := f"cohort:{cohort.id}", "lost") in told:
                     await self._ledger.release(EVENTS_FORBIDDEN, subject, "lost")
             await _GuildPass(self._ledger, self._port, guild_id, items, guild_rows, report).run(now)
+        if report.created or report.moved or report.recreated or report.cancelled or report.blocked:
+            log.info(
+                "session events: %d created, %d moved, %d recreated, %d cancelled; %d servers without Manage Events",
+                len(report.created), len(report.moved), len(report.recreated), len(report.cancelled),
+                len(report.blocked),
+            )
         return report
 
-    async def _read(self) -> tuple[list[Wanted], list[Delivery], dict[int, Cohort]]:
+    async def _read(self, now: datetime) -> tuple[list[Wanted], list[Delivery], dict[int, Cohort]]:
         """Each session's next meeting, and the ledger's events still to come, in one unit of work."""
-        now = self._clock.now()
         async with self._sessions() as session:
             open_cohorts = (
                 await session.scalars(
@@ -185,14 +190,28 @@ class _GuildPass:
 
     async def run(self, now: datetime) -> None:
         keys = {item.key for item in self.items}
-        for key, row in self.rows.items():
-            if key not in keys and row.due_at > now:
-                await self._cancel(row)
+        unwanted = [row for key, row in self.rows.items() if key not in keys and row.due_at > now]
+        # A session's event for a week it no longer meets in (an advance) is moved to its next meeting.
+        spare = {row.subject: row for row in unwanted if row.state is DeliveryState.SENT}
         for item in self.items:
+            row = self.rows.get(item.key)
             try:
-                await self._keep(item, self.rows.get(item.key))
+                old = spare.get(item.key[0]) if row is None else None
+                if old is not None and await self._move_to(item, old):
+                    unwanted.remove(old)
+                    continue
+                await self._keep(item, row)
             except DeliveryFailed as exc:
                 log.warning("session %s's event for week %s: %s", item.live.id, item.meeting.week, exc.reason)
+        for row in unwanted:
+            await self._cancel(row)
+
+    async def _move_to(self, item: Wanted, row: Delivery) -> bool:
+        """Re-key the row to the new week, then move its event (a failed move is retried next sweep)."""
+        if not await self.ledger.repurposed(row, item.key[1]):
+            return False
+        await self._keep(item, row)
+        return True
 
     async def _listed(self) -> dict[int, KnownEvent]:
         if self._listing is None:
@@ -228,14 +247,19 @@ class _GuildPass:
                 return
             await self._create(item, retry, self.report.created)
             return
-        if row.message_id not in await self._listed():
-            event_id = await self.port.create_event(self._event(item))
+        listed = (await self._listed()).get(row.message_id or 0)
+        event = self._event(item)
+        if listed is None:
+            event_id = await self.port.create_event(event)
             await ledger.replaced(row, due_at=item.meeting.start, message_id=event_id)
             self.report.recreated.append((item.live.id, item.meeting.week))
-        elif row.due_at != item.meeting.start:
-            await self.port.move_event(row.message_id, self._event(item))
-            await ledger.replaced(row, due_at=item.meeting.start, message_id=row.message_id)
+        elif (listed.start, listed.name) != (event.start, event.name):
+            # Compared with what Discord shows, so a failed move or an edit by hand is put right too.
+            await self.port.move_event(listed.id, event)
+            await ledger.replaced(row, due_at=item.meeting.start, message_id=listed.id)
             self.report.moved.append((item.live.id, item.meeting.week))
+        elif row.due_at != item.meeting.start:
+            await ledger.replaced(row, due_at=item.meeting.start, message_id=listed.id)
 
     async def _create(self, item: Wanted, row: Delivery, into: list[tuple[int, int]]) -> None:
         try:

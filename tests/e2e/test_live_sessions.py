@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -145,8 +145,8 @@ async def test_a_pause_moves_the_event_and_a_resume_keeps_it_there(
     sandbox: Sandbox, server: StudyServer, voice: Channel, bot: RunningBot, clock: ManualClock
 ):
     await create_cohort(sandbox, server)
-    await add(sandbox, server, channel=voice)
     clock.set(utc(2026, 3, 6, 10))  # Friday of week 1: the next meeting is week 2's, Thursday 12 March
+    await add(sandbox, server, channel=voice)
     await sweep(bot)
     [event] = events(sandbox, server)
     assert event.start == utc(2026, 3, 12, 18)
@@ -162,20 +162,24 @@ async def test_a_pause_moves_the_event_and_a_resume_keeps_it_there(
     assert events(sandbox, server) == [event] and event.start == utc(2026, 3, 19, 18) and event.edits == 1
 
 
-async def test_an_advance_replaces_the_skipped_weeks_event(
+async def test_an_advance_moves_the_event_to_the_next_meeting(
     sandbox: Sandbox, server: StudyServer, voice: Channel, bot: RunningBot, clock: ManualClock
 ):
     await create_cohort(sandbox, server)
-    await add(sandbox, server, channel=voice)
-    clock.set(utc(2026, 3, 6, 10))
+    clock.set(utc(2026, 3, 3, 10))  # Tuesday of week 1: the next meeting is week 2's, Monday 9 March
+    await add(sandbox, server, channel=voice, weekday="monday", time="17:00")
     await sweep(bot)
-    [week_two] = events(sandbox, server)
+    [event] = events(sandbox, server)
+    assert (event.name, event.start) == ("Office hours · Spring week 2", utc(2026, 3, 9, 17))
     await sandbox.slash("cohort advance", user=server.moderator, cohort="Spring", to_week=3)
     await sweep(bot)
 
-    [week_three] = events(sandbox, server)
-    assert week_two.status == CANCELLED
-    assert week_three.name == "Office hours · Spring week 3" and week_three.start == utc(2026, 3, 12, 18)
+    # Weeks 2 and 3 opened today (a Tuesday): week 2 has no Monday left, week 3 meets on 9 March.
+    assert events(sandbox, server) == [event] and event.edits == 1
+    assert (event.name, event.start) == ("Office hours · Spring week 3", utc(2026, 3, 9, 17))
+    await sweep(bot)
+    assert events(sandbox, server) == [event] and event.edits == 1
+    assert len(sandbox.requests_to("POST", "/guilds/{guild_id}/scheduled-events")) == 1
 
 
 async def test_end_cancels_the_event_and_nothing_is_made_again(
@@ -224,6 +228,17 @@ async def test_an_event_deleted_by_hand_is_made_again(
     assert again.id != event.id and again.start == event.start
     await sweep(bot)
     assert events(sandbox, server) == [again]
+
+
+async def test_an_event_moved_by_hand_is_put_back(
+    sandbox: Sandbox, server: StudyServer, voice: Channel, bot: RunningBot
+):
+    event = await one_event(sandbox, server, bot, voice)
+    start = event.start
+    event.start += timedelta(hours=2)  # a moderator dragged it in Discord
+    await sweep(bot)
+
+    assert events(sandbox, server) == [event] and event.start == start and event.edits == 1
 
 
 async def test_losing_manage_events_tells_the_moderators_once_and_sessions_resume_when_it_returns(
