@@ -28,6 +28,8 @@ class CalendarCommands(commands.Cog):
     @app_commands.guild_only()
     async def calendar(self, interaction: discord.Interaction, cohort: str | None = None) -> None:
         guild = known_guild(interaction)
+        # A year of weekly sessions is hundreds of events: answer Discord first, then build the file.
+        await interaction.response.defer(ephemeral=True, thinking=True)
         member = interaction.user if isinstance(interaction.user, discord.Member) else None
         calendars = self.bot.calendars
         if member is not None and await self.bot.is_moderator(member):
@@ -43,7 +45,7 @@ class CalendarCommands(commands.Cog):
         )
         data = ics_bytes(result, self.bot.clock.now())
         file = discord.File(io.BytesIO(data), filename=f"{slug(result.cohort_name)}.ics")
-        await interaction.response.send_message(text, file=file, ephemeral=True)
+        await interaction.followup.send(text, file=file, ephemeral=True)
 
 
 async def setup(bot: CohortBot) -> None:
