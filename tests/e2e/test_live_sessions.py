@@ -127,6 +127,18 @@ async def test_a_session_at_a_location_is_an_external_event_with_an_end(
     assert (event.start, event.end) == (utc(2026, 3, 3, 7, 30), utc(2026, 3, 3, 8, 15))
 
 
+async def test_a_berlin_session_keeps_its_local_hour_across_the_dst_change(
+    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock
+):
+    await create_cohort(sandbox, server, start="2026-03-16", timezone="Europe/Berlin")
+    clock.set(utc(2026, 3, 26, 18))  # just after Thursday's 18:30 CET meeting, before the change on the 29th
+    await add(sandbox, server, time="18:30")
+    await sweep(bot)
+
+    [event] = events(sandbox, server)
+    assert (event.start, event.end) == (utc(2026, 4, 2, 16, 30), utc(2026, 4, 2, 17, 30)), "18:30 CEST"
+
+
 async def test_list_shows_each_session_with_its_next_meeting(sandbox: Sandbox, server: StudyServer, bot: RunningBot):
     await create_cohort(sandbox, server)
     await add(sandbox, server)
