@@ -153,10 +153,7 @@ class CohortCommands(
             await interaction.response.send_message("No cohorts yet. Create one with /cohort create.", ephemeral=True)
             return
         lines = [f"• **{v.name}** — {v.roadmap.title}: {schedule_line(v)}, {v.active_members} members" for v in views]
-        chunks = limits.split_lines(lines, limits.MESSAGE_CONTENT)
-        await interaction.response.send_message(chunks[0], ephemeral=True)
-        for chunk in chunks[1:]:
-            await interaction.followup.send(chunk, ephemeral=True)
+        await send_lines(interaction, lines)
 
     @app_commands.command(name="info", description="Show a cohort's roadmap, schedule and members")
     @app_commands.describe(cohort="The cohort")
@@ -339,8 +336,7 @@ class CohortCommands(
                 f"**{cohort}** has no live sessions. /cohort session add adds one.", ephemeral=True
             )
             return
-        lines = [f"• {session_line(view)}" for view in views]
-        await interaction.response.send_message(limits.split_lines(lines, limits.MESSAGE_CONTENT)[0], ephemeral=True)
+        await send_lines(interaction, [f"• {session_line(view)}" for view in views])
 
     @session.command(name="remove", description="Remove a live session and cancel its Discord event")
     @app_commands.describe(cohort="The cohort", session="The session")
@@ -363,6 +359,14 @@ class CohortCommands(
     ) -> None:
         removal = await self.bot.catalog.remove(known_guild(interaction).id, roadmap, version)
         await interaction.response.send_message(removal_text(removal), ephemeral=True)
+
+
+async def send_lines(interaction: discord.Interaction, lines: list[str]) -> None:
+    """An ephemeral answer of one line per item, over as many messages as Discord's limit needs."""
+    chunks = limits.split_lines(lines, limits.MESSAGE_CONTENT)
+    await interaction.response.send_message(chunks[0], ephemeral=True)
+    for chunk in chunks[1:]:
+        await interaction.followup.send(chunk, ephemeral=True)
 
 
 def _member(interaction: discord.Interaction) -> discord.Member:

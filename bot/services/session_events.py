@@ -19,7 +19,7 @@ from bot.clock import Clock
 from bot.db.models import Cohort, Delivery, DeliveryState, LiveSession
 from bot.schedule.sessions import Occurrence, next_occurrence
 from bot.services.cohorts import OPEN_STATUSES
-from bot.services.ledger import INTERRUPTED, Ledger, LedgerEntry
+from bot.services.ledger import INTERRUPTED, REPORT_AFTER_ATTEMPTS, Ledger, LedgerEntry
 from bot.services.live_sessions import LiveSessionService, current_sessions
 from bot.services.ports import DeliveryFailed, DiscordPort, KnownEvent, SessionEvent
 
@@ -265,10 +265,23 @@ class _GuildPass:
         try:
             event_id = await self.port.create_event(self._event(item))
         except DeliveryFailed as exc:
-            await self.ledger.failed(row, exc.reason)
+            attempts = await self.ledger.failed(row, exc.reason)
+            if attempts == REPORT_AFTER_ATTEMPTS or (not exc.retryable and attempts == 1):
+                await self._report(item, exc.reason)
             raise
         await self.ledger.sent(row, channel_id=item.live.channel_id, message_id=event_id)
         into.append((item.live.id, item.meeting.week))
+
+    async def _report(self, item: Wanted, reason: str) -> None:
+        cohort = item.cohort
+        text = (
+            f"I could not create the Discord event for '{item.live.title}' of '{cohort.name}': {reason}. "
+            "I keep trying; if its channel is gone, remove the session and add it again."
+        )
+        try:
+            await self.port.tell_moderators(cohort.review_channel_id or cohort.channel_id, text)
+        except DeliveryFailed as exc:
+            log.error("could not tell cohort %s's moderators about a failed event: %s", cohort.id, exc.reason)
 
     async def _find(self, item: Wanted) -> int | None:
         """The event a cut-off attempt may have created, recognised by the marker ending its description."""

@@ -242,6 +242,24 @@ async def test_an_event_deleted_by_hand_is_made_again(
     assert events(sandbox, server) == [again]
 
 
+async def test_an_event_discord_refuses_is_retried_and_the_moderators_told_once(
+    sandbox: Sandbox, server: StudyServer, voice: Channel, bot: RunningBot, clock: ManualClock
+):
+    await create_cohort(sandbox, server)
+    await bot.bot.runner.settle()
+    sandbox.fail_next("POST", "/guilds/{guild_id}/scheduled-events", times=3, status=400, code=50035)
+    await add(sandbox, server, channel=voice)
+    for _ in range(3):
+        await sweep(bot)
+        clock.advance(timedelta(minutes=5))  # past the back-off (1, 2, 4 minutes)
+    await sweep(bot)
+
+    told = [m.content for m in sandbox.messages_in(server.review_channel) if "Discord event" in m.content]
+    assert len(told) == 1 and "I could not create the Discord event for 'Office hours' of 'Spring'" in told[0]
+    assert len(events(sandbox, server)) == 1
+    assert len(sandbox.requests_to("POST", "/guilds/{guild_id}/scheduled-events")) == 4
+
+
 async def test_an_event_moved_by_hand_is_put_back(
     sandbox: Sandbox, server: StudyServer, voice: Channel, bot: RunningBot
 ):
