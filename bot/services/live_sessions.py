@@ -18,7 +18,7 @@ from bot.roadmap import Roadmap
 from bot.schedule.sessions import WEEKDAYS, Occurrence, Slot, next_occurrence, occurrences, projected
 from bot.services.catalog import RoadmapCatalog
 from bot.services.cohorts import OPEN_STATUSES, CohortService, load_timeline
-from bot.services.parsing import parse_post_time
+from bot.services.parsing import one_line, parse_post_time
 
 MAX_SESSIONS_PER_COHORT = 10
 """Live sessions one cohort may have at once (each one is a Discord event the bot keeps up to date)."""
@@ -85,24 +85,26 @@ def parse_weekday(text: str) -> int:
 
 
 def check_title(text: str) -> str:
-    title = " ".join(text.split())
-    if not title:
-        raise InvalidInput("A session needs a title, for example 'Office hours'.")
-    if len(title) > MAX_TITLE:
-        raise InvalidInput(f"A session title can be at most {MAX_TITLE} characters; this one has {len(title)}.")
-    return title
+    return one_line(
+        text,
+        MAX_TITLE,
+        missing="A session needs a title, for example 'Office hours'.",
+        too_long=f"A session title can be at most {MAX_TITLE} characters; this one has {len(text.strip())}.",
+    )
 
 
 def check_location(text: str | None) -> str | None:
-    if text is None:
+    if text is None or not text.strip():
         return None
-    location = " ".join(text.split())
-    if len(location) > MAX_LOCATION:
-        raise InvalidInput(
-            f"A location can be at most {MAX_LOCATION} characters (Discord's limit); this one has {len(location)}. "
-            "Shorten it, or put a link there."
-        )
-    return location or None
+    return one_line(
+        text,
+        MAX_LOCATION,
+        missing="",
+        too_long=(
+            f"A location can be at most {MAX_LOCATION} characters (Discord's limit); this one has "
+            f"{len(text.strip())}. Shorten it, or put a link there."
+        ),
+    )
 
 
 def check_minutes(minutes: int) -> int:
