@@ -169,7 +169,7 @@ class SessionEventKeeper:
 
 
 class _GuildPass:
-    """One server's share of a sweep: cancel what is no longer wanted, then create, move or recreate."""
+    """One server's share of a sweep: create, move or recreate what is wanted, then cancel the rest."""
 
     def __init__(
         self,
