@@ -26,16 +26,19 @@ from bot.roadmap import RoadmapRegistry
 from bot.roadmap_worker import RoadmapChecker
 from bot.schedule.reminder_runner import ReminderRunner
 from bot.schedule.runner import ScheduleRunner
+from bot.services.calendar import CalendarService
 from bot.services.catalog import RoadmapCatalog
 from bot.services.cohorts import CohortService
 from bot.services.enrolment import EnrolmentService
 from bot.services.learners import LearnerService
 from bot.services.ledger import Ledger
+from bot.services.live_sessions import LiveSessionService
 from bot.services.mydata import MyDataService
 from bot.services.posting import PostingService
 from bot.services.progress import ProgressService
 from bot.services.reminders import ReminderService
 from bot.services.roster import RosterService
+from bot.services.session_events import SessionEventKeeper
 from bot.services.stats import StatsService
 from bot.services.submissions import SubmissionService
 from bot.services.tiers import TierService
@@ -71,6 +74,9 @@ class CohortBot(commands.Bot):
     runner: ScheduleRunner
     reminders: ReminderService
     reminder_runner: ReminderRunner
+    live_sessions: LiveSessionService
+    session_events: SessionEventKeeper
+    calendars: CalendarService
 
     def __init__(
         self,
@@ -131,6 +137,12 @@ class CohortBot(commands.Bot):
         self.tiers = TierService(self.sessions, self.clock, self.cohorts, self.catalog, self.learners, self.port)
         self.submissions.on_approved(self.tiers.on_approved)
         self.runner.add_sweep(self.tiers.sweep)
+        self.live_sessions = LiveSessionService(self.sessions, self.clock, self.cohorts, self.catalog)
+        self.session_events = SessionEventKeeper(
+            self.sessions, self.clock, self.ledger, self.port, self.live_sessions
+        )
+        self.runner.add_sweep(self.session_events.sweep)
+        self.calendars = CalendarService(self.sessions, self.clock, self.enrolment, self.live_sessions)
         self.reminders = ReminderService(
             self.sessions, self.clock, self.posting, self.learners, self.port, stats=self.stats
         )

@@ -5,7 +5,8 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, TypeVar
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiohttp
 import discord
@@ -16,7 +17,16 @@ from bot.render.drawing import picture
 from bot.render.messages import wrap_up_text
 from bot.render.stats_chart import render_chart
 from bot.render.week_post import render_embeds
-from bot.services.ports import DeliveryFailed, LearnerNotice, NoticeRoute, RoleRequest, WeekPost, WrapUp
+from bot.services.ports import (
+    DeliveryFailed,
+    KnownEvent,
+    LearnerNotice,
+    NoticeRoute,
+    RoleRequest,
+    SessionEvent,
+    WeekPost,
+    WrapUp,
+)
 from bot.services.stats import CohortStats
 from bot.tier_roles import RoleGranter
 
@@ -27,6 +37,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 CANNOT_DM = 50007
 CHART_NAME = "cohort-stats.png"
+GUILD_ONLY = 2
+CANCELLED = discord.EventStatus.cancelled.value
+EVENT_DESCRIPTION = 1000
 HISTORY_CHECKED = 50
 """How far back to look for a post that a cut-off attempt may already have sent."""
 
@@ -133,6 +146,64 @@ class BotDiscordPort:
             data = await self._bot.http.start_private_message(user_id)
             channel_id = self._dm_channels[user_id] = int(data["id"])
         return self._bot.get_partial_messageable(channel_id, type=discord.ChannelType.private)
+
+    def can_manage_events(self, guild_id: int) -> bool | None:
+        guild = self._bot.get_guild(guild_id)
+        if guild is None:
+            return None
+        allowed = guild.me.guild_permissions
+        return allowed.manage_events or allowed.create_events
+
+    async def list_events(self, guild_id: int) -> list[KnownEvent]:
+        listed = await _guard(lambda: self._bot.http.get_scheduled_events(guild_id, False))
+        return [
+            KnownEvent(
+                int(data["id"]),
+                data["name"],
+                datetime.fromisoformat(data["scheduled_start_time"]),
+                data.get("description") or "",
+            )
+            for data in listed
+        ]
+
+    async def create_event(self, event: SessionEvent) -> int:
+        data = await _guard(
+            lambda: self._bot.http.create_guild_scheduled_event(
+                event.guild_id, privacy_level=GUILD_ONLY, **self._event_fields(event)
+            )
+        )
+        return int(data["id"])
+
+    async def move_event(self, event_id: int, event: SessionEvent) -> None:
+        await _guard(lambda: self._bot.http.edit_scheduled_event(event.guild_id, event_id, **self._event_fields(event)))
+
+    async def cancel_event(self, guild_id: int, event_id: int) -> None:
+        try:
+            await _guard(lambda: self._bot.http.edit_scheduled_event(guild_id, event_id, status=CANCELLED))
+        except DeliveryFailed as exc:
+            if not isinstance(exc.__cause__, discord.NotFound):
+                raise
+
+    def _event_fields(self, event: SessionEvent) -> dict[str, Any]:
+        """Where and when: a stage or voice channel's event, else an external one at the location."""
+        fields: dict[str, Any] = {
+            "name": event.name,
+            "description": limits.truncate(event.description, EVENT_DESCRIPTION),
+            "scheduled_start_time": event.start.isoformat(),
+            "scheduled_end_time": event.end.isoformat(),
+        }
+        guild = self._bot.get_guild(event.guild_id)
+        channel = guild.get_channel(event.channel_id) if guild and event.channel_id else None
+        if event.channel_id is not None:
+            stage = isinstance(channel, discord.StageChannel)
+            entity = discord.EntityType.stage_instance if stage else discord.EntityType.voice
+            return {**fields, "entity_type": entity.value, "channel_id": event.channel_id, "entity_metadata": None}
+        return {
+            **fields,
+            "entity_type": discord.EntityType.external.value,
+            "channel_id": None,
+            "entity_metadata": {"location": event.location},
+        }
 
     async def post_pings(self, channel_id: int, content: str, user_ids: Sequence[int]) -> int:
         channel = self._bot.get_partial_messageable(channel_id)

@@ -23,12 +23,15 @@ from bot.render import limits
 from bot.render.drawing import picture
 from bot.render.messages import cohort_summary, removal_text, schedule_line, stamp
 from bot.render.roster_csv import roster_csv
+from bot.render.sessions import session_line
 from bot.render.stats_chart import render_chart
 from bot.render.stats_csv import stats_csv
 from bot.render.stats_text import stats_embed
 from bot.roadmap.loader import MAX_ROADMAP_BYTES
 from bot.role_check import check_role_to_give
 from bot.services.cohorts import NewCohort
+from bot.services.live_sessions import MAX_LOCATION, MAX_MINUTES, MAX_TITLE, MIN_MINUTES, NewSession
+from bot.session_checks import check_event_permission, check_session_channel, session_autocomplete, weekday_autocomplete
 from bot.tier_roles import check_named_tier_roles, tier_autocomplete, tier_role_warnings
 
 if TYPE_CHECKING:
@@ -154,10 +157,7 @@ class CohortCommands(
             await interaction.response.send_message("No cohorts yet. Create one with /cohort create.", ephemeral=True)
             return
         lines = [f"• **{v.name}** — {v.roadmap.title}: {schedule_line(v)}, {v.active_members} members" for v in views]
-        chunks = limits.split_lines(lines, limits.MESSAGE_CONTENT)
-        await interaction.response.send_message(chunks[0], ephemeral=True)
-        for chunk in chunks[1:]:
-            await interaction.followup.send(chunk, ephemeral=True)
+        await send_lines(interaction, lines)
 
     @app_commands.command(name="info", description="Show a cohort's roadmap, schedule and members")
     @app_commands.describe(cohort="The cohort")
@@ -299,6 +299,74 @@ class CohortCommands(
             ephemeral=True,
         )
 
+    session = app_commands.Group(name="session", description="Weekly live sessions, kept as Discord events")
+
+    @session.command(name="add", description="Add a weekly live session, kept as a Discord scheduled event")
+    @app_commands.describe(
+        cohort="The cohort",
+        title=f"What it is, e.g. Office hours (up to {MAX_TITLE} characters)",
+        weekday="Day of the week, in the cohort's timezone",
+        time="Local start time, HH:MM",
+        minutes=f"How long it lasts ({MIN_MINUTES}-{MAX_MINUTES} minutes)",
+        channel="A voice or stage channel to meet in",
+        location=f"Where else it happens, e.g. a video-call link (up to {MAX_LOCATION} characters)",
+    )
+    @app_commands.autocomplete(cohort=cohort_autocomplete, weekday=weekday_autocomplete)
+    async def session_add(
+        self,
+        interaction: discord.Interaction,
+        cohort: str,
+        title: str,
+        weekday: str,
+        time: str,
+        minutes: int,
+        channel: app_commands.AppCommandChannel | None = None,
+        location: str | None = None,
+    ) -> None:
+        guild = known_guild(interaction)
+        check_event_permission(guild)
+        if channel is not None:
+            check_session_channel(guild, channel, location)
+        view = await self.bot.live_sessions.add(
+            NewSession(
+                guild_id=guild.id,
+                cohort_name=cohort,
+                title=title,
+                weekday=weekday,
+                time=time,
+                minutes=minutes,
+                channel_id=channel.id if channel else None,
+                location=location,
+                created_by=interaction.user.id,
+            )
+        )
+        await interaction.response.send_message(
+            f"Added to **{view.cohort.name}**: {session_line(view)}. I keep its next meeting as a Discord event.",
+            ephemeral=True,
+        )
+
+    @session.command(name="list", description="List a cohort's live sessions and their next meetings")
+    @app_commands.describe(cohort="The cohort")
+    @app_commands.autocomplete(cohort=cohort_autocomplete)
+    async def session_list(self, interaction: discord.Interaction, cohort: str) -> None:
+        views = await self.bot.live_sessions.in_cohort(known_guild(interaction).id, cohort)
+        if not views:
+            await interaction.response.send_message(
+                f"**{cohort}** has no live sessions. /cohort session add adds one.", ephemeral=True
+            )
+            return
+        await send_lines(interaction, [f"• {session_line(view)}" for view in views])
+
+    @session.command(name="remove", description="Remove a live session and cancel its Discord event")
+    @app_commands.describe(cohort="The cohort", session="The session")
+    @app_commands.autocomplete(cohort=cohort_autocomplete, session=session_autocomplete)
+    async def session_remove(self, interaction: discord.Interaction, cohort: str, session: str) -> None:
+        view = await self.bot.live_sessions.remove(known_guild(interaction).id, cohort, session)
+        await interaction.response.send_message(
+            f"Removed **{view.session.title}** from **{view.cohort.name}**; its Discord event is cancelled.",
+            ephemeral=True,
+        )
+
     @app_commands.command(name="remove-roadmap", description="Delete uploaded roadmap versions that no cohort uses")
     @app_commands.describe(
         roadmap="A roadmap uploaded to this server",
@@ -310,6 +378,14 @@ class CohortCommands(
     ) -> None:
         removal = await self.bot.catalog.remove(known_guild(interaction).id, roadmap, version)
         await interaction.response.send_message(removal_text(removal), ephemeral=True)
+
+
+async def send_lines(interaction: discord.Interaction, lines: list[str]) -> None:
+    """An ephemeral answer of one line per item, over as many messages as Discord's limit needs."""
+    chunks = limits.split_lines(lines, limits.MESSAGE_CONTENT)
+    await interaction.response.send_message(chunks[0], ephemeral=True)
+    for chunk in chunks[1:]:
+        await interaction.followup.send(chunk, ephemeral=True)
 
 
 def _member(interaction: discord.Interaction) -> discord.Member:

@@ -388,3 +388,29 @@ class QuotaUse(Base):
     user_id: Mapped[int | None] = mapped_column(BigInteger)
     """None for a quota of the whole server."""
     at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class LiveSession(Base):
+    """A weekly live meeting of a cohort (office hours, a paper reading), kept as a Discord scheduled event."""
+
+    __tablename__ = "live_sessions"
+    __table_args__ = (
+        Index("ix_live_sessions_cohort", "cohort_id"),
+        CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday_range"),
+        CheckConstraint("minutes BETWEEN 5 AND 600", name="minutes_range"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(100))
+    weekday: Mapped[int] = mapped_column(Integer)
+    """0 = Monday, in the cohort's timezone."""
+    start_time: Mapped[time] = mapped_column(Time)
+    minutes: Mapped[int] = mapped_column(Integer)
+    channel_id: Mapped[int | None] = mapped_column(BigInteger)
+    """A voice or stage channel; None for a session at `location`."""
+    location: Mapped[str | None] = mapped_column(String(100))
+    created_by: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    """Set by `session remove`; the row stays until its Discord event is cancelled."""

@@ -15,11 +15,12 @@ MAX_PINGS_PER_MESSAGE = 100
 SETTINGS_HINT = "`/settings` changes when and how I remind you."
 
 
-def daily_text(cohort_name: str, module: Module | None) -> str:
+def daily_text(cohort_name: str, module: Module | None, sessions: Sequence[tuple[str, datetime]] = ()) -> str:
     this_week = f" This week: {module.label} · {module.title}." if module is not None else ""
+    live = "".join(f" Live today: **{title}** at {stamp(start, 't')}." for title, start in sessions)
     return (
         f"⏰ Daily reminder for **{cohort_name}**: you have not checked in today. "
-        f"Run `/checkin` once you have studied.{this_week} {SETTINGS_HINT}"
+        f"Run `/checkin` once you have studied.{this_week}{live} {SETTINGS_HINT}"
     )
 
 

@@ -17,6 +17,7 @@ MESSAGES = {
     10013: "Unknown User",
     10015: "Unknown Webhook",
     10062: "Unknown interaction",
+    10070: "Unknown Guild Scheduled Event",
     20012: "You are not authorized to perform this action on this application",
     40005: "Request entity too large",
     40060: "Interaction has already been acknowledged.",

@@ -76,7 +76,9 @@ def channel(c: Channel) -> dict[str, Any]:
         return thread(c)
     # A channel outside the world (raw interactions) still needs every field: discord.py builds a
     # TextChannel from an interaction's channel and a missing `position` kills Client.start().
+    vocal = {"bitrate": 64000, "user_limit": 0, "rtc_region": None} if c.is_vocal else {}
     return {
+        **vocal,
         "id": str(c.id),
         "type": int(c.type),
         "guild_id": str(c.guild.id) if c.guild else None,

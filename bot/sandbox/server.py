@@ -18,6 +18,7 @@ from . import payloads
 from .bodies import BODY, read_body
 from .commands import CommandRegistry
 from .errors import ApiError, json_response
+from .events import EventRoutes
 from .faults import Fault, FaultInjector, Hold, compile_pattern, matches
 from .gateway import DIRECT_MESSAGES, GUILD_MESSAGES, Gateway
 from .inject import Injection
@@ -59,6 +60,8 @@ class Sandbox(Injection):
         self.gateway = Gateway(self.world, self.notifier)
         self.interactions = InteractionRoutes(self)
         self.rest = RestRoutes(self)
+        self.events = EventRoutes(self)
+        """Scheduled events; set `events.now` to the bot's clock when a test moves time."""
         self.faults = FaultInjector()
         self.requests: list[RecordedRequest] = []
         self.unknown_routes: list[str] = []
@@ -75,6 +78,7 @@ class Sandbox(Injection):
     async def start(self) -> Self:
         app = web.Application(middlewares=[self._api_middleware], client_max_size=64 * 1024 * 1024)
         app.add_routes(self.rest.routes(API_PREFIX))
+        app.add_routes(self.events.routes(API_PREFIX))
         app.add_routes(self.interactions.routes(API_PREFIX))
         app.add_routes([
             web.get("/gateway", self.gateway.handle),

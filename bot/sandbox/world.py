@@ -28,13 +28,16 @@ class Perm(enum.IntFlag):
     READ_MESSAGE_HISTORY = 1 << 16
     MENTION_EVERYONE = 1 << 17
     USE_EXTERNAL_EMOJIS = 1 << 18
+    CONNECT = 1 << 20
     CHANGE_NICKNAME = 1 << 26
     MANAGE_ROLES = 1 << 28
     USE_APPLICATION_COMMANDS = 1 << 31
+    MANAGE_EVENTS = 1 << 33
     MANAGE_THREADS = 1 << 34
     CREATE_PUBLIC_THREADS = 1 << 35
     CREATE_PRIVATE_THREADS = 1 << 36
     SEND_MESSAGES_IN_THREADS = 1 << 38
+    CREATE_EVENTS = 1 << 44
 
 
 ALL_PERMISSIONS = discord.Permissions.all().value
@@ -79,8 +82,10 @@ class ChannelType(enum.IntEnum):
 
     TEXT = 0
     DM = 1
+    VOICE = 2
     PUBLIC_THREAD = 11
     PRIVATE_THREAD = 12
+    STAGE = 13
 
 
 class Snowflakes:
@@ -162,6 +167,10 @@ class Channel:
     @property
     def is_dm(self) -> bool:
         return self.type == ChannelType.DM
+
+    @property
+    def is_vocal(self) -> bool:
+        return self.type in (ChannelType.VOICE, ChannelType.STAGE)
 
     @property
     def parent(self) -> Channel | None:
@@ -275,6 +284,12 @@ class Guild:
         if position is None:
             position = len(self.text_channels)
         channel = Channel(self.world.ids.next(), name, ChannelType.TEXT, self, position)
+        self.channels[channel.id] = channel
+        return channel
+
+    def add_voice_channel(self, name: str, *, stage: bool = False) -> Channel:
+        kind = ChannelType.STAGE if stage else ChannelType.VOICE
+        channel = Channel(self.world.ids.next(), name, kind, self, len(self.channels))
         self.channels[channel.id] = channel
         return channel
 

@@ -123,7 +123,8 @@ class CohortService:
         """Called after any change to a cohort's schedule (the runner rebuilds its jobs)."""
         self._listeners.append(listener)
 
-    async def _changed(self) -> None:
+    async def changed(self) -> None:
+        """Tell the listeners a schedule changed (also used by services whose changes the runner acts on)."""
         for listener in self._listeners:
             await listener()
 
@@ -162,7 +163,7 @@ class CohortService:
             except IntegrityError:
                 raise Conflict(f"There is already a cohort named '{name}' on this server.") from None
             view = await self.view(session, cohort)
-        await self._changed()
+        await self.changed()
         return view
 
     @staticmethod
@@ -225,7 +226,7 @@ class CohortService:
             session.add(CohortPause(cohort_id=cohort.id, paused_at=now, paused_by=by))
             await session.flush()
             view = await self.view(session, cohort)
-        await self._changed()
+        await self.changed()
         return view
 
     async def resume(self, guild_id: int, name: str, by: int) -> CohortView:
@@ -244,7 +245,7 @@ class CohortService:
             cohort.status = CohortStatus.ACTIVE
             await session.flush()
             view = await self.view(session, cohort)
-        await self._changed()
+        await self.changed()
         return view
 
     async def end(self, guild_id: int, name: str, by: int) -> CohortView:
@@ -256,7 +257,7 @@ class CohortService:
             cohort.ended_at = self._clock.now()
             await session.flush()
             view = await self.view(session, cohort)
-        await self._changed()
+        await self.changed()
         return view
 
     async def advance(self, guild_id: int, name: str, to_week: int | None, by: int) -> CohortView:
@@ -271,7 +272,7 @@ class CohortService:
             session.add(CohortAdvance(cohort_id=cohort.id, at=self._clock.now(), to_week=target, advanced_by=by))
             await session.flush()
             view = await self.view(session, cohort)
-        await self._changed()
+        await self.changed()
         return view
 
     @staticmethod

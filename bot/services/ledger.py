@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -120,3 +120,33 @@ class Ledger:
                 )
             )
             return {(subject, period): LedgerEntry(row_id, state) for subject, period, row_id, state in rows}
+
+    async def replaced(self, row: Delivery, *, due_at: datetime, message_id: int | None) -> None:
+        """What was sent now stands for another moment or object (a scheduled event moved or recreated)."""
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(Delivery).where(Delivery.id == row.id).values(due_at=due_at, message_id=message_id)
+            )
+
+    async def repurposed(self, row: Delivery, period: str) -> bool:
+        """What was sent for one period now stands for another (an event moved to another week);
+        False when that period already has a row of its own."""
+        try:
+            async with self._sessions.begin() as session:
+                await session.execute(update(Delivery).where(Delivery.id == row.id).values(period=period))
+        except IntegrityError:
+            return False
+        return True
+
+    async def dropped(self, row: Delivery) -> None:
+        """Nothing more will be sent for this row (what it stood for was withdrawn)."""
+        async with self._sessions.begin() as session:
+            await session.execute(update(Delivery).where(Delivery.id == row.id).values(state=DeliveryState.DROPPED))
+
+    async def release(self, kind: str, subject: str, period: str) -> bool:
+        """Forget a row, so the same (kind, subject, period) may be sent again; True if there was one."""
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                delete(Delivery).where(Delivery.kind == kind, Delivery.subject == subject, Delivery.period == period)
+            )
+            return bool(result.rowcount)

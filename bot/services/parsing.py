@@ -45,13 +45,23 @@ def matching_timezones(fragment: str, limit: int = 25) -> list[str]:
     return sorted(found, key=lambda z: (not z.lower().startswith(needle), len(z), z))[:limit]
 
 
+def one_line(text: str, limit: int, *, missing: str, too_long: str) -> str:
+    """`text` with its whitespace collapsed, refused when empty or over `limit` characters."""
+    line = " ".join(text.split())
+    if not line:
+        raise InvalidInput(missing)
+    if len(line) > limit:
+        raise InvalidInput(too_long)
+    return line
+
+
 def cohort_name(text: str) -> str:
-    name = " ".join(text.split())
-    if not name:
-        raise InvalidInput("A cohort needs a name.")
-    if len(name) > MAX_COHORT_NAME:
-        raise InvalidInput(f"A cohort name can be at most {MAX_COHORT_NAME} characters.")
-    return name
+    return one_line(
+        text,
+        MAX_COHORT_NAME,
+        missing="A cohort needs a name.",
+        too_long=f"A cohort name can be at most {MAX_COHORT_NAME} characters.",
+    )
 
 
 def name_key(name: str) -> str:

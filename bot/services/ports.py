@@ -72,6 +72,30 @@ class RoleRequest:
     reason: str
 
 
+@dataclass(frozen=True)
+class SessionEvent:
+    """One meeting of a live session as a Discord scheduled event: in a voice or stage channel, else at `location`."""
+
+    guild_id: int
+    name: str
+    description: str
+    start: datetime
+    end: datetime
+    channel_id: int | None
+    location: str | None
+    """Shown for an event outside a channel."""
+
+
+@dataclass(frozen=True)
+class KnownEvent:
+    """A scheduled event as the server lists it now (moderators may have edited or deleted ours)."""
+
+    id: int
+    name: str
+    start: datetime
+    description: str
+
+
 class NoticeRoute(enum.StrEnum):
     DM = "dm"
     CHANNEL = "channel"
@@ -102,6 +126,25 @@ class DiscordPort(Protocol):
 
     async def post_announcement(self, channel_id: int, text: str) -> int:
         """Post `text` in a channel, pinging nobody; return the message id."""
+        ...
+
+    def can_manage_events(self, guild_id: int) -> bool | None:
+        """Whether the bot holds Manage Events or Create Events in the server (from the gateway's cache);
+        None for a server it does not know (not joined, or not told about yet)."""
+        ...
+
+    async def list_events(self, guild_id: int) -> list[KnownEvent]:
+        """The server's scheduled events that have not ended."""
+        ...
+
+    async def create_event(self, event: SessionEvent) -> int:
+        """Create the scheduled event; return its id."""
+        ...
+
+    async def move_event(self, event_id: int, event: SessionEvent) -> None: ...
+
+    async def cancel_event(self, guild_id: int, event_id: int) -> None:
+        """Cancel the event; one that is already gone counts as cancelled."""
         ...
 
     async def post_pings(self, channel_id: int, content: str, user_ids: Sequence[int]) -> int:

@@ -27,6 +27,7 @@ from bot.db.models import (
     DeliveryState,
     Extension,
     LearnerSettings,
+    LiveSession,
     Membership,
     MembershipStatus,
     ReminderDelivery,
@@ -60,8 +61,10 @@ from bot.schedule.reminder_rules import (
     next_daily,
     weekly_period,
 )
+from bot.schedule.sessions import Occurrence, occurrences, on_day
 from bot.services.cohorts import OPEN_STATUSES
 from bot.services.learners import DEFAULT_PREFS, LearnerPrefs, LearnerService
+from bot.services.live_sessions import current_sessions, slot_of
 from bot.services.parsing import parse_timezone
 from bot.services.ports import DeliveryFailed, DiscordPort, LearnerNotice, NoticeRoute
 from bot.services.posting import PostingService, ScheduledCohort
@@ -293,7 +296,8 @@ class ReminderService:
         ids = sorted(scheduled)
         async with self._sessions() as session:
             plan.learners = await _learners(session, ids)
-            daily = _daily_due(scheduled, plan.learners, now, since)
+            meetings = _meetings(scheduled, await current_sessions(session, ids))
+            daily = _daily_due(scheduled, plan.learners, now, since, meetings)
             extensions = await _extensions(session, ids, scheduled)
             weekly = _weekly_due(scheduled, plan.learners, extensions, now, since)
             if daily:
@@ -675,8 +679,26 @@ def _started(item: ScheduledCohort, now: datetime) -> bool:
     return first is not None and first <= now
 
 
+def _meetings(
+    scheduled: dict[int, ScheduledCohort], lives: dict[int, list[LiveSession]]
+) -> dict[int, list[tuple[str, list[Occurrence]]]]:
+    """Each cohort's live sessions with every meeting, for the daily reminder to mention today's."""
+    return {
+        cohort_id: [
+            (live.title, occurrences(slot_of(live, item.cohort.timezone), item.openings, item.roadmap.total_weeks))
+            for live in lives[cohort_id]
+        ]
+        for cohort_id, item in scheduled.items()
+        if lives.get(cohort_id)
+    }
+
+
 def _daily_due(
-    scheduled: dict[int, ScheduledCohort], learners: list[LearnerRow], now: datetime, since: datetime | None
+    scheduled: dict[int, ScheduledCohort],
+    learners: list[LearnerRow],
+    now: datetime,
+    since: datetime | None,
+    meetings: dict[int, list[tuple[str, list[Occurrence]]]],
 ) -> dict[tuple[int, int], tuple[date, Reminder]]:
     """One daily reminder per person and server, for the cohort they have been in longest."""
     first: dict[tuple[int, int], LearnerRow] = {}
@@ -691,7 +713,7 @@ def _daily_due(
         for cohort_id, item in scheduled.items()
     }
     moments: dict[tuple[int, str], DailyMoment | None] = {}
-    texts: dict[tuple[int, datetime], str] = {}
+    texts: dict[tuple[int, datetime, date], str] = {}
     due: dict[tuple[int, int], tuple[date, Reminder]] = {}
     for person, row in first.items():
         prefs = row.prefs
@@ -707,11 +729,16 @@ def _daily_due(
             continue
         if not allowed(moment.at, max(row.not_before, started)) or (end is not None and moment.at >= end):
             continue
-        text = texts.get((cohort_id, moment.at))
+        text = texts.get((cohort_id, moment.at, moment.day))
         if text is None:
             item = scheduled[cohort_id]
             module = item.roadmap.module_for_week(current_week(item.openings, moment.at))
-            text = texts[(cohort_id, moment.at)] = daily_text(item.cohort.name, module)
+            today = [
+                (title, meeting.start)
+                for title, found in meetings.get(cohort_id, [])
+                for meeting in on_day(found, moment.day, when[1])
+            ]
+            text = texts[(cohort_id, moment.at, moment.day)] = daily_text(item.cohort.name, module, today)
         due[person] = (
             moment.day,
             Reminder(
