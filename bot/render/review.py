@@ -45,14 +45,14 @@ def review_embed(card: SubmissionCard, decision: Decision | None = None) -> disc
         if decision.feedback:
             value += f"\n> {limits.truncate(decision.feedback, 900)}"
         embed.add_field(name="Decision", value=value, inline=False)
-    return embed
+    return limits.fit_embed(embed)
 
 
 def superseded_embed(previous: discord.Embed, version: int) -> discord.Embed:
     embed = previous.copy()
     embed.color = discord.Color.light_grey()
     embed.add_field(name="Replaced", value=f"Version {version} was submitted; review that one.", inline=False)
-    return embed
+    return limits.fit_embed(embed)
 
 
 def decision_notice(decision: Decision) -> str:

@@ -45,6 +45,7 @@ class Sandbox(Injection):
         interaction_deadline: float = 3.0,
         followup_lifetime: float = 15 * 60.0,
         response_timeout: float = 5.0,
+        nonce_window: float = 300.0,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -52,6 +53,8 @@ class Sandbox(Injection):
         self.interaction_deadline = interaction_deadline
         self.followup_lifetime = followup_lifetime
         self.response_timeout = response_timeout
+        self.nonce_window = nonce_window
+        """Seconds during which a message sent again with the same nonce (and enforce_nonce) is not created twice."""
         self.notifier = Notifier()
         self.store = MessageStore(self.world, self.notifier)
         self.commands = CommandRegistry(self.world)
