@@ -17,7 +17,7 @@ from . import payloads
 from .bodies import BODY, read_body
 from .commands import CommandRegistry
 from .errors import ApiError, json_response
-from .faults import Fault, FaultInjector, compile_pattern, matches
+from .faults import LOST, ChaosMonkey, Fault, FaultInjector, compile_pattern, matches, response
 from .gateway import DIRECT_MESSAGES, GUILD_MESSAGES, Gateway
 from .inject import Injection
 from .interactions import InteractionRoutes
@@ -138,12 +138,21 @@ class Sandbox(Injection):
         record = RecordedRequest(request.method, path, dict(request.query), body.json,
                                  [u.filename for u in body.files], time.monotonic())
         self.requests.append(record)
-        response = self.faults.take(request.method, path) or await self._route(request, handler, path)
-        record.status = response.status
-        if isinstance(response, web.Response) and response.content_type == "application/json" and response.body:
-            record.response = json.loads(response.body)  # type: ignore[arg-type]
+        fault = self.faults.take(request.method, path)
+        if fault is None or fault.status == LOST:
+            answer = await self._route(request, handler, path)
+        else:
+            answer = response(fault)
+        if fault is not None and fault.status == LOST:
+            record.status = LOST
+            if request.transport is not None:
+                request.transport.close()  # done, but the bot never hears so: it looks like a timeout
+            return answer
+        record.status = answer.status
+        if isinstance(answer, web.Response) and answer.content_type == "application/json" and answer.body:
+            record.response = json.loads(answer.body)  # type: ignore[arg-type]
         self.notifier.bump()
-        return response
+        return answer
 
     async def _route(self, request: web.Request, handler: Handler, path: str) -> web.StreamResponse:
         try:
@@ -205,13 +214,25 @@ class Sandbox(Injection):
         retry_after: float = 0.05,
         code: int = 0,
         message: str | None = None,
+        body: Any = None,
+        skip: int = 0,
     ) -> None:
-        """Answer the next `times` matching requests with `status` (429s carry `retry_after`).
+        """Answer the next `times` matching requests with `status` (429s carry `retry_after`; `body`, if
+        given, is answered verbatim), after letting `skip` matching requests through. Status `faults.LOST`
+        carries the request out and then drops the connection, as a timeout looks to the bot.
 
         `path_pattern` is relative to /api/v10: a regex, or a template like /channels/{channel_id}/messages.
         """
         pattern = compile_pattern(path_pattern)
-        self.faults.add(Fault(method.upper(), pattern, times, status, retry_after, code, message))
+        self.faults.add(Fault(method.upper(), pattern, times, status, retry_after, code, message, body, skip))
+
+    def unleash_chaos(self, seed: int, rate: float) -> ChaosMonkey:
+        """From now on fail any request at `rate` (503, 429 or a lost answer), repeatably for one `seed`."""
+        self.faults.chaos = ChaosMonkey(seed, rate)
+        return self.faults.chaos
+
+    def calm(self) -> None:
+        self.faults.chaos = None
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
         """Push any gateway event to the bot, e.g. a GUILD_UPDATE the sandbox has no helper for."""
