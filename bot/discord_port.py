@@ -46,7 +46,7 @@ class BotDiscordPort:
 
     async def post_announcement(self, channel_id: int, text: str) -> int:
         channel = self._bot.get_partial_messageable(channel_id)
-        message = await _guard(lambda: channel.send(content=limits.truncate(text, limits.MESSAGE_CONTENT)))
+        message = await guard(lambda: channel.send(content=limits.truncate(text, limits.MESSAGE_CONTENT)))
         return message.id
 
     def week_parts(self, post: WeekPost) -> int:
@@ -59,11 +59,11 @@ class BotDiscordPort:
         channel = self._bot.get_partial_messageable(post.channel_id)
         embed = self._week_embeds(post)[index]
         if post.may_exist:
-            found = await _guard(lambda: self._find_post(channel, embed.footer.text or ""))
+            found = await self.find_own_message(post.channel_id, embed.footer.text or "")
             if found is not None:
                 return found
         content = _week_heading(post) if index == 0 else None
-        message = await _guard(lambda: channel.send(content=content, embed=embed, nonce=post.nonce(index)))
+        message = await guard(lambda: channel.send(content=content, embed=embed, nonce=post.nonce(index)))
         return message.id
 
     async def post_week_short(self, post: WeekPost) -> int:
@@ -73,14 +73,14 @@ class BotDiscordPort:
             f"with `/roadmap week:{post.module.week}`."
         )
         content = limits.truncate(text, limits.MESSAGE_CONTENT)
-        message = await _guard(lambda: channel.send(content=content, nonce=post.nonce("short")))
+        message = await guard(lambda: channel.send(content=content, nonce=post.nonce("short")))
         return message.id
 
     async def open_week_thread(self, post: WeekPost, message_id: int) -> int:
         name = limits.truncate(f"{post.module.label} · {post.module.title}", limits.THREAD_NAME)
         try:
             # Straight to the route: a partial channel's message has no guild object to build a Thread from.
-            data = await _guard(
+            data = await guard(
                 lambda: self._bot.http.start_thread_with_message(
                     post.channel_id, message_id, name=name, auto_archive_duration=10080, rate_limit_per_user=None
                 )
@@ -92,22 +92,26 @@ class BotDiscordPort:
             raise
         return int(data["id"])
 
-    async def _find_post(self, channel: discord.PartialMessageable, marker: str) -> int | None:
-        async for message in channel.history(limit=HISTORY_CHECKED):
-            if message.author.id == self._bot.user.id and any(
-                embed.footer.text == marker for embed in message.embeds
-            ):
-                return message.id
-        return None
+    async def find_own_message(self, channel_id: int, footer: str) -> int | None:
+        """A recent message of ours whose embed has this footer: what a cut-off attempt may have sent already."""
+        channel = self._bot.get_partial_messageable(channel_id)
+
+        async def look() -> int | None:
+            async for message in channel.history(limit=HISTORY_CHECKED):
+                if message.author.id == self._bot.user.id and any(e.footer.text == footer for e in message.embeds):
+                    return message.id
+            return None
+
+        return await guard(look)
 
     async def post_wrap_up(self, wrap_up: WrapUp) -> int:
         channel = self._bot.get_partial_messageable(wrap_up.channel_id)
-        message = await _guard(lambda: channel.send(content=wrap_up_text(wrap_up)))
+        message = await guard(lambda: channel.send(content=wrap_up_text(wrap_up)))
         return message.id
 
     async def tell_moderators(self, channel_id: int, text: str) -> None:
         channel = self._bot.get_partial_messageable(channel_id)
-        await _guard(lambda: channel.send(content=limits.truncate(text, limits.MESSAGE_CONTENT)))
+        await guard(lambda: channel.send(content=limits.truncate(text, limits.MESSAGE_CONTENT)))
 
 
     async def notify_learner(self, notice: LearnerNotice) -> NoticeRoute:
@@ -116,7 +120,7 @@ class BotDiscordPort:
             try:
                 dm = await self._dm_channel(notice.user_id)
                 await self.pace.wait()
-                await dm.send(content=text)
+                await dm.send(content=text, nonce=notice.nonce)
                 return NoticeRoute.DM
             except discord.Forbidden as exc:
                 if exc.code != CANNOT_DM:
@@ -127,7 +131,9 @@ class BotDiscordPort:
         # The one deliberate ping: exactly this learner, nobody else, whatever the text contains.
         only_them = discord.AllowedMentions(everyone=False, roles=False, users=[discord.Object(notice.user_id)])
         await self.pace.wait()
-        await _guard(lambda: channel.send(content=f"<@{notice.user_id}> {text}", allowed_mentions=only_them))
+        nonce = f"{notice.nonce}c" if notice.nonce else None  # Discord matches nonces per author, not per channel
+        content = f"<@{notice.user_id}> {text}"
+        await guard(lambda: channel.send(content=content, allowed_mentions=only_them, nonce=nonce))
         return NoticeRoute.CHANNEL if notice.dms_closed else NoticeRoute.CHANNEL_DMS_REFUSED
 
     async def _dm_channel(self, user_id: int) -> discord.PartialMessageable:
@@ -143,7 +149,7 @@ class BotDiscordPort:
         # Deliberate pings: exactly these users, never @everyone or a role, whatever the content holds.
         exactly = discord.AllowedMentions(everyone=False, roles=False, users=[discord.Object(u) for u in user_ids])
         await self.pace.wait()
-        message = await _guard(lambda: channel.send(content=content, allowed_mentions=exactly))
+        message = await guard(lambda: channel.send(content=content, allowed_mentions=exactly))
         return message.id
 
 
@@ -154,7 +160,7 @@ def _week_heading(post: WeekPost) -> str:
     return limits.truncate(content, limits.MESSAGE_CONTENT)
 
 
-async def _guard(call: Callable[[], Awaitable[T]]) -> T:
+async def guard(call: Callable[[], Awaitable[T]]) -> T:
     """Run one Discord call; anything Discord or the network refuses becomes DeliveryFailed."""
     try:
         return await call()

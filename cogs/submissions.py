@@ -13,13 +13,21 @@ from discord.ext import commands
 
 from bot.checks import cohort_autocomplete, known_guild, require_moderator
 from bot.db.models import ReviewDecision
+from bot.discord_port import guard
 from bot.errors import InvalidInput
 from bot.interaction_errors import ErrorHandlingModal, report_interaction_error
 from bot.render import limits
 from bot.render.messages import stamp
 from bot.render.review import decision_notice, review_embed, superseded_embed
-from bot.services.ports import DeliveryFailed, LearnerNotice, NoticeRoute
-from bot.services.submissions import AttachmentInfo, Decision, SubmissionCard, SubmissionRequest
+from bot.services.outbox import OutboxItem
+from bot.services.ports import LearnerNotice, NoticeRoute
+from bot.services.submissions import (
+    DECISION_NOTICE,
+    REVIEW_MESSAGE,
+    AttachmentInfo,
+    SubmissionCard,
+    SubmissionRequest,
+)
 
 if TYPE_CHECKING:
     from bot.app import CohortBot
@@ -166,23 +174,30 @@ class SubmissionCommands(commands.Cog):
         card = await self.bot.submissions.submit(
             SubmissionRequest(guild.id, interaction.user.id, cohort, week, link, notes, attachment)
         )
-        await self._post_for_review(card)
+        await self.bot.outbox.deliver(card.owed)
         timing = "**late** (accepted, and marked late)" if card.late else "on time"
         due = f" It was due {stamp(card.deadline)}." if card.deadline else ""
         text = f"Submitted your {card.module.label.lower()} checkpoint (version {card.version}), {timing}.{due}"
         await interaction.followup.send(text + " A moderator will review it.", ephemeral=True)
 
-    async def _post_for_review(self, card: SubmissionCard) -> None:
-        channel = self.bot.get_partial_messageable(card.review_channel_id)
-        try:
-            message = await channel.send(embed=review_embed(card), view=review_view(card))
-        except discord.HTTPException as exc:
-            # The submission is stored; /review queue still lists it, so nothing is lost.
-            log.warning("could not post submission %s for review: %s", card.submission_id, exc)
-            return
-        await self.bot.submissions.record_review_message(card.submission_id, card.version, channel.id, message.id)
-        if card.previous_review_message is not None:
-            await self._mark_superseded(*card.previous_review_message, version=card.version)
+    async def deliver_review_message(self, item: OutboxItem) -> None:
+        """Outbox handler: post one version to the review channel, once, and retire the one it replaces."""
+        card = await self.bot.submissions.card(item.payload["submission_id"], item.payload["version"])
+        if card is None or card.superseded or card.review_message_id is not None:
+            return  # erased, replaced before it was posted, or posted by an attempt cut off before it finished
+        embed = review_embed(card)
+        message_id = None
+        if item.attempts > 1:
+            message_id = await self.bot.port.find_own_message(card.review_channel_id, embed.footer.text or "")
+        if message_id is None:
+            channel = self.bot.get_partial_messageable(card.review_channel_id)
+            message = await guard(lambda: channel.send(embed=embed, view=review_view(card), nonce=item.nonce))
+            message_id = message.id
+        await self.bot.submissions.record_review_message(
+            card.submission_id, card.version, card.review_channel_id, message_id
+        )
+        if item.payload["previous"]:
+            await self._mark_superseded(*item.payload["previous"], version=card.version)
 
     async def _mark_superseded(self, channel_id: int, message_id: int, *, version: int) -> None:
         channel = self.bot.get_partial_messageable(channel_id)
@@ -207,22 +222,26 @@ class SubmissionCommands(commands.Cog):
         result = await self.bot.submissions.decide(
             guild.id, submission_id, version, interaction.user.id, decision, feedback
         )
-        await interaction.edit_original_response(
-            embed=review_embed(result.card, result), view=review_view(result.card, decided=True)
-        )
-        await self._tell_learner(result)
+        try:
+            await interaction.edit_original_response(
+                embed=review_embed(result.card, result), view=review_view(result.card, decided=True)
+            )
+        finally:
+            # Committed with the decision: the learner hears of it and the tiers are checked even if the edit failed.
+            await self.bot.outbox.deliver(result.owed)
 
-    async def _tell_learner(self, result: Decision) -> None:
+    async def deliver_decision_notice(self, item: OutboxItem) -> None:
+        """Outbox handler: tell the learner about a decision (DM, else the cohort channel)."""
+        result = await self.bot.submissions.decision(item.payload["review_id"])
+        if result is None:
+            return  # erased meanwhile
         card = result.card
         prefs = await self.bot.learners.prefs(result.guild_id, card.user_id)
         notice = LearnerNotice(
-            result.guild_id, card.user_id, card.cohort_channel_id, decision_notice(result), prefs.dms_closed
+            result.guild_id, card.user_id, card.cohort_channel_id, decision_notice(result), prefs.dms_closed,
+            nonce=item.nonce,
         )
-        try:
-            route = await self.bot.port.notify_learner(notice)
-        except DeliveryFailed as exc:
-            log.warning("could not tell learner %s about their review: %s", card.user_id, exc.reason)
-            return
+        route = await self.bot.port.notify_learner(notice)
         if route is NoticeRoute.CHANNEL_DMS_REFUSED:
             await self.bot.learners.mark_dms_closed(result.guild_id, card.user_id)
 
@@ -248,7 +267,7 @@ class SubmissionCommands(commands.Cog):
             where = (
                 f"https://discord.com/channels/{guild.id}/{item.review_channel_id}/{item.review_message_id}"
                 if item.review_message_id
-                else "(its review message could not be posted; check my access to the review channel)"
+                else "(its review message is not posted yet; I keep trying, so check my access to the review channel)"
             )
             late = " · late" if item.late else ""
             lines.append(
@@ -264,4 +283,7 @@ class SubmissionCommands(commands.Cog):
 
 async def setup(bot: CohortBot) -> None:
     bot.add_dynamic_items(ReviewButton)
-    await bot.add_cog(SubmissionCommands(bot))
+    cog = SubmissionCommands(bot)
+    bot.outbox.register(REVIEW_MESSAGE, cog.deliver_review_message)
+    bot.outbox.register(DECISION_NOTICE, cog.deliver_decision_notice)
+    await bot.add_cog(cog)

@@ -66,6 +66,8 @@ class LearnerNotice:
     fallback_channel_id: int
     text: str
     dms_closed: bool = False
+    nonce: str | None = None
+    """The same on every attempt at this notice (an outbox item's), so a resend cannot make a second one."""
 
 
 @dataclass(frozen=True)
