@@ -85,7 +85,7 @@ class Outbox:
         self._sessions = sessions
         self._clock = clock
         self._handlers: dict[str, Handler] = {}
-        self._lane_rate = lane_rate
+        self.lane_rate = lane_rate
         self._lane_burst = lane_burst
         self._pacers: dict[str, Pacer] = {}
         self._drain: asyncio.Task[None] | None = None
@@ -97,12 +97,18 @@ class Outbox:
         self._handlers[kind] = handler
 
     async def mark_interrupted(self) -> int:
-        """At start-up: rows still `sending` were cut off by a stop; they are due again at once."""
+        """At start-up: rows still `sending` were cut off by a stop; they, and all that wait, are due at once."""
+        now = self._clock.now()
         async with self._sessions.begin() as session:
             result = await session.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.state == OutboxState.SENDING)
-                .values(state=OutboxState.PENDING, last_error=INTERRUPTED, due_at=self._clock.now())
+                .values(state=OutboxState.PENDING, last_error=INTERRUPTED, due_at=now)
+            )
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.state == OutboxState.PENDING, OutboxMessage.due_at > now)
+                .values(due_at=now)
             )
             return result.rowcount or 0
 
@@ -213,7 +219,7 @@ class Outbox:
             return
         pacer = self._pacers.get(lane)
         if pacer is None:
-            pacer = self._pacers[lane] = Pacer(self._lane_rate, self._lane_burst)
+            pacer = self._pacers[lane] = Pacer(self.lane_rate, self._lane_burst)
         await pacer.wait()
 
     async def _attempt(self, item: OutboxItem) -> bool:
