@@ -90,6 +90,7 @@ class Outbox:
         self._pacers: dict[str, Pacer] = {}
         self._drain: asyncio.Task[None] | None = None
         self._again = False
+        self._closed = False
         self._done: dict[int, asyncio.Event] = {}
 
     def register(self, kind: str, handler: Handler) -> None:
@@ -127,6 +128,8 @@ class Outbox:
         self.start_drain()
 
     def start_drain(self) -> None:
+        if self._closed:
+            return
         if self._drain is not None and not self._drain.done():
             self._again = True  # something new was owed during this pass: read again before stopping
             return
@@ -138,6 +141,7 @@ class Outbox:
             await asyncio.gather(self._drain, return_exceptions=True)
 
     def shutdown(self) -> None:
+        self._closed = True
         if self._drain is not None:
             self._drain.cancel()
 
