@@ -18,12 +18,14 @@ from bot.db.models import (
     LearnerSettings,
     Membership,
     MembershipStatus,
+    OutboxMessage,
     Review,
     Submission,
     SubmissionVersion,
     TierAward,
 )
 from bot.errors import NotFound
+from bot.services.outbox import learner_lane
 
 ERASED_NAME = "(erased)"
 NOTHING_KEPT = "I keep nothing about you on this server (or it was already erased), so there is nothing to erase."
@@ -142,6 +144,8 @@ class MyDataService:
             checkins = await session.execute(delete(CheckIn).where(CheckIn.membership_id.in_(ids)))
             submissions = await session.execute(delete(Submission).where(Submission.membership_id.in_(ids)))
             await session.execute(delete(Extension).where(Extension.membership_id.in_(ids)))
+            # Notices still owed to them would carry their id (and need data that is now gone).
+            await session.execute(delete(OutboxMessage).where(OutboxMessage.lane == learner_lane(guild_id, user_id)))
             if settings is not None:
                 await session.delete(settings)
             for membership, _ in memberships:

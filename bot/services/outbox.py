@@ -63,6 +63,11 @@ Handler = Callable[[OutboxItem], Awaitable[None]]
 """Delivers one item; raises DeliveryFailed when Discord refused or failed it. Returning means done."""
 
 
+def learner_lane(guild_id: int, user_id: int) -> str:
+    """The lane of everything owed to one learner in one server (erasing them empties it)."""
+    return f"learner:{guild_id}:{user_id}"
+
+
 def owe(session: AsyncSession, clock: Clock, kind: str, payload: dict[str, Any], lane: str) -> OutboxMessage:
     """Add a message to the outbox inside the caller's transaction; its id is known after a flush."""
     now = clock.now()

@@ -26,7 +26,7 @@ from bot.roadmap import Module
 from bot.services.cohorts import CohortService, CohortView
 from bot.services.enrolment import EnrolmentService
 from bot.services.events import ApprovalListener, CheckpointApproved
-from bot.services.outbox import CHANNEL_LANE, Outbox, OutboxItem, owe
+from bot.services.outbox import CHANNEL_LANE, Outbox, OutboxItem, learner_lane, owe
 
 MAX_LINK = 2048
 MAX_NOTES = 1000
@@ -328,7 +328,7 @@ class SubmissionService:
                 raise Conflict("Another moderator decided this one a moment ago.") from None
             membership = await session.get_one(Membership, submission.membership_id)
             # The learner's lane: the tier check runs before the notice, both after earlier decisions.
-            lane = f"learner:{guild_id}:{membership.user_id}"
+            lane = learner_lane(guild_id, membership.user_id)
             owed = []
             if decision is ReviewDecision.APPROVED:
                 event = CheckpointApproved(

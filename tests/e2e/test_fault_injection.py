@@ -22,7 +22,7 @@ from bot.sandbox import Message, Sandbox, SandboxError
 from tests.e2e.conftest import Launcher
 from tests.e2e.test_schedule import create_cohort
 
-SEED = 19
+SEED = 1
 FAULT_RATE = 0.12
 WEEKS = 10
 FIRST_OPENING = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -162,3 +162,19 @@ class TestBurst:
         sent = sorted(r.time for r in sandbox.requests_to("POST", review_posts) if r.status == 200)
         busiest = max(sum(1 for t in sent if start <= t < start + 1) for start in sent)
         assert busiest <= 5 + 20, "never more than the burst plus a second's pace in any second"
+
+
+async def test_erasing_a_learner_drops_the_notices_still_owed_to_them(
+    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock, ada: Member
+) -> None:
+    await start_cohort(sandbox, server, bot, clock)
+    await sandbox.slash("submit", user=ada, link="https://example.org/work")
+    sandbox.fail_next("POST", MESSAGES, status=503)  # the approval notice cannot be sent yet
+    await sandbox.click(reviews(sandbox, server)[0], "Approve", user=server.moderator)
+    await sandbox.until(lambda: any(r.status == 503 for r in sandbox.requests), what="the DM to fail")
+    await bot.bot.outbox.settle()
+    prompt = await sandbox.slash("mydata erase", user=ada)
+    await sandbox.click(prompt, "Erase my data", user=ada)
+    assert [row.kind for row in await outbox(bot)] == ["review_message"]
+    await sweep(bot, clock)
+    assert sandbox.dms_to(ada) == []
