@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import re
@@ -222,13 +223,14 @@ class SubmissionCommands(commands.Cog):
         result = await self.bot.submissions.decide(
             guild.id, submission_id, version, interaction.user.id, decision, feedback
         )
+        # Committed with the decision: the learner hears of it and the tiers are checked even if the edit fails.
+        owed = asyncio.create_task(self.bot.outbox.deliver(result.owed), name="decision-owed")
         try:
             await interaction.edit_original_response(
                 embed=review_embed(result.card, result), view=review_view(result.card, decided=True)
             )
         finally:
-            # Committed with the decision: the learner hears of it and the tiers are checked even if the edit failed.
-            await self.bot.outbox.deliver(result.owed)
+            await owed
 
     async def deliver_decision_notice(self, item: OutboxItem) -> None:
         """Outbox handler: tell the learner about a decision (DM, else the cohort channel)."""

@@ -198,7 +198,7 @@ class Outbox:
                 self._finished(row.id)
                 continue
             lanes[row.lane].append(OutboxItem(row.id, row.kind, dict(row.payload), row.attempts + 1))
-        return {lane: items for lane, items in lanes.items() if lane not in blocked or items}
+        return lanes
 
     async def _drain_lane(self, lane: str, items: list[OutboxItem], gate: asyncio.Semaphore) -> int:
         sent = 0

@@ -178,3 +178,17 @@ async def test_erasing_a_learner_drops_the_notices_still_owed_to_them(
     assert [row.kind for row in await outbox(bot)] == ["review_message"]
     await sweep(bot, clock)
     assert sandbox.dms_to(ada) == []
+
+
+async def test_an_owed_message_discord_refuses_is_dropped_not_retried(
+    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock, ada: Member
+) -> None:
+    await start_cohort(sandbox, server, bot, clock)
+    review_posts = f"/channels/{server.review_channel.id}/messages"
+    sandbox.fail_next("POST", review_posts, status=400, code=50035)
+    await sandbox.slash("submit", user=ada, link="https://example.org/one")
+    await sweep(bot, clock)
+    assert [(row.state, row.attempts) for row in await outbox(bot)] == [(OutboxState.DROPPED, 1)]
+    assert len(sandbox.requests_to("POST", review_posts)) == 1
+    await sandbox.slash("submit", user=server.learners[1], link="https://example.org/two")
+    assert len(reviews(sandbox, server)) == 1, "a dropped message does not hold up its lane"
