@@ -150,7 +150,7 @@ class PostingService:
                 may_exist=row.attempts > 1,
             )
             try:
-                await self._deliver_week(row, post)
+                delivered = await self._deliver_week(row, post)
             except DeliveryFailed as exc:
                 await self._record_failure(row, cohort, f"{module.label} post", exc)
                 report.failed.append((cohort.name, module.week))
@@ -158,11 +158,13 @@ class PostingService:
             except Exception as exc:
                 await self._record_failure(row, cohort, f"{module.label} post", _unexpected(exc))
                 raise
-            report.posted.append((cohort.name, module.week))
+            (report.posted if delivered else report.failed).append((cohort.name, module.week))
         return True
 
-    async def _deliver_week(self, row: Delivery, post: WeekPost) -> None:
-        """Send the parts not out yet, then open the thread; each step is recorded as soon as Discord took it."""
+    async def _deliver_week(self, row: Delivery, post: WeekPost) -> bool:
+        """Send the parts not out yet, then open the thread; each step is recorded as soon as Discord took it.
+
+        False when Discord refused the week in every form, so it was dropped."""
         total = self._port.week_parts(post)
         while row.parts_sent < total:
             try:
@@ -173,7 +175,7 @@ class PostingService:
                     raise
                 message_id = await self._post_short(row, post, exc)
                 if message_id is None:
-                    return
+                    return False
                 parts_sent = total
             await self._ledger.part_sent(
                 row, parts_sent, channel_id=post.channel_id, message_id=row.message_id or message_id
@@ -192,6 +194,7 @@ class PostingService:
                     f"open its discussion thread ({exc.reason}). Check that I may create public threads there.",
                 )
         await self._ledger.sent(row, channel_id=row.channel_id, message_id=row.message_id)
+        return True
 
     async def _post_short(self, row: Delivery, post: WeekPost, refused: DeliveryFailed) -> int | None:
         """Discord refused the full post (400): send the short form instead, or drop the week if even that fails.
