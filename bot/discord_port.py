@@ -115,7 +115,7 @@ class BotDiscordPort:
 
 
     async def notify_learner(self, notice: LearnerNotice) -> NoticeRoute:
-        text = limits.truncate(notice.text, limits.MESSAGE_CONTENT - 30)
+        text = limits.truncate(notice.text, limits.NOTICE_TEXT)
         if not notice.dms_closed:
             try:
                 dm = await self._dm_channel(notice.user_id)

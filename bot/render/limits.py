@@ -5,6 +5,8 @@ from __future__ import annotations
 import discord
 
 MESSAGE_CONTENT = 2000
+NOTICE_TEXT = MESSAGE_CONTENT - 30
+"""A learner's notice leaves room for the mention the channel fallback puts in front of it."""
 EMBED_TITLE = 256
 EMBED_DESCRIPTION = 4096
 EMBED_FIELD_NAME = 256

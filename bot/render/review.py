@@ -61,6 +61,10 @@ def decision_notice(decision: Decision) -> str:
     if decision.decision is ReviewDecision.APPROVED:
         return f"Good news: {what} was approved. Well done!"
     text = f"A moderator asked for changes to {what}."
+    closing = "\nResubmit with /submit when it is ready."
     if decision.feedback:
-        text += "\nFeedback:\n> " + decision.feedback.replace("\n", "\n> ")
-    return text + "\nResubmit with /submit when it is ready."
+        text += "\nFeedback:"
+        # Quoting adds characters per line: cut the quote, never the closing line, to fit one message.
+        quoted = "\n> " + decision.feedback.replace("\n", "\n> ")
+        text += limits.truncate(quoted, limits.NOTICE_TEXT - len(text) - len(closing))
+    return text + closing

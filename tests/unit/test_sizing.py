@@ -9,7 +9,7 @@ import yaml
 
 from bot.db.models import ReviewDecision
 from bot.render import limits
-from bot.render.review import review_embed, superseded_embed
+from bot.render.review import decision_notice, review_embed, superseded_embed
 from bot.render.week_post import render_embeds
 from bot.roadmap.loader import load_roadmap_text
 from bot.services.submissions import AttachmentInfo, Decision, SubmissionCard
@@ -68,3 +68,10 @@ def test_fit_embed_cuts_the_longest_text_and_leaves_a_fitting_embed_alone() -> N
     assert embed.description.endswith("…") and embed.fields[2].value == "c" * 100
     small = discord.Embed(title="t", description="short")
     assert limits.fit_embed(small).description == "short"
+
+
+def test_a_notice_with_long_many_line_feedback_fits_one_message_and_keeps_its_closing_line() -> None:
+    decision = Decision(card(), ReviewDecision.CHANGES_REQUESTED, 7, "x\n" * 500, NOW, 1)  # 1,000: the maximum
+    text = decision_notice(decision)
+    assert len(text) <= limits.NOTICE_TEXT
+    assert "\n> x\n> x" in text and text.endswith("Resubmit with /submit when it is ready.")
