@@ -269,7 +269,7 @@ class SubmissionCommands(commands.Cog):
             where = (
                 f"https://discord.com/channels/{guild.id}/{item.review_channel_id}/{item.review_message_id}"
                 if item.review_message_id
-                else "(its review message is not posted yet; I keep trying, so check my access to the review channel)"
+                else "(its review message is not posted yet; check my access to the review channel)"
             )
             late = " · late" if item.late else ""
             lines.append(

@@ -10,7 +10,8 @@ from sqlalchemy import select, update
 from bot.clock import ManualClock
 from bot.db.models import OutboxMessage, OutboxState, Submission, TierAward
 from bot.harness import RunningBot, StudyServer, build_study_server
-from bot.sandbox import Member, Sandbox
+from bot.sandbox import Member, Perm, Sandbox
+from bot.services.outbox import GIVE_UP_AFTER
 from tests.e2e.conftest import Launcher
 from tests.e2e.test_schedule import run
 from tests.e2e.test_submissions import buttons, dms, reviews, start_cohort
@@ -192,3 +193,18 @@ async def test_an_owed_message_discord_refuses_is_dropped_not_retried(
     assert len(sandbox.requests_to("POST", review_posts)) == 1
     await sandbox.slash("submit", user=server.learners[1], link="https://example.org/two")
     assert len(reviews(sandbox, server)) == 1, "a dropped message does not hold up its lane"
+
+
+async def test_a_message_that_keeps_failing_is_dropped_after_its_last_attempt(
+    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock, ada: Member
+) -> None:
+    await start_cohort(sandbox, server, bot, clock)
+    server.review_channel.set_overwrite(server.guild.bot_role, deny=Perm.SEND_MESSAGES)
+    await sandbox.slash("submit", user=ada, link="https://example.org/one")
+    for _ in range(GIVE_UP_AFTER):
+        clock.advance(timedelta(hours=1))  # past the longest back-off
+        await run(bot)
+        await bot.bot.outbox.settle()
+    assert [(row.state, row.attempts) for row in await outbox(bot)] == [(OutboxState.DROPPED, GIVE_UP_AFTER)]
+    queue = await sandbox.slash("review queue", user=server.moderator)
+    assert "check my access to the review channel" in queue.content
