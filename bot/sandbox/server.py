@@ -171,7 +171,9 @@ class Sandbox(Injection):
         """A file download from the CDN; fail_next("GET", "/attachments/...") makes it fail."""
         injected = self.faults.take(request.method, request.path)
         if injected is not None:
-            return injected
+            if injected.status == LOST and request.transport is not None:
+                request.transport.close()  # the download breaks off, as a dropped connection would
+            return response(injected)
         stored = self.store.attachments.get(int(request.match_info["attachment_id"]))
         if stored is None:
             raise web.HTTPNotFound()

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.clock import ManualClock
-from bot.db.models import OutboxMessage, OutboxState, Submission, TierAward
+from bot.db.models import OutboxMessage, OutboxState, Submission, SubmissionVersion, TierAward
 from bot.harness import RunningBot, StudyServer, build_study_server
-from bot.sandbox import Member, Perm, Sandbox
+from bot.sandbox import Member, Perm, Sandbox, SandboxFile
 from bot.services.outbox import GIVE_UP_AFTER
 from tests.e2e.conftest import Launcher
 from tests.e2e.test_schedule import run
@@ -18,6 +18,8 @@ from tests.e2e.test_submissions import buttons, dms, reviews, start_cohort
 
 MESSAGES = "/channels/{channel_id}/messages"
 EDIT_ORIGINAL = "/webhooks/{app_id}/{token}/messages/@original"
+DOWNLOAD = "/attachments/{channel_id}/{attachment_id}/{filename}"
+REPORT = b"%PDF-1.4 tiny"
 BURST = 40
 
 
@@ -54,6 +56,57 @@ async def test_a_503_on_the_review_channel_is_posted_by_the_sweep_and_queued_mea
     assert [row.state for row in await outbox(bot)] == [OutboxState.SENT]
     await sweep(bot, clock)
     assert len(reviews(sandbox, server)) == 1
+
+
+async def submit_report_while_the_review_channel_fails(sandbox: Sandbox, server: StudyServer, ada: Member) -> None:
+    sandbox.fail_next("POST", f"/channels/{server.review_channel.id}/messages", status=503)
+    reply = await sandbox.slash("submit", user=ada, file=SandboxFile("report.pdf", REPORT, "application/pdf"))
+    assert "Submitted" in reply.content
+    assert reviews(sandbox, server) == []
+
+
+async def stored_attachment_url(bot: RunningBot) -> str | None:
+    async with bot.bot.sessions() as session:
+        return await session.scalar(select(SubmissionVersion.attachment_url))
+
+
+async def test_a_review_message_posted_by_the_sweep_fetches_the_file_again_and_carries_it(
+    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock, ada: Member
+) -> None:
+    await start_cohort(sandbox, server, bot, clock)
+    await submit_report_while_the_review_channel_fails(sandbox, server, ada)
+    [owed] = await outbox(bot)
+    original = await stored_attachment_url(bot)
+    assert owed.payload["attachment"] == {
+        "url": original, "name": "report.pdf", "size": len(REPORT), "content_type": "application/pdf"
+    }, "where to fetch the file again, never its bytes"
+    sandbox.fail_next("GET", DOWNLOAD, status=503)
+    await sweep(bot, clock)
+    assert reviews(sandbox, server) == []
+    [owed] = await outbox(bot)
+    assert owed.state is OutboxState.PENDING and "could not fetch the submitted file" in (owed.last_error or "")
+    clock.advance(timedelta(minutes=5))
+    await sweep(bot, clock)
+    [review] = reviews(sandbox, server)
+    [kept] = review.attachments
+    assert (kept.filename, kept.data) == ("report.pdf", REPORT)
+    assert await stored_attachment_url(bot) == kept.url != original
+
+
+async def test_a_file_discord_deleted_before_the_retry_leaves_the_review_message_without_it(
+    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock, ada: Member
+) -> None:
+    await start_cohort(sandbox, server, bot, clock)
+    await submit_report_while_the_review_channel_fails(sandbox, server, ada)
+    original = await stored_attachment_url(bot)
+    [upload] = [a for a in sandbox.store.attachments.values() if a.filename == "report.pdf"]
+    del sandbox.store.attachments[upload.id]  # Discord deletes the learner's ephemeral upload
+    await sweep(bot, clock)
+    [review] = reviews(sandbox, server)
+    assert review.attachments == []
+    assert buttons(review) == [("Approve", False), ("Request changes", False)]
+    assert [row.state for row in await outbox(bot)] == [OutboxState.SENT]
+    assert await stored_attachment_url(bot) == original
 
 
 async def test_a_503_on_the_dm_delays_the_approval_notice_but_never_loses_it(
