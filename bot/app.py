@@ -34,6 +34,7 @@ from bot.services.learners import LearnerService
 from bot.services.ledger import Ledger
 from bot.services.live_sessions import LiveSessionService
 from bot.services.mydata import MyDataService
+from bot.services.outbox import Outbox
 from bot.services.posting import PostingService
 from bot.services.progress import ProgressService
 from bot.services.reminders import ReminderService
@@ -67,6 +68,7 @@ class CohortBot(commands.Bot):
     roster: RosterService
     stats: StatsService
     ledger: Ledger
+    outbox: Outbox
     port: BotDiscordPort
     posting: PostingService
     progress: ProgressService
@@ -124,7 +126,8 @@ class CohortBot(commands.Bot):
         self.cohorts = CohortService(self.sessions, self.clock, self.catalog)
         self.enrolment = EnrolmentService(self.sessions, self.clock, self.cohorts)
         self.learners = LearnerService(self.sessions, self.clock)
-        self.submissions = SubmissionService(self.sessions, self.clock, self.cohorts, self.enrolment)
+        self.outbox = Outbox(self.sessions, self.clock)
+        self.submissions = SubmissionService(self.sessions, self.clock, self.cohorts, self.enrolment, self.outbox)
         self.mydata = MyDataService(self.sessions, self.clock)
         self.roster = RosterService(self.sessions, self.clock, self.cohorts)
         self.stats = StatsService(self.sessions, self.clock, self.cohorts)
@@ -143,6 +146,7 @@ class CohortBot(commands.Bot):
         )
         self.runner.add_sweep(self.session_events.sweep)
         self.calendars = CalendarService(self.sessions, self.clock, self.enrolment, self.live_sessions)
+        self.runner.add_sweep(self.outbox.kick)
         self.reminders = ReminderService(
             self.sessions, self.clock, self.posting, self.learners, self.port, stats=self.stats
         )
@@ -150,7 +154,7 @@ class CohortBot(commands.Bot):
         for extension in sorted(m.name for m in pkgutil.iter_modules(cogs.__path__)):
             await self.load_extension(f"cogs.{extension}")
         await self.sync_commands_if_changed()
-        interrupted = await self.ledger.mark_interrupted()
+        interrupted = await self.ledger.mark_interrupted() + await self.outbox.mark_interrupted()
         if interrupted:
             log.warning("%d sends were cut off by the last stop; they will be checked and retried", interrupted)
         self.runner.start()
@@ -174,6 +178,7 @@ class CohortBot(commands.Bot):
         await self.wait_until_ready()
         await self.runner.on_cohort_change()
         await self.runner.settle()
+        await self.outbox.settle()
         await self.reminder_runner.run_logged()
 
     async def close(self) -> None:
@@ -181,6 +186,10 @@ class CohortBot(commands.Bot):
         if runner is not None:
             runner.shutdown()
             await runner.settle()  # cancelled runs finish before the engine is disposed (else they may hang)
+        outbox = getattr(self, "outbox", None)
+        if outbox is not None:
+            outbox.shutdown()
+            await outbox.settle()
         tiers = getattr(self, "tiers", None)
         if tiers is not None:
             tiers.shutdown()

@@ -261,6 +261,7 @@ async def _first_tier(sandbox: Sandbox, server: StudyServer, show: Transcript, r
     for message in waiting:
         await sandbox.click(message, "Approve", user=server.moderator)
         show.say(f"  maria › clicks [Approve] on {message.embeds[0]['title']}")
+    await running.bot.outbox.settle()
     await running.bot.tiers.settle()
     show.new_messages()
     for message in sandbox.dms_to(ada)[dms_before:]:

@@ -40,6 +40,9 @@ CHART_NAME = "cohort-stats.png"
 GUILD_ONLY = 2
 CANCELLED = discord.EventStatus.cancelled.value
 EVENT_DESCRIPTION = 1000
+BAD_REQUEST = 400
+THREAD_EXISTS = 160004
+"""Discord's code for "a thread has already been created for this message"."""
 HISTORY_CHECKED = 50
 """How far back to look for a post that a cut-off attempt may already have sent."""
 
@@ -61,82 +64,99 @@ class BotDiscordPort:
 
     async def post_announcement(self, channel_id: int, text: str) -> int:
         channel = self._bot.get_partial_messageable(channel_id)
-        message = await _guard(lambda: channel.send(content=limits.truncate(text, limits.MESSAGE_CONTENT)))
+        message = await guard(lambda: channel.send(content=limits.truncate(text, limits.MESSAGE_CONTENT)))
         return message.id
 
-    async def post_week(self, post: WeekPost) -> int:
+    def week_parts(self, post: WeekPost) -> int:
+        return len(self._week_embeds(post))
+
+    def _week_embeds(self, post: WeekPost) -> list[discord.Embed]:
+        return render_embeds(post.roadmap, post.module, due=post.due, footer=post.marker)
+
+    async def post_week_part(self, post: WeekPost, index: int) -> int:
         channel = self._bot.get_partial_messageable(post.channel_id)
+        embed = self._week_embeds(post)[index]
         if post.may_exist:
-            found = await _guard(lambda: self._find_post(channel, post.marker))
+            found = await self.find_own_message(post.channel_id, embed.footer.text or "")
             if found is not None:
-                return found
-        embeds = render_embeds(post.roadmap, post.module, due=post.due)
-        embeds[-1].set_footer(text=limits.truncate(post.marker, 2048))
-        content = f"**{post.module.label} of '{post.cohort_name}' is open.**"
-        if post.late_since is not None:
-            content += f" (Posted late: it was due <t:{int(post.late_since.timestamp())}:f>; I was offline.)"
-        first = await _guard(lambda: channel.send(content=content, embed=embeds[0]))
-        for extra in embeds[1:]:
-            await _guard(lambda extra=extra: channel.send(embed=extra))
+                return found.id
+        content = _week_heading(post) if index == 0 else None
+        message = await guard(lambda: channel.send(content=content, embed=embed, nonce=post.nonce(index)))
+        return message.id
+
+    async def post_week_short(self, post: WeekPost) -> int:
+        channel = self._bot.get_partial_messageable(post.channel_id)
+        text = (
+            f"{_week_heading(post)}\n**{post.module.title}**: Discord refused the full post, so read this week "
+            f"with `/roadmap week:{post.module.week}`."
+        )
+        content = limits.truncate(text, limits.MESSAGE_CONTENT)
+        message = await guard(lambda: channel.send(content=content, nonce=post.nonce("short")))
+        return message.id
+
+    async def open_week_thread(self, post: WeekPost, message_id: int) -> int:
         name = limits.truncate(f"{post.module.label} · {post.module.title}", limits.THREAD_NAME)
         try:
             # Straight to the route: a partial channel's message has no guild object to build a Thread from.
-            await self._bot.http.start_thread_with_message(
-                post.channel_id, first.id, name=name, auto_archive_duration=10080, rate_limit_per_user=None
+            data = await guard(
+                lambda: self._bot.http.start_thread_with_message(
+                    post.channel_id, message_id, name=name, auto_archive_duration=10080, rate_limit_per_user=None
+                )
             )
-        except discord.HTTPException as exc:
-            # The post itself is out: a missing thread is worth telling, never worth posting twice for.
-            text = (
-                f"'{post.cohort_name}': {post.module.label} is posted in <#{post.channel_id}>, but I could not "
-                f"open its discussion thread ({_reason(exc)}). Check that I may create public threads there."
-            )
-            try:
-                await self.tell_moderators(post.moderator_channel_id, text)
-            except DeliveryFailed as report_exc:
-                log.error("could not report a missing thread: %s", report_exc.reason)
-        return first.id
+        except DeliveryFailed as exc:
+            cause = exc.__cause__
+            if isinstance(cause, discord.HTTPException) and cause.code == THREAD_EXISTS:
+                return message_id  # an earlier attempt made it but its answer was lost; it shares the message's id
+            raise
+        return int(data["id"])
 
-    async def _find_post(self, channel: discord.PartialMessageable, marker: str) -> int | None:
-        async for message in channel.history(limit=HISTORY_CHECKED):
-            if message.author.id == self._bot.user.id and any(
-                embed.footer.text == marker for embed in message.embeds
-            ):
-                return message.id
-        return None
+    async def find_own_message(self, channel_id: int, footer: str) -> discord.Message | None:
+        """A recent message of ours whose embed has this footer: what a cut-off attempt may have sent already."""
+        channel = self._bot.get_partial_messageable(channel_id)
+
+        async def look() -> discord.Message | None:
+            async for message in channel.history(limit=HISTORY_CHECKED):
+                if message.author.id == self._bot.user.id and any(e.footer.text == footer for e in message.embeds):
+                    return message
+            return None
+
+        return await guard(look)
 
     async def post_wrap_up(self, wrap_up: WrapUp) -> int:
         channel = self._bot.get_partial_messageable(wrap_up.channel_id)
-        message = await _guard(lambda: channel.send(content=wrap_up_text(wrap_up)))
+        message = await guard(lambda: channel.send(content=wrap_up_text(wrap_up)))
         return message.id
 
     async def tell_moderators(self, channel_id: int, text: str, *, chart: CohortStats | None = None) -> None:
         channel = self._bot.get_partial_messageable(channel_id)
         content = limits.truncate(text, limits.MESSAGE_CONTENT)
         if chart is None:
-            await _guard(lambda: channel.send(content=content))
+            await guard(lambda: channel.send(content=content))
             return
         image = await picture(render_chart, chart)
-        await _guard(lambda: channel.send(content=content, file=discord.File(io.BytesIO(image), CHART_NAME)))
+        await guard(lambda: channel.send(content=content, file=discord.File(io.BytesIO(image), CHART_NAME)))
 
 
     async def notify_learner(self, notice: LearnerNotice) -> NoticeRoute:
-        text = limits.truncate(notice.text, limits.MESSAGE_CONTENT - 30)
+        text = limits.truncate(notice.text, limits.NOTICE_TEXT)
         if not notice.dms_closed:
             try:
                 dm = await self._dm_channel(notice.user_id)
                 await self.pace.wait()
-                await dm.send(content=text)
+                await dm.send(content=text, nonce=notice.nonce)
                 return NoticeRoute.DM
             except discord.Forbidden as exc:
                 if exc.code != CANNOT_DM:
                     raise DeliveryFailed(f"missing permission ({_reason(exc)})", retryable=False) from exc
             except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
-                raise DeliveryFailed(f"Discord did not accept the DM ({_reason(exc)})", retryable=True) from exc
+                raise _failure(exc) from exc
         channel = self._bot.get_partial_messageable(notice.fallback_channel_id)
         # The one deliberate ping: exactly this learner, nobody else, whatever the text contains.
         only_them = discord.AllowedMentions(everyone=False, roles=False, users=[discord.Object(notice.user_id)])
         await self.pace.wait()
-        await _guard(lambda: channel.send(content=f"<@{notice.user_id}> {text}", allowed_mentions=only_them))
+        nonce = f"{notice.nonce}c" if notice.nonce else None  # Discord matches nonces per author, not per channel
+        content = f"<@{notice.user_id}> {text}"
+        await guard(lambda: channel.send(content=content, allowed_mentions=only_them, nonce=nonce))
         return NoticeRoute.CHANNEL if notice.dms_closed else NoticeRoute.CHANNEL_DMS_REFUSED
 
     async def _dm_channel(self, user_id: int) -> discord.PartialMessageable:
@@ -155,7 +175,7 @@ class BotDiscordPort:
         return allowed.manage_events or allowed.create_events
 
     async def list_events(self, guild_id: int) -> list[KnownEvent]:
-        listed = await _guard(lambda: self._bot.http.get_scheduled_events(guild_id, False))
+        listed = await guard(lambda: self._bot.http.get_scheduled_events(guild_id, False))
         return [
             KnownEvent(
                 int(data["id"]),
@@ -167,7 +187,7 @@ class BotDiscordPort:
         ]
 
     async def create_event(self, event: SessionEvent) -> int:
-        data = await _guard(
+        data = await guard(
             lambda: self._bot.http.create_guild_scheduled_event(
                 event.guild_id, privacy_level=GUILD_ONLY, **self._event_fields(event)
             )
@@ -175,11 +195,11 @@ class BotDiscordPort:
         return int(data["id"])
 
     async def move_event(self, event_id: int, event: SessionEvent) -> None:
-        await _guard(lambda: self._bot.http.edit_scheduled_event(event.guild_id, event_id, **self._event_fields(event)))
+        await guard(lambda: self._bot.http.edit_scheduled_event(event.guild_id, event_id, **self._event_fields(event)))
 
     async def cancel_event(self, guild_id: int, event_id: int) -> None:
         try:
-            await _guard(lambda: self._bot.http.edit_scheduled_event(guild_id, event_id, status=CANCELLED))
+            await guard(lambda: self._bot.http.edit_scheduled_event(guild_id, event_id, status=CANCELLED))
         except DeliveryFailed as exc:
             if not isinstance(exc.__cause__, discord.NotFound):
                 raise
@@ -210,20 +230,34 @@ class BotDiscordPort:
         # Deliberate pings: exactly these users, never @everyone or a role, whatever the content holds.
         exactly = discord.AllowedMentions(everyone=False, roles=False, users=[discord.Object(u) for u in user_ids])
         await self.pace.wait()
-        message = await _guard(lambda: channel.send(content=content, allowed_mentions=exactly))
+        message = await guard(lambda: channel.send(content=content, allowed_mentions=exactly))
         return message.id
 
 
-async def _guard(call: Callable[[], Awaitable[T]]) -> T:
+def _week_heading(post: WeekPost) -> str:
+    content = f"**{post.module.label} of '{post.cohort_name}' is open.**"
+    if post.late_since is not None:
+        content += f" (Posted late: it was due <t:{int(post.late_since.timestamp())}:f>; I was offline.)"
+    return limits.truncate(content, limits.MESSAGE_CONTENT)
+
+
+async def guard(call: Callable[[], Awaitable[T]]) -> T:
     """Run one Discord call; anything Discord or the network refuses becomes DeliveryFailed."""
     try:
         return await call()
-    except discord.Forbidden as exc:
-        raise DeliveryFailed(f"missing permission ({_reason(exc)})", retryable=False) from exc
-    except discord.NotFound as exc:
-        raise DeliveryFailed(f"the channel is gone ({_reason(exc)})", retryable=False) from exc
     except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
-        raise DeliveryFailed(f"Discord did not accept it ({_reason(exc)})", retryable=True) from exc
+        raise _failure(exc) from exc
+
+
+def _failure(exc: discord.HTTPException | aiohttp.ClientError | TimeoutError) -> DeliveryFailed:
+    if isinstance(exc, discord.Forbidden):
+        return DeliveryFailed(f"missing permission ({_reason(exc)})", retryable=False)
+    if isinstance(exc, discord.NotFound):
+        return DeliveryFailed(f"the channel is gone ({_reason(exc)})", retryable=False)
+    if isinstance(exc, discord.HTTPException) and exc.status == BAD_REQUEST:
+        # The request itself is wrong (too long, malformed): the same request would be refused forever.
+        return DeliveryFailed(f"Discord refused it ({_reason(exc)})", retryable=False, rejected=True)
+    return DeliveryFailed(f"Discord did not accept it ({_reason(exc)})", retryable=True)
 
 
 def _reason(exc: BaseException) -> str:

@@ -66,7 +66,11 @@ async def start_bot(
     """Log in, connect, wait for READY and for the first catch-up run to finish."""
     settings = Settings(DATABASE_URL=database_url, DEV_GUILD_ID=dev_guild_id)
     bot = CohortBot(settings, clock=clock, guild_ready_timeout=0.05)
-    await bot.login(sandbox.token)
+    try:
+        await bot.login(sandbox.token)
+    except BaseException:
+        await bot.close()  # a start that failed must not leave its HTTP session and database open
+        raise
     connection = asyncio.create_task(bot.connect(), name="bot-connection")
     ready = asyncio.create_task(bot.wait_until_ready())
     done, _ = await asyncio.wait({connection, ready}, timeout=READY_WITHIN, return_when=asyncio.FIRST_COMPLETED)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import logging
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -16,26 +16,26 @@ from discord.ext import commands
 
 from bot.checks import cohort_autocomplete, known_guild, require_moderator
 from bot.db.models import ReviewDecision
+from bot.discord_port import guard
 from bot.errors import InvalidInput, Unavailable
 from bot.interaction_errors import ErrorHandlingModal, report_interaction_error
 from bot.render import limits
 from bot.render.messages import stamp
 from bot.render.review import REMOVED_BY_LEARNER, decision_notice, review_embed, superseded_embed
+from bot.services.outbox import OutboxItem
 from bot.services.ports import DeliveryFailed, LearnerNotice, NoticeRoute
-from bot.services.submissions import AttachmentInfo, Decision, SubmissionCard, SubmissionRequest
+from bot.services.submissions import (
+    DECISION_NOTICE,
+    REVIEW_MESSAGE,
+    AttachmentInfo,
+    SubmissionCard,
+    SubmissionRequest,
+)
 
 if TYPE_CHECKING:
     from bot.app import CohortBot
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Upload:
-    """A submitted file's bytes, fetched at once: Discord deletes the learner's ephemeral upload."""
-
-    name: str
-    data: bytes
 
 
 class SubmitModal(ErrorHandlingModal, title="Submit your checkpoint"):
@@ -123,6 +123,8 @@ def review_view(card: SubmissionCard, *, decided: bool = False) -> discord.ui.Vi
 class SubmissionCommands(commands.Cog):
     def __init__(self, bot: CohortBot) -> None:
         self.bot = bot
+        self._fresh: dict[str, bytes] = {}
+        """Submitted files fetched by /submit calls still under way, by URL (never stored: the outbox keeps the URL)."""
 
     @app_commands.command(name="submit", description="Submit your checkpoint project for a week")
     @app_commands.describe(
@@ -165,42 +167,71 @@ class SubmissionCommands(commands.Cog):
         guild = known_guild(interaction)
         # Fetching the file, storing and posting for review take round trips: defer to stay inside Discord's 3 s.
         await interaction.response.defer(ephemeral=True, thinking=True)
-        upload = None
         if file is not None:
             # Refuse a non-member or an unopened week before spending a download on their file.
             await self.bot.submissions.target(guild.id, interaction.user.id, cohort, week)
-            upload = await _fetch(file, guild.filesize_limit)
+            # Fetched at once (Discord deletes the learner's ephemeral upload); the review message, sent
+            # right after the commit, takes these bytes instead of fetching them again.
+            self._fresh[file.url] = await _fetch(file, guild.filesize_limit)
         attachment = AttachmentInfo(file.url, file.filename, file.size, file.content_type) if file else None
-        card = await self.bot.submissions.submit(
-            SubmissionRequest(guild.id, interaction.user.id, cohort, week, link, notes, attachment)
-        )
-        await self._post_for_review(card, upload)
+        try:
+            card = await self.bot.submissions.submit(
+                SubmissionRequest(guild.id, interaction.user.id, cohort, week, link, notes, attachment)
+            )
+            await self.bot.outbox.deliver(card.owed)
+        finally:
+            if file is not None:
+                self._fresh.pop(file.url, None)
         timing = "**late** (accepted, and marked late)" if card.late else "on time"
         due = f" It was due {stamp(card.deadline)}." if card.deadline else ""
         text = f"Submitted your {card.module.label.lower()} checkpoint (version {card.version}), {timing}.{due}"
         await interaction.followup.send(text + " A moderator will review it.", ephemeral=True)
 
-    async def _post_for_review(self, card: SubmissionCard, upload: Upload | None) -> None:
-        channel = self.bot.get_partial_messageable(card.review_channel_id)
-        # The review message carries the file itself, so it outlives the learner's ephemeral upload.
-        files = [discord.File(io.BytesIO(upload.data), filename=upload.name)] if upload else []
-        try:
-            message = await channel.send(embed=review_embed(card), view=review_view(card), files=files)
-        except discord.HTTPException as exc:
-            # The submission is stored; /review queue still lists it, so nothing is lost.
-            log.warning("could not post submission %s for review: %s", card.submission_id, exc)
-            return
+    async def deliver_review_message(self, item: OutboxItem) -> None:
+        """Outbox handler: post one version to the review channel, once, with its file, and retire the one
+        it replaces."""
+        card = await self.bot.submissions.card(item.payload["submission_id"], item.payload["version"])
+        if card is None or card.superseded or card.review_message_id is not None:
+            return  # erased, replaced before it was posted, or posted by an attempt cut off before it finished
+        embed = review_embed(card)
+        message = None
+        if item.attempts > 1:
+            message = await self.bot.port.find_own_message(card.review_channel_id, embed.footer.text or "")
+        if message is None:
+            # The review message carries the file itself, so it outlives the learner's ephemeral upload.
+            files = await self._files(item.payload.get("attachment"))
+            channel = self.bot.get_partial_messageable(card.review_channel_id)
+            message = await guard(
+                lambda: channel.send(embed=embed, view=review_view(card), files=files, nonce=item.nonce)
+            )
         kept_at = message.attachments[0].url if message.attachments else None
         still_there = await self.bot.submissions.record_review_message(
-            card.submission_id, card.version, channel.id, message.id, attachment_url=kept_at
+            card.submission_id, card.version, card.review_channel_id, message.id, attachment_url=kept_at
         )
         if not still_there:
             # The learner erased their data while this was being posted.
             with contextlib.suppress(discord.HTTPException):
                 await message.edit(content=REMOVED_BY_LEARNER, embed=None, view=None, attachments=[])
             return
-        if card.previous_review_message is not None:
-            await self._mark_superseded(*card.previous_review_message, version=card.version)
+        if item.payload["previous"]:
+            await self._mark_superseded(*item.payload["previous"], version=card.version)
+
+    async def _files(self, attachment: dict[str, Any] | None) -> list[discord.File]:
+        """The submitted file to re-upload: the bytes /submit just fetched, else fetched again from Discord."""
+        if attachment is None:
+            return []
+        data = self._fresh.get(attachment["url"])
+        if data is None:
+            try:
+                data = await self.bot.http.get_from_cdn(attachment["url"])
+            except (discord.NotFound, discord.Forbidden) as exc:
+                # Discord deleted the learner's upload before a retry got to it: post without it.
+                log.warning("submitted file %s is gone from Discord: %s", attachment["name"], exc)
+                return []
+            except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
+                reason = f"could not fetch the submitted file ({type(exc).__name__})"
+                raise DeliveryFailed(reason, retryable=True) from exc
+        return [discord.File(io.BytesIO(data), filename=attachment["name"])]
 
     async def _mark_superseded(self, channel_id: int, message_id: int, *, version: int) -> None:
         channel = self.bot.get_partial_messageable(channel_id)
@@ -225,22 +256,27 @@ class SubmissionCommands(commands.Cog):
         result = await self.bot.submissions.decide(
             guild.id, submission_id, version, interaction.user.id, decision, feedback
         )
-        await interaction.edit_original_response(
-            embed=review_embed(result.card, result), view=review_view(result.card, decided=True)
-        )
-        await self._tell_learner(result)
+        # Committed with the decision: the learner hears of it and the tiers are checked even if the edit fails.
+        owed = asyncio.create_task(self.bot.outbox.deliver(result.owed), name="decision-owed")
+        try:
+            await interaction.edit_original_response(
+                embed=review_embed(result.card, result), view=review_view(result.card, decided=True)
+            )
+        finally:
+            await owed
 
-    async def _tell_learner(self, result: Decision) -> None:
+    async def deliver_decision_notice(self, item: OutboxItem) -> None:
+        """Outbox handler: tell the learner about a decision (DM, else the cohort channel)."""
+        result = await self.bot.submissions.decision(item.payload["review_id"])
+        if result is None:
+            return  # erased meanwhile
         card = result.card
         prefs = await self.bot.learners.prefs(result.guild_id, card.user_id)
         notice = LearnerNotice(
-            result.guild_id, card.user_id, card.cohort_channel_id, decision_notice(result), prefs.dms_closed
+            result.guild_id, card.user_id, card.cohort_channel_id, decision_notice(result), prefs.dms_closed,
+            nonce=item.nonce,
         )
-        try:
-            route = await self.bot.port.notify_learner(notice)
-        except DeliveryFailed as exc:
-            log.warning("could not tell learner %s about their review: %s", card.user_id, exc.reason)
-            return
+        route = await self.bot.port.notify_learner(notice)
         if route is NoticeRoute.CHANNEL_DMS_REFUSED:
             await self.bot.learners.mark_dms_closed(result.guild_id, card.user_id)
 
@@ -266,7 +302,7 @@ class SubmissionCommands(commands.Cog):
             where = (
                 f"https://discord.com/channels/{guild.id}/{item.review_channel_id}/{item.review_message_id}"
                 if item.review_message_id
-                else "(its review message could not be posted; check my access to the review channel)"
+                else "(its review message is not posted yet; check my access to the review channel)"
             )
             late = " · late" if item.late else ""
             lines.append(
@@ -287,7 +323,7 @@ def _too_big(name: str, size: int, limit: int) -> str:
     )
 
 
-async def _fetch(file: discord.Attachment, limit: int) -> Upload:
+async def _fetch(file: discord.Attachment, limit: int) -> bytes:
     """The file's bytes, refused when Discord won't hand them over or they exceed what the server accepts."""
     try:
         data = await file.read()
@@ -298,9 +334,12 @@ async def _fetch(file: discord.Attachment, limit: int) -> Upload:
         ) from exc
     if len(data) > limit:
         raise InvalidInput(_too_big(file.filename, len(data), limit))
-    return Upload(file.filename, data)
+    return data
 
 
 async def setup(bot: CohortBot) -> None:
     bot.add_dynamic_items(ReviewButton)
-    await bot.add_cog(SubmissionCommands(bot))
+    cog = SubmissionCommands(bot)
+    bot.outbox.register(REVIEW_MESSAGE, cog.deliver_review_message)
+    bot.outbox.register(DECISION_NOTICE, cog.deliver_decision_notice)
+    await bot.add_cog(cog)

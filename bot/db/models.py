@@ -6,6 +6,7 @@ import enum
 from datetime import date, datetime, time
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -374,6 +375,10 @@ class Delivery(Base):
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    parts_sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Messages of a multi-part post already out (a retry resumes after them); `message_id` is the first."""
+    thread_id: Mapped[int | None] = mapped_column(BigInteger)
+    """The post's discussion thread, once Discord made it."""
 
 
 class QuotaUse(Base):
@@ -414,3 +419,29 @@ class LiveSession(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     """Set by `session remove`; the row stays until its Discord event is cancelled."""
+
+
+class OutboxState(enum.StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    DROPPED = "dropped"
+
+
+class OutboxMessage(Base):
+    """Something the bot owes people, written with the change that caused it and delivered until done."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_state_due_at", "state", "due_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict] = mapped_column(JSON)
+    lane: Mapped[str] = mapped_column(String(64))
+    """Messages of one lane (a channel, a learner) go out in the order they were written."""
+    state: Mapped[OutboxState] = mapped_column(_enum(OutboxState, "outbox_state"))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

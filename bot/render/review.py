@@ -48,14 +48,14 @@ def review_embed(card: SubmissionCard, decision: Decision | None = None) -> disc
         if decision.feedback:
             value += f"\n> {limits.truncate(decision.feedback, 900)}"
         embed.add_field(name="Decision", value=value, inline=False)
-    return embed
+    return limits.fit_embed(embed)
 
 
 def superseded_embed(previous: discord.Embed, version: int) -> discord.Embed:
     embed = previous.copy()
     embed.color = discord.Color.light_grey()
     embed.add_field(name="Replaced", value=f"Version {version} was submitted; review that one.", inline=False)
-    return embed
+    return limits.fit_embed(embed)
 
 
 def decision_notice(decision: Decision) -> str:
@@ -64,6 +64,10 @@ def decision_notice(decision: Decision) -> str:
     if decision.decision is ReviewDecision.APPROVED:
         return f"Good news: {what} was approved. Well done!"
     text = f"A moderator asked for changes to {what}."
+    closing = "\nResubmit with /submit when it is ready."
     if decision.feedback:
-        text += "\nFeedback:\n> " + decision.feedback.replace("\n", "\n> ")
-    return text + "\nResubmit with /submit when it is ready."
+        text += "\nFeedback:"
+        # Quoting adds characters per line: cut the quote, never the closing line, to fit one message.
+        quoted = "\n> " + decision.feedback.replace("\n", "\n> ")
+        text += limits.truncate(quoted, limits.NOTICE_TEXT - len(text) - len(closing))
+    return text + closing

@@ -61,10 +61,25 @@ def render_text(roadmap: Roadmap, module: Module, due: datetime | None = None) -
     return "\n".join(lines).replace("**", "").replace("*", "")
 
 
+PART_SUFFIX = " · part {index}/{total}"
+PART_SUFFIX_ROOM = len(PART_SUFFIX.format(index=99, total=99))
+
+
 def render_embeds(
-    roadmap: Roadmap, module: Module, *, due: datetime | None = None, color: int = 0x5865F2
+    roadmap: Roadmap,
+    module: Module,
+    *,
+    due: datetime | None = None,
+    color: int = 0x5865F2,
+    footer: str | None = None,
 ) -> list[discord.Embed]:
-    """The post as embeds, each within Discord's limits; send one embed per message."""
+    """The post as embeds, each within Discord's limits with its footer counted; send one embed per message.
+
+    With `footer`, every embed carries it (numbered "part i/n" when there are several), so each part of
+    a post can be recognised in the channel on its own.
+    """
+    footer = limits.truncate(footer, limits.EMBED_FOOTER - PART_SUFFIX_ROOM) if footer else None
+    room = limits.EMBED_TOTAL - (len(footer) + PART_SUFFIX_ROOM if footer else 0)
     intro = intro_lines(roadmap, module)
     if due is not None:
         timestamp = int(due.timestamp())
@@ -74,13 +89,17 @@ def render_embeds(
         chunks = limits.split_lines(section.lines, limits.EMBED_FIELD_VALUE)
         fields.extend((section.title if i == 0 else f"{section.title} (cont.)", c) for i, c in enumerate(chunks))
     title = limits.truncate(post_heading(module), limits.EMBED_TITLE)
-    description = limits.truncate("\n".join(intro), limits.EMBED_DESCRIPTION)
+    description = limits.truncate("\n".join(intro), min(limits.EMBED_DESCRIPTION, room - len(title)))
     embeds = [discord.Embed(title=title, description=description, color=color)]
     for name, value in fields:
         current = embeds[-1]
         size = len(current) + len(name) + len(value)
-        if len(current.fields) >= limits.EMBED_FIELDS or size > limits.EMBED_TOTAL:
+        if len(current.fields) >= limits.EMBED_FIELDS or size > room:
             current = discord.Embed(title=limits.truncate(f"{title} (cont.)", limits.EMBED_TITLE), color=color)
             embeds.append(current)
         current.add_field(name=name, value=value, inline=False)
+    if footer:
+        for index, embed in enumerate(embeds, start=1):
+            suffix = PART_SUFFIX.format(index=index, total=len(embeds)) if len(embeds) > 1 else ""
+            embed.set_footer(text=footer + suffix)
     return embeds

@@ -30,6 +30,7 @@ MESSAGES = {
     50027: "Invalid Webhook Token",
     50033: "Invalid Recipient(s)",
     50035: "Invalid Form Body",
+    160004: "A thread has already been created for this message",
 }
 
 

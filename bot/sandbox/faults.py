@@ -1,10 +1,15 @@
-"""Injected failures: the next N matching requests get a 5xx, a 429 or any Discord error, or are held back."""
+"""Injected failures: the next N matching requests get a 5xx, a 429, any Discord error or a lost answer, or are
+held back; or, in chaos mode, any request may fail, at a seeded random rate."""
 
 from __future__ import annotations
 
 import asyncio
+import enum
+import random
 import re
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
 
@@ -28,6 +33,11 @@ def matches(rule_method: str, pattern: re.Pattern[str], method: str, path: str) 
     return rule_method.upper() in ("*", method.upper()) and pattern.fullmatch(path) is not None
 
 
+LOST = 0
+"""A fault status meaning: the request is carried out, then the connection drops before the answer
+(what a client sees as a timeout; a resend must not do it twice)."""
+
+
 @dataclass
 class Fault:
     method: str
@@ -37,6 +47,37 @@ class Fault:
     retry_after: float
     code: int
     message: str | None
+    body: Any = None
+    """Answer exactly this JSON with `status` (e.g. a malformed success), instead of an error body."""
+    skip: int = 0
+    """Let this many matching requests through first (e.g. fail only the second part of a post)."""
+
+
+class Chaos(enum.Enum):
+    SERVER_ERROR = 503
+    RATE_LIMITED = 429
+    LOST = LOST
+
+
+@dataclass
+class ChaosMonkey:
+    """Fails any request at `rate`, drawing the kind of failure with a seeded generator (repeatable)."""
+
+    seed: int
+    rate: float
+    kinds: tuple[Chaos, ...] = (Chaos.SERVER_ERROR, Chaos.RATE_LIMITED, Chaos.LOST)
+    retry_after: float = 0.02
+    injected: Counter[Chaos] = field(default_factory=Counter)
+
+    def __post_init__(self) -> None:
+        self._random = random.Random(self.seed)
+
+    def draw(self, method: str, path: str) -> Fault | None:
+        if self._random.random() >= self.rate:
+            return None
+        kind = self._random.choice(self.kinds)
+        self.injected[kind] += 1
+        return Fault(method, re.compile(re.escape(path)), 1, kind.value, self.retry_after, 0, "chaos")
 
 
 @dataclass
@@ -50,11 +91,12 @@ class Hold:
 
 
 class FaultInjector:
-    """Rules are consumed in the order they were added."""
+    """Rules are consumed in the order they were added; chaos applies to whatever no rule took."""
 
     def __init__(self) -> None:
         self.faults: list[Fault] = []
         self.holds: list[Hold] = []
+        self.chaos: ChaosMonkey | None = None
 
     def add(self, fault: Fault) -> None:
         self.faults.append(fault)
@@ -66,15 +108,20 @@ class FaultInjector:
                 await hold.release.wait()
                 return
 
-    def take(self, method: str, path: str) -> web.Response | None:
+    def take(self, method: str, path: str) -> Fault | None:
         for fault in self.faults:
             if fault.times > 0 and matches(fault.method, fault.pattern, method, path):
+                if fault.skip > 0:
+                    fault.skip -= 1
+                    return None
                 fault.times -= 1
-                return _response(fault)
-        return None
+                return fault
+        return self.chaos.draw(method, path) if self.chaos is not None else None
 
 
-def _response(fault: Fault) -> web.Response:
+def response(fault: Fault) -> web.Response:
+    if fault.body is not None:
+        return json_response(fault.body, fault.status)
     if fault.status == 429:
         # discord.py retries a 429 only when it carries a Via header and a JSON retry_after.
         body = {"message": "You are being rate limited.", "retry_after": fault.retry_after, "global": False}

@@ -18,6 +18,8 @@ def check_message(payload: dict[str, Any], *, creating: bool, has_files: bool) -
     content = payload.get("content") or ""
     if len(content) > 2000:
         form.add(("content",), "BASE_TYPE_MAX_LENGTH", "Must be 2000 or fewer in length.")
+    if len(str(payload.get("nonce") or "")) > 25:
+        form.add(("nonce",), "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")
     embeds = payload.get("embeds") or []
     _check_embeds(embeds, form)
     components = payload.get("components") or []

@@ -214,4 +214,6 @@ def message(m: Message) -> dict[str, Any]:
         data["application_id"] = str(m.webhook_id)
     if m.interaction_metadata is not None:
         data["interaction_metadata"] = m.interaction_metadata
+    if m.nonce is not None:
+        data["nonce"] = m.nonce
     return data

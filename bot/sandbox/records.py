@@ -68,6 +68,7 @@ class Message:
     interaction_metadata: dict[str, Any] | None = None
     deleted: bool = False
     revision: int = 0
+    nonce: str | None = None
 
     @property
     def author_id(self) -> int:

@@ -151,7 +151,14 @@ class RestRoutes:
         if any(len(upload.data) > UPLOAD_LIMIT for upload in body.files):
             raise ApiError(413, 40005)
         check_message(body.fields, creating=True, has_files=bool(body.files))
+        nonce = body.fields.get("nonce")
+        nonce = str(nonce) if nonce is not None and body.fields.get("enforce_nonce") else None
+        if nonce is not None and (earlier := self.sb.store.by_nonce(self.world.bot, nonce, self.sb.nonce_window)):
+            # Discord's answer to a resend that raced a lost response: the message it already made, no new one.
+            return json_response(payloads.message(earlier))
         message = self.sb.store.create(channel, self.world.bot, body)
+        if nonce is not None:
+            self.sb.store.remember_nonce(message, nonce)
         await self.sb.announce(message, "MESSAGE_CREATE")
         return json_response(payloads.message(message))
 
@@ -205,6 +212,8 @@ class RestRoutes:
     async def thread_from_message(self, request: web.Request) -> web.Response:
         channel = self._channel(request)
         message = self._message(request, channel)
+        if channel.guild is not None and message.id in channel.guild.channels:
+            raise ApiError(400, 160004)
         # A thread started from a message shares the message's id.
         return await self._start_thread(request, channel, private=False, thread_id=message.id)
 

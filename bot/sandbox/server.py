@@ -19,7 +19,7 @@ from .bodies import BODY, read_body
 from .commands import CommandRegistry
 from .errors import ApiError, json_response
 from .events import EventRoutes
-from .faults import Fault, FaultInjector, Hold, compile_pattern, matches
+from .faults import LOST, ChaosMonkey, Fault, FaultInjector, Hold, compile_pattern, matches, response
 from .gateway import DIRECT_MESSAGES, GUILD_MESSAGES, Gateway
 from .inject import Injection
 from .interactions import InteractionRoutes
@@ -47,6 +47,7 @@ class Sandbox(Injection):
         interaction_deadline: float = 3.0,
         followup_lifetime: float = 15 * 60.0,
         response_timeout: float = 5.0,
+        nonce_window: float = 300.0,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -54,6 +55,8 @@ class Sandbox(Injection):
         self.interaction_deadline = interaction_deadline
         self.followup_lifetime = followup_lifetime
         self.response_timeout = response_timeout
+        self.nonce_window = nonce_window
+        """Seconds during which a message sent again with the same nonce (and enforce_nonce) is not created twice."""
         self.notifier = Notifier()
         self.store = MessageStore(self.world, self.notifier)
         self.commands = CommandRegistry(self.world)
@@ -141,12 +144,21 @@ class Sandbox(Injection):
                                  [u.filename for u in body.files], time.monotonic())
         self.requests.append(record)
         await self.faults.wait_if_held(request.method, path)
-        response = self.faults.take(request.method, path) or await self._route(request, handler, path)
-        record.status = response.status
-        if isinstance(response, web.Response) and response.content_type == "application/json" and response.body:
-            record.response = json.loads(response.body)  # type: ignore[arg-type]
+        fault = self.faults.take(request.method, path)
+        if fault is None or fault.status == LOST:
+            answer = await self._route(request, handler, path)
+        else:
+            answer = response(fault)
+        if fault is not None and fault.status == LOST:
+            record.status = LOST
+            if request.transport is not None:
+                request.transport.close()  # done, but the bot never hears so: it looks like a timeout
+            return answer
+        record.status = answer.status
+        if isinstance(answer, web.Response) and answer.content_type == "application/json" and answer.body:
+            record.response = json.loads(answer.body)  # type: ignore[arg-type]
         self.notifier.bump()
-        return response
+        return answer
 
     async def _route(self, request: web.Request, handler: Handler, path: str) -> web.StreamResponse:
         try:
@@ -163,7 +175,9 @@ class Sandbox(Injection):
         """A file download from the CDN; fail_next("GET", "/attachments/...") makes it fail."""
         injected = self.faults.take(request.method, request.path)
         if injected is not None:
-            return injected
+            if injected.status == LOST and request.transport is not None:
+                request.transport.close()  # the download breaks off, as a dropped connection would
+            return response(injected)
         stored = self.store.attachments.get(int(request.match_info["attachment_id"]))
         if stored is None:
             raise web.HTTPNotFound()
@@ -212,13 +226,25 @@ class Sandbox(Injection):
         retry_after: float = 0.05,
         code: int = 0,
         message: str | None = None,
+        body: Any = None,
+        skip: int = 0,
     ) -> None:
-        """Answer the next `times` matching requests with `status` (429s carry `retry_after`).
+        """Answer the next `times` matching requests with `status` (429s carry `retry_after`; `body`, if
+        given, is answered verbatim), after letting `skip` matching requests through. Status `faults.LOST`
+        carries the request out and then drops the connection, as a timeout looks to the bot.
 
         `path_pattern` is relative to /api/v10: a regex, or a template like /channels/{channel_id}/messages.
         """
         pattern = compile_pattern(path_pattern)
-        self.faults.add(Fault(method.upper(), pattern, times, status, retry_after, code, message))
+        self.faults.add(Fault(method.upper(), pattern, times, status, retry_after, code, message, body, skip))
+
+    def unleash_chaos(self, seed: int, rate: float) -> ChaosMonkey:
+        """From now on fail any request at `rate` (503, 429 or a lost answer), repeatably for one `seed`."""
+        self.faults.chaos = ChaosMonkey(seed, rate)
+        return self.faults.chaos
+
+    def calm(self) -> None:
+        self.faults.chaos = None
 
     def hold_next(self, method: str, path_pattern: str | re.Pattern[str]) -> asyncio.Event:
         """Hold the next matching request (recorded at once, answered later) until the returned event is set."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import urllib.parse
 from typing import Any
 
@@ -24,6 +25,8 @@ class MessageStore:
         self.by_channel: dict[int, list[Message]] = {}
         self.by_id: dict[int, Message] = {}
         self.attachments: dict[int, StoredAttachment] = {}
+        self.nonces: dict[tuple[int, str], tuple[float, Message]] = {}
+        """(author id, nonce) → (when, message) of messages created with enforce_nonce."""
 
     def store_file(self, channel_id: int, filename: str, data: bytes, content_type: str) -> StoredAttachment:
         attachment_id = self.world.ids.next()
@@ -61,6 +64,17 @@ class MessageStore:
         self.by_id[message.id] = message
         self.notifier.bump()
         return message
+
+    def by_nonce(self, author: User, nonce: str, window: float) -> Message | None:
+        """The message `author` created with this nonce within the last `window` seconds, if it still exists."""
+        found = self.nonces.get((author.id, nonce))
+        if found is None or time.monotonic() - found[0] > window or found[1].deleted:
+            return None
+        return found[1]
+
+    def remember_nonce(self, message: Message, nonce: str) -> None:
+        message.nonce = nonce
+        self.nonces[(message.author.id, nonce)] = (time.monotonic(), message)
 
     def edit(self, message: Message, body: Body) -> None:
         """Apply an edit body: keys present replace, `attachments` lists which files survive."""

@@ -8,12 +8,13 @@ from typing import NamedTuple
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db.models import AwardStatus, Delivery, DeliveryState, TierAward
+from bot.db.models import AwardStatus, Delivery, DeliveryState, OutboxMessage, OutboxState, TierAward
 
 OVERDUE_AFTER = timedelta(minutes=15)
 """Longer than the biggest reminder burst takes at Discord's pace, so a busy 18:00 is not a backlog."""
 
 OWED_STATES = (DeliveryState.CLAIMED, DeliveryState.FAILED)
+OUTBOX_OWED = (OutboxState.PENDING, OutboxState.SENDING)
 UNSENT_STATES = [state for state in DeliveryState if state is not DeliveryState.SENT]  # IN uses the index, != not
 
 
@@ -31,7 +32,12 @@ async def overdue_work(sessions: async_sessionmaker[AsyncSession], now: datetime
             .select_from(TierAward)
             .where(TierAward.status == AwardStatus.PENDING, TierAward.earned_at < cutoff)
         )
-    return {"deliveries": deliveries or 0, "tier_awards": awards or 0}
+        outbox = await session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.state.in_(OUTBOX_OWED), OutboxMessage.created_at < cutoff)
+        )
+    return {"deliveries": deliveries or 0, "tier_awards": awards or 0, "outbox": outbox or 0}
 
 
 class LedgerCounts(NamedTuple):

@@ -90,6 +90,30 @@ class Ledger:
                 )
             )
 
+    async def part_sent(self, row: Delivery, parts_sent: int, *, channel_id: int, message_id: int) -> None:
+        """One more message of a multi-part post is out: a retry resumes after it. `message_id` is the first part's."""
+        row.parts_sent, row.channel_id, row.message_id = parts_sent, channel_id, message_id
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(Delivery)
+                .where(Delivery.id == row.id)
+                .values(parts_sent=parts_sent, channel_id=channel_id, message_id=message_id)
+            )
+
+    async def thread_opened(self, row: Delivery, thread_id: int) -> None:
+        row.thread_id = thread_id
+        async with self._sessions.begin() as session:
+            await session.execute(update(Delivery).where(Delivery.id == row.id).values(thread_id=thread_id))
+
+    async def dropped(self, row: Delivery, error: str | None = None) -> None:
+        """Nothing more will be sent for this row: it can never succeed as it is (`error` says why), or what it
+        stood for was withdrawn; what comes after it is not held up."""
+        values: dict[str, object] = {"state": DeliveryState.DROPPED}
+        if error is not None:
+            values["last_error"] = error[:500]
+        async with self._sessions.begin() as session:
+            await session.execute(update(Delivery).where(Delivery.id == row.id).values(**values))
+
     async def failed(self, row: Delivery, error: str) -> int:
         """Record a failed attempt and when to try again; returns the number of attempts so far."""
         async with self._sessions.begin() as session:
@@ -137,11 +161,6 @@ class Ledger:
         except IntegrityError:
             return False
         return True
-
-    async def dropped(self, row: Delivery) -> None:
-        """Nothing more will be sent for this row (what it stood for was withdrawn)."""
-        async with self._sessions.begin() as session:
-            await session.execute(update(Delivery).where(Delivery.id == row.id).values(state=DeliveryState.DROPPED))
 
     async def release(self, kind: str, subject: str, period: str) -> bool:
         """Forget a row, so the same (kind, subject, period) may be sent again; True if there was one."""

@@ -19,12 +19,14 @@ from bot.db.models import (
     LearnerSettings,
     Membership,
     MembershipStatus,
+    OutboxMessage,
     Review,
     Submission,
     SubmissionVersion,
     TierAward,
 )
 from bot.errors import NotFound
+from bot.services.outbox import learner_lane
 from bot.services.quotas import DATA_EXPORTS, forget_user, take, uses_of
 
 ERASED_NAME = "(erased)"
@@ -156,6 +158,8 @@ class MyDataService:
             submissions = await session.execute(delete(Submission).where(Submission.membership_id.in_(ids)))
             await session.execute(delete(Extension).where(Extension.membership_id.in_(ids)))
             await forget_user(session, guild_id, user_id)
+            # Notices still owed to them would carry their id (and need data that is now gone).
+            await session.execute(delete(OutboxMessage).where(OutboxMessage.lane == learner_lane(guild_id, user_id)))
             if settings is not None:
                 await session.delete(settings)
             for membership, _ in memberships:

@@ -13,12 +13,15 @@ from bot.services.stats import CohortStats
 
 
 class DeliveryFailed(Exception):
-    """Discord refused or failed a send. `retryable` is false when only a person can fix it."""
+    """Discord refused or failed a send. `retryable` is false when only a person can fix it.
 
-    def __init__(self, reason: str, *, retryable: bool) -> None:
+    `rejected`: Discord refused the request itself (HTTP 400), so sending it again unchanged can never work."""
+
+    def __init__(self, reason: str, *, retryable: bool, rejected: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
-        self.retryable = retryable
+        self.retryable = retryable and not rejected
+        self.rejected = rejected
 
 
 @dataclass(frozen=True)
@@ -32,13 +35,19 @@ class WeekPost:
     due: datetime | None
     late_since: datetime | None
     """Set when the bot missed the opening (downtime): the post says it is late and since when."""
+    delivery_id: int = 0
+    """Its ledger row: every part is sent with a nonce derived from it, so Discord drops a resend."""
     may_exist: bool = False
-    """A previous attempt was cut off: look for the post in the channel before sending it again."""
+    """A previous attempt may have sent this part unrecorded: look for it in the channel before sending it."""
 
     @property
     def marker(self) -> str:
         """Footer text that identifies this post in the channel, for the duplicate check."""
         return f"{self.cohort_name} · {self.module.label} · cohort #{self.cohort_id}"
+
+    def nonce(self, part: int | str) -> str:
+        """The same for every attempt at one part (Discord allows 25 characters)."""
+        return f"w{self.delivery_id}.{part}"
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,8 @@ class LearnerNotice:
     fallback_channel_id: int
     text: str
     dms_closed: bool = False
+    nonce: str | None = None
+    """The same on every attempt at this notice (an outbox item's), so a resend cannot make a second one."""
 
 
 @dataclass(frozen=True)
@@ -104,8 +115,20 @@ class NoticeRoute(enum.StrEnum):
 
 
 class DiscordPort(Protocol):
-    async def post_week(self, post: WeekPost) -> int:
-        """Post a week's materials and open its thread; return the first message's id."""
+    def week_parts(self, post: WeekPost) -> int:
+        """How many messages the full post of this week takes."""
+        ...
+
+    async def post_week_part(self, post: WeekPost, index: int) -> int:
+        """Send part `index` (from 0) of a week's post; return its message id."""
+        ...
+
+    async def post_week_short(self, post: WeekPost) -> int:
+        """One short message announcing the week and pointing to /roadmap, for when Discord refused the full post."""
+        ...
+
+    async def open_week_thread(self, post: WeekPost, message_id: int) -> int:
+        """Open the week's discussion thread on `message_id` (or find the one already there); return its id."""
         ...
 
     async def post_wrap_up(self, wrap_up: WrapUp) -> int: ...

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -26,7 +26,7 @@ from bot.roadmap import Roadmap
 from bot.schedule.planner import Timeline, week_openings
 from bot.services.catalog import RoadmapCatalog
 from bot.services.cohorts import build_timeline
-from bot.services.ledger import INTERRUPTED, REPORT_AFTER_ATTEMPTS, Ledger, LedgerEntry
+from bot.services.ledger import REPORT_AFTER_ATTEMPTS, Ledger, LedgerEntry
 from bot.services.ports import DeliveryFailed, DiscordPort, WeekPost, WrapUp
 
 log = logging.getLogger(__name__)
@@ -108,14 +108,21 @@ class PostingService:
         report = RunReport(scheduled=scheduled)
         done = await self._ledger.existing(WEEK_POST, [s.cohort.id for s in scheduled])
         for item in scheduled:
-            if await self._post_due_weeks(item, done, now, report) and item.end is not None and item.end <= now:
+            try:
+                in_order = await self._post_due_weeks(item, done, now, report)
+            except Exception:
+                # One cohort's bug must not stop every other cohort's posts; its row is retried like a failure.
+                log.exception("posting for cohort %s failed unexpectedly", item.cohort.id)
+                report.failed.append((item.cohort.name, 0))
+                continue
+            if in_order and item.end is not None and item.end <= now:
                 await self._complete(item, report)
         return report
 
     async def _post_due_weeks(
         self, item: ScheduledCohort, done: dict[tuple[str, str], LedgerEntry], now: datetime, report: RunReport
     ) -> bool:
-        """Post this cohort's due weeks in order; stop at the first failure so order is kept."""
+        """Post this cohort's due weeks in order; stop at the first week not out yet, so order is kept."""
         cohort = item.cohort
         subject = f"cohort:{cohort.id}"
         for module in item.roadmap.modules:
@@ -123,10 +130,13 @@ class PostingService:
             if opened is None or opened > now:
                 return True
             period = f"week-{module.week}"
-            late = opened > cohort.created_at and now - opened > LATE_GRACE
-            row = await self._take(done.get((subject, period)), subject, period, opened, cohort.id, late)
-            if row is None:
+            existing = done.get((subject, period))
+            if existing is not None and existing.state in (DeliveryState.SENT, DeliveryState.DROPPED):
                 continue
+            late = opened > cohort.created_at and now - opened > LATE_GRACE
+            row = await self._take(existing, subject, period, opened, cohort.id, late)
+            if row is None:
+                return False  # backing off, or another worker has it: later weeks wait their turn
             post = WeekPost(
                 cohort_id=cohort.id,
                 cohort_name=cohort.name,
@@ -136,17 +146,79 @@ class PostingService:
                 module=module,
                 due=item.openings.get(module.last_week + 1),
                 late_since=opened if row.late else None,
-                may_exist=row.last_error == INTERRUPTED,
+                delivery_id=row.id,
+                may_exist=row.attempts > 1,
             )
             try:
-                message_id = await self._port.post_week(post)
+                delivered = await self._deliver_week(row, post)
             except DeliveryFailed as exc:
                 await self._record_failure(row, cohort, f"{module.label} post", exc)
                 report.failed.append((cohort.name, module.week))
                 return False
-            await self._ledger.sent(row, channel_id=cohort.channel_id, message_id=message_id)
-            report.posted.append((cohort.name, module.week))
+            except Exception as exc:
+                await self._record_failure(row, cohort, f"{module.label} post", _unexpected(exc))
+                raise
+            (report.posted if delivered else report.failed).append((cohort.name, module.week))
         return True
+
+    async def _deliver_week(self, row: Delivery, post: WeekPost) -> bool:
+        """Send the parts not out yet, then open the thread; each step is recorded as soon as Discord took it.
+
+        False when Discord refused the week in every form, so it was dropped."""
+        total = self._port.week_parts(post)
+        while row.parts_sent < total:
+            try:
+                message_id = await self._port.post_week_part(post, row.parts_sent)
+                parts_sent = row.parts_sent + 1
+            except DeliveryFailed as exc:
+                if not exc.rejected:
+                    raise
+                message_id = await self._post_short(row, post, exc)
+                if message_id is None:
+                    return False
+                parts_sent = total
+            await self._ledger.part_sent(
+                row, parts_sent, channel_id=post.channel_id, message_id=row.message_id or message_id
+            )
+            post = replace(post, may_exist=False)  # only the part an earlier attempt was cut off in may be out
+        if row.thread_id is None and row.message_id is not None:
+            try:
+                await self._ledger.thread_opened(row, await self._port.open_week_thread(post, row.message_id))
+            except DeliveryFailed as exc:
+                if exc.retryable:
+                    raise
+                # The post itself is out: a missing thread is worth telling, never worth holding later weeks for.
+                await self._tell_moderators(
+                    post.moderator_channel_id,
+                    f"'{post.cohort_name}': {post.module.label} is posted in <#{post.channel_id}>, but I could not "
+                    f"open its discussion thread ({exc.reason}). Check that I may create public threads there.",
+                )
+        await self._ledger.sent(row, channel_id=row.channel_id, message_id=row.message_id)
+        return True
+
+    async def _post_short(self, row: Delivery, post: WeekPost, refused: DeliveryFailed) -> int | None:
+        """Discord refused the full post (400): send the short form instead, or drop the week if even that fails.
+
+        Either way the moderators hear of it and the cohort's later weeks are not held up behind it."""
+        where = f"{post.module.label} of '{post.cohort_name}'"
+        try:
+            message_id = await self._port.post_week_short(post)
+        except DeliveryFailed as exc:
+            if not exc.rejected:
+                raise
+            await self._ledger.dropped(row, exc.reason)
+            await self._tell_moderators(
+                post.moderator_channel_id,
+                f"Discord refused {where} ({refused.reason}), and its short form too ({exc.reason}). "
+                f"I skipped it; learners can read it with `/roadmap week:{post.module.week}`.",
+            )
+            return None
+        await self._tell_moderators(
+            post.moderator_channel_id,
+            f"Discord refused the full post of {where} ({refused.reason}), so I posted a short form in "
+            f"<#{post.channel_id}> that points to `/roadmap week:{post.module.week}`.",
+        )
+        return message_id
 
     async def _take(
         self, existing: LedgerEntry | None, subject: str, period: str, due: datetime, cohort_id: int, late: bool
@@ -161,14 +233,17 @@ class PostingService:
         attempts = await self._ledger.failed(row, exc.reason)
         log.warning("%s for cohort %s failed (attempt %d): %s", what, cohort.id, attempts, exc.reason)
         if attempts == REPORT_AFTER_ATTEMPTS or (not exc.retryable and attempts == 1):
-            text = (
+            await self._tell_moderators(
+                cohort.review_channel_id or cohort.channel_id,
                 f"I could not send the {what} of '{cohort.name}' to <#{cohort.channel_id}>: {exc.reason}. "
-                "I keep retrying; nothing is lost once the problem is fixed."
+                "I keep retrying; nothing is lost once the problem is fixed.",
             )
-            try:
-                await self._port.tell_moderators(cohort.review_channel_id or cohort.channel_id, text)
-            except DeliveryFailed as report_exc:
-                log.error("could not tell the moderators of cohort %s: %s", cohort.id, report_exc.reason)
+
+    async def _tell_moderators(self, channel_id: int, text: str) -> None:
+        try:
+            await self._port.tell_moderators(channel_id, text)
+        except DeliveryFailed as exc:
+            log.error("could not tell the moderators in channel %s: %s", channel_id, exc.reason)
 
     async def _complete(self, item: ScheduledCohort, report: RunReport) -> None:
         cohort = item.cohort
@@ -198,6 +273,10 @@ class PostingService:
                 )
             )
             return count or 0
+
+
+def _unexpected(exc: Exception) -> DeliveryFailed:
+    return DeliveryFailed(f"unexpected error: {type(exc).__name__}", retryable=True)
 
 
 async def _grouped(session: AsyncSession, model: type[CohortPause] | type[CohortAdvance], ids: list[int]) -> dict:

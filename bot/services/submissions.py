@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from urllib.parse import urlparse
 
@@ -26,12 +26,21 @@ from bot.roadmap import Module
 from bot.services.cohorts import CohortService, CohortView
 from bot.services.enrolment import EnrolmentService
 from bot.services.events import ApprovalListener, CheckpointApproved
+from bot.services.outbox import CHANNEL_LANE, Outbox, OutboxItem, learner_lane, owe
 from bot.services.quotas import VERSIONS_PER_CHECKPOINT, refuse_if_spent_in
 
 MAX_LINK = 2048
 MAX_NOTES = 1000
 MAX_FEEDBACK = 1000
 MAX_EXTENSION_DAYS = 60
+
+REVIEW_MESSAGE = "review_message"
+"""Outbox: post a version to the review channel (payload: submission_id, version, previous message, and the
+submitted file's URL, name, size and type)."""
+DECISION_NOTICE = "decision_notice"
+"""Outbox: tell the learner about a decision (payload: review_id)."""
+APPROVAL = "approval"
+"""Outbox: run the approval listeners, e.g. the tier check (payload: a CheckpointApproved)."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +83,12 @@ class SubmissionCard:
     cohort_channel_id: int
     previous_review_message: tuple[int, int] | None
     """(channel, message) of the review message of the version this one replaces, if any."""
+    review_message_id: int | None = None
+    """Its review message, once posted."""
+    superseded: bool = False
+    """A newer version was submitted since."""
+    owed: tuple[int, ...] = ()
+    """Outbox messages written with this submission (its review message), to deliver after the commit."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +99,8 @@ class Decision:
     feedback: str | None
     decided_at: datetime
     guild_id: int
+    owed: tuple[int, ...] = ()
+    """Outbox messages written with this decision (the tier check, the learner's notice)."""
 
 
 @dataclass(frozen=True)
@@ -107,16 +124,25 @@ class SubmissionService:
         clock: Clock,
         cohorts: CohortService,
         enrolment: EnrolmentService,
+        outbox: Outbox,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
         self._cohorts = cohorts
         self._enrolment = enrolment
+        self._outbox = outbox
         self._approval_listeners: list[ApprovalListener] = []
+        outbox.register(APPROVAL, self._approved)
 
     def on_approved(self, listener: ApprovalListener) -> None:
-        """Subscribe to approvals (the tier logic grants roles from here)."""
+        """Subscribe to approvals (the tier logic grants roles from here); delivered through the outbox,
+        so a listener hears of every committed approval even if the process stops right after it."""
         self._approval_listeners.append(listener)
+
+    async def _approved(self, item: OutboxItem) -> None:
+        event = CheckpointApproved(**item.payload)
+        for listener in self._approval_listeners:
+            await listener(event)
 
     async def target(self, guild_id: int, user_id: int, cohort_name: str | None, week: int | None) -> CohortView:
         """Check, before a form opens, that this learner may submit for this week at all."""
@@ -190,7 +216,59 @@ class SubmissionService:
                 await session.flush()
             except IntegrityError:
                 raise Conflict("You submitted twice at the same moment; the first one counts. Try again.") from None
-            return _card(submission, version, cohort, membership, module, deadline, previous)
+            review_message = owe(
+                session,
+                self._clock,
+                REVIEW_MESSAGE,
+                {
+                    "submission_id": submission.id,
+                    "version": version.version,
+                    "previous": previous,
+                    # Where to fetch the file again for the review message (never its bytes).
+                    "attachment": asdict(attachment) if attachment else None,
+                },
+                f"{CHANNEL_LANE}{cohort.review_channel_id or cohort.channel_id}",
+            )
+            await session.flush()
+            card = _card(submission, version, cohort, membership, module, deadline, previous)
+            return replace(card, owed=(review_message.id,))
+
+    async def card(self, submission_id: int, version: int) -> SubmissionCard | None:
+        """The card of one version as it stands now; None when it was erased."""
+        async with self._sessions() as session:
+            submission = await session.get(Submission, submission_id)
+            row = await session.scalar(
+                select(SubmissionVersion).where(
+                    SubmissionVersion.submission_id == submission_id, SubmissionVersion.version == version
+                )
+            )
+            if submission is None or row is None:
+                return None
+            return await self._card_of(session, submission, row)
+
+    async def _card_of(self, session: AsyncSession, submission: Submission, row: SubmissionVersion) -> SubmissionCard:
+        membership = await session.get_one(Membership, submission.membership_id)
+        cohort = await session.get_one(Cohort, submission.cohort_id)
+        view = await self._cohorts.view(session, cohort)
+        module = view.roadmap.module_for_week(submission.week)
+        deadline = await _deadline(session, view, membership.id, module)
+        card = _card(submission, row, cohort, membership, module, deadline, None)
+        current = submission.current_version == row.version
+        return replace(
+            card, review_message_id=submission.review_message_id if current else None, superseded=not current
+        )
+
+    async def decision(self, review_id: int) -> Decision | None:
+        """A decision as it was made, for the learner's notice; None when it was erased."""
+        async with self._sessions() as session:
+            review = await session.get(Review, review_id)
+            row = await session.get(SubmissionVersion, review.submission_version_id) if review else None
+            submission = await session.get(Submission, row.submission_id) if row else None
+            if review is None or row is None or submission is None:
+                return None
+            card = await self._card_of(session, submission, row)
+            guild_id = await session.scalar(select(Cohort.guild_id).where(Cohort.id == submission.cohort_id))
+        return Decision(card, review.decision, review.reviewer_id, review.feedback, review.decided_at, guild_id or 0)
 
     @staticmethod
     def _module(view: CohortView, week: int | None) -> Module:
@@ -256,15 +334,14 @@ class SubmissionService:
             existing = await session.scalar(select(Review).where(Review.submission_version_id == row.id))
             if existing is not None:
                 raise Conflict(_already_decided(existing))
-            session.add(
-                Review(
-                    submission_version_id=row.id,
-                    reviewer_id=reviewer_id,
-                    decision=decision,
-                    feedback=feedback,
-                    decided_at=now,
-                )
+            review = Review(
+                submission_version_id=row.id,
+                reviewer_id=reviewer_id,
+                decision=decision,
+                feedback=feedback,
+                decided_at=now,
             )
+            session.add(review)
             submission.status = (
                 SubmissionStatus.APPROVED if decision is ReviewDecision.APPROVED else SubmissionStatus.CHANGES_REQUESTED
             )
@@ -274,18 +351,18 @@ class SubmissionService:
             except IntegrityError:
                 raise Conflict("Another moderator decided this one a moment ago.") from None
             membership = await session.get_one(Membership, submission.membership_id)
-            view = await self._cohorts.view(session, cohort)
-            module = view.roadmap.module_for_week(submission.week)
-            deadline = await _deadline(session, view, membership.id, module)
-            card = _card(submission, row, cohort, membership, module, deadline, None)
-        result = Decision(card, decision, reviewer_id, feedback, now, guild_id)
-        if decision is ReviewDecision.APPROVED:
-            event = CheckpointApproved(
-                guild_id, cohort.id, membership.id, membership.user_id, submission.week, submission.id, reviewer_id
-            )
-            for listener in self._approval_listeners:
-                await listener(event)
-        return result
+            # The learner's lane: the tier check runs before the notice, both after earlier decisions.
+            lane = learner_lane(guild_id, membership.user_id)
+            owed = []
+            if decision is ReviewDecision.APPROVED:
+                event = CheckpointApproved(
+                    guild_id, cohort.id, membership.id, membership.user_id, submission.week, submission.id, reviewer_id
+                )
+                owed.append(owe(session, self._clock, APPROVAL, asdict(event), lane))
+            owed.append(owe(session, self._clock, DECISION_NOTICE, {"review_id": review.id}, lane))
+            await session.flush()
+            card = await self._card_of(session, submission, row)
+            return Decision(card, decision, reviewer_id, feedback, now, guild_id, tuple(o.id for o in owed))
 
     async def queue(self, guild_id: int, cohort_name: str | None) -> list[QueueItem]:
         """Pending submissions of this server (or one cohort), oldest first."""

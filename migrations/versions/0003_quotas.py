@@ -1,7 +1,7 @@
 """quota uses: uploads, exports, joins and roster downloads counted per server or person
 
 Revision ID: 0003_quotas
-Revises: 0001
+Revises: 0002_outbox
 Create Date: 2026-12-01 18:40:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision: str = '0003_quotas'
-down_revision: str | None = '0001'
+down_revision: str | None = '0002_outbox'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

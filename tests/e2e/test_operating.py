@@ -15,10 +15,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import make_url
 
 from bot.clock import ManualClock
-from bot.db.models import Delivery, DeliveryState
+from bot.db.models import Delivery, DeliveryState, OutboxState
 from bot.harness import RunningBot, StudyServer, start_bot
 from bot.ops_http import OpsServer
 from bot.sandbox import Sandbox
+from bot.services.outbox import owe
 from tests.processes import free_port
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -139,6 +140,24 @@ async def test_readyz_turns_unready_on_a_backlog_and_metrics_show_it(bot: Runnin
         assert value(samples, "cohort_deliveries", kind="week_post", state="failed") == 1
         assert value(samples, "cohort_deliveries_sent") == 0
         assert value(samples, "cohort_scheduler_last_sweep_timestamp_seconds") == clock.now().timestamp()
+    finally:
+        await server.stop()
+
+
+async def test_outbox_messages_owed_for_over_15_minutes_are_a_backlog(bot: RunningBot, clock: ManualClock):
+    server, base = await serve_ops(bot, max_backlog=1)
+    try:
+        async with bot.bot.sessions.begin() as session:
+            for age, state in [(20, OutboxState.PENDING), (30, OutboxState.SENDING), (40, OutboxState.SENT),
+                               (50, OutboxState.DROPPED), (10, OutboxState.PENDING)]:
+                row = owe(session, clock, "nobody_handles_this", {}, f"lane:{age}")
+                row.state, row.created_at = state, clock.now() - timedelta(minutes=age)
+        status, text = await get(base + "/readyz")
+        assert status == 503
+        assert "2 items owed for over 15 minutes (outbox 2), more than READY_MAX_BACKLOG=1" in text
+        samples = await scrape(base)
+        assert value(samples, "cohort_backlog", kind="outbox") == 2
+        assert value(samples, "cohort_backlog", kind="deliveries") == 0
     finally:
         await server.stop()
 

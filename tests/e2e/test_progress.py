@@ -370,6 +370,7 @@ async def test_leaderboard_refusals(sandbox: Sandbox, server: StudyServer, runni
 
 
 async def statements(bot: RunningBot, call: Callable[[], Awaitable[Reply]]) -> int:
+    await bot.bot.outbox.settle()  # owed messages still going out are not the command's statements
     seen: list[str] = []
 
     def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:

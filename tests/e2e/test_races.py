@@ -106,10 +106,12 @@ async def submit(bot: RunningBot, server: StudyServer, learner: Member, week: in
 async def decide(
     bot: RunningBot, server: StudyServer, card: SubmissionCard, decision: ReviewDecision = ReviewDecision.APPROVED
 ) -> Decision:
-    return await bot.bot.submissions.decide(
+    result = await bot.bot.submissions.decide(
         server.guild.id, card.submission_id, card.version, server.moderator.id, decision,
         "please add plots" if decision is ReviewDecision.CHANGES_REQUESTED else None,
     )
+    await bot.bot.outbox.deliver(result.owed)  # as the review button does: the tier check, the learner's notice
+    return result
 
 
 async def submission_state(bot: RunningBot, submission_id: int) -> tuple[SubmissionStatus, int, int, int]:

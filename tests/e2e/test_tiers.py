@@ -70,6 +70,7 @@ async def complete(
     for week in weeks:
         await hand_in(sandbox, server, bot, learner, week)
         await approve_latest(sandbox, server)
+    await bot.bot.outbox.settle()
     await bot.bot.tiers.settle()
 
 

@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+import aiohttp
 import discord
 import discord.http
 import pytest
@@ -17,6 +18,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.sandbox import Perm, Sandbox, SandboxError, SandboxFile, World, payloads
+from bot.sandbox.faults import LOST
 from bot.sandbox.world import Channel, Guild, Member, Role, User
 
 COHORTS = ["Spring", "Summer", "Autumn", "Winter"]
@@ -639,3 +641,54 @@ async def test_the_bot_joining_a_guild_later(bot: commands.Bot, sb: Sandbox, sce
     await sb.add_bot_to(later)
     await sb.until(lambda: joined, what="on_guild_join")
     assert joined[0].id == later.id and joined[0].me is not None
+
+
+@pytest.mark.asyncio
+async def test_a_resend_with_the_same_nonce_returns_the_first_message(
+    bot: commands.Bot, sb: Sandbox, scene: Scene
+) -> None:
+    channel = channel_of(bot, scene.general)
+    first = await channel.send("week 1", nonce="w1.0")
+    again = await channel.send("week 1", nonce="w1.0")
+    other = await channel.send("week 2", nonce="w1.1")
+    assert again.id == first.id != other.id
+    assert [m.content for m in sb.messages_in(scene.general)] == ["week 1", "week 2"]
+    sb.nonce_window = 0.0  # past Discord's window the same nonce makes a new message
+    await channel.send("week 1", nonce="w1.0")
+    assert len(sb.messages_in(scene.general)) == 3
+
+
+@pytest.mark.asyncio
+async def test_a_lost_answer_is_carried_out_but_never_reaches_the_bot(
+    bot: commands.Bot, sb: Sandbox, scene: Scene
+) -> None:
+    sb.fail_next("POST", "/channels/{channel_id}/messages", status=LOST)
+    with pytest.raises(aiohttp.ClientError):
+        await channel_of(bot, scene.general).send("did it go?")
+    assert [m.content for m in sb.messages_in(scene.general)] == ["did it go?"]
+
+
+@pytest.mark.asyncio
+async def test_a_second_thread_on_one_message_is_refused_as_discord_does(
+    bot: commands.Bot, sb: Sandbox, scene: Scene
+) -> None:
+    starter = await channel_of(bot, scene.general).send("week 1")
+    await starter.create_thread(name="week-1")
+    with pytest.raises(discord.HTTPException) as refused:
+        await starter.create_thread(name="week-1")
+    assert (refused.value.status, refused.value.code) == (400, 160004)
+
+
+@pytest.mark.asyncio
+async def test_chaos_fails_requests_at_its_rate_and_repeats_for_a_seed(sb: Sandbox) -> None:
+    def draws(seed: int) -> list[int | None]:
+        sb.unleash_chaos(seed, rate=0.3)
+        found = [sb.faults.take("POST", f"/channels/{n}/messages") for n in range(200)]
+        return [f.status if f else None for f in found]
+
+    first, again, other = draws(7), draws(7), draws(8)
+    assert first == again != other
+    assert 30 < sum(status is not None for status in first) < 90
+    assert {s for s in first if s is not None} == {503, 429, LOST}
+    sb.calm()
+    assert sb.faults.take("POST", "/channels/1/messages") is None

@@ -1,0 +1,267 @@
+"""The outbox: what the bot owes people, written with the change that caused it and delivered until done.
+
+A service adds a message (`owe`) in the same transaction as its change, so the debt exists exactly
+when the change does. After the commit the caller asks for delivery at once (`deliver`); the schedule's
+minute sweep (`kick`) delivers whatever that attempt or a stopped process left behind. Each attempt
+claims its row by compare-and-set (pending → sending), so two workers never both send it; a row found
+`sending` at start-up was cut off by a stop and is tried again, and handlers make that resend harmless
+(the item's nonce, or a check of what is already recorded). Messages of one lane (a channel, a learner)
+go out in the order they were written, a lane's later messages waiting behind one that backs off,
+and a channel's lane is paced (a Discord channel takes about 5 messages per 5 seconds).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import Clock
+from bot.db.models import OutboxMessage, OutboxState
+from bot.pacing import Pacer
+from bot.services.ledger import INTERRUPTED, backoff
+from bot.services.ports import DeliveryFailed
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+"""Rows read per pass of the drain; the next pass reads on."""
+GIVE_UP_AFTER = 12
+"""Attempts before a message nobody can deliver is dropped (with hourly back-off, about half a day)."""
+CHANNEL_LANE = "channel:"
+"""Lanes named `channel:ID` post into one Discord channel, and are paced like it."""
+LANE_RATE = 1.0
+LANE_BURST = 5
+"""Per channel lane: 5 at once, then one a second, i.e. about 5 per 5 s, what Discord lets one channel take.
+(DMs pass the Discord port's own pacer.)"""
+LANES_AT_ONCE = 8
+WAIT_FOR_DELIVERY = 10.0
+"""How long `deliver` waits for its own messages before returning (they stay owed if it runs out)."""
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    id: int
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+    """This attempt's number: above 1, an earlier attempt may have reached Discord unrecorded."""
+
+    @property
+    def nonce(self) -> str:
+        """The same on every attempt, so Discord drops a resend of a message it already made."""
+        return f"o{self.id}"
+
+
+Handler = Callable[[OutboxItem], Awaitable[None]]
+"""Delivers one item; raises DeliveryFailed when Discord refused or failed it. Returning means done."""
+
+
+def learner_lane(guild_id: int, user_id: int) -> str:
+    """The lane of everything owed to one learner in one server (erasing them empties it)."""
+    return f"learner:{guild_id}:{user_id}"
+
+
+def owe(session: AsyncSession, clock: Clock, kind: str, payload: dict[str, Any], lane: str) -> OutboxMessage:
+    """Add a message to the outbox inside the caller's transaction; its id is known after a flush."""
+    now = clock.now()
+    row = OutboxMessage(
+        kind=kind, payload=payload, lane=lane[:64], state=OutboxState.PENDING, attempts=0, due_at=now, created_at=now
+    )
+    session.add(row)
+    return row
+
+
+class Outbox:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        *,
+        lane_rate: float | None = LANE_RATE,
+        lane_burst: int = LANE_BURST,
+    ) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._handlers: dict[str, Handler] = {}
+        self.lane_rate = lane_rate
+        self._lane_burst = lane_burst
+        self._pacers: dict[str, Pacer] = {}
+        self._drain: asyncio.Task[None] | None = None
+        self._again = False
+        self._closed = False
+        self._done: dict[int, asyncio.Event] = {}
+
+    def register(self, kind: str, handler: Handler) -> None:
+        """The one handler for a kind of message (each feature registers its own)."""
+        self._handlers[kind] = handler
+
+    async def mark_interrupted(self) -> int:
+        """At start-up: rows still `sending` were cut off by a stop; they, and all that wait, are due at once."""
+        now = self._clock.now()
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.state == OutboxState.SENDING)
+                .values(state=OutboxState.PENDING, last_error=INTERRUPTED, due_at=now)
+            )
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.state == OutboxState.PENDING, OutboxMessage.due_at > now)
+                .values(due_at=now)
+            )
+            return result.rowcount or 0
+
+    async def deliver(self, ids: Iterable[int], within: float = WAIT_FOR_DELIVERY) -> None:
+        """Deliver these (just committed) messages now, behind any older ones of their lanes, and wait a while
+        for their first attempt; whatever is not done by then stays owed and the drain goes on."""
+        waiters = [asyncio.create_task(self._done.setdefault(i, asyncio.Event()).wait()) for i in ids]
+        self.start_drain()
+        if waiters:
+            _, late = await asyncio.wait(waiters, timeout=within)
+            for waiter in late:
+                waiter.cancel()
+
+    async def kick(self) -> None:
+        """Make sure a drain runs soon (the schedule's sweep calls this every minute)."""
+        self.start_drain()
+
+    def start_drain(self) -> None:
+        if self._closed:
+            return
+        if self._drain is not None and not self._drain.done():
+            self._again = True  # something new was owed during this pass: read again before stopping
+            return
+        self._drain = asyncio.create_task(self._drain_logged(), name="outbox-drain")
+
+    async def settle(self) -> None:
+        """Wait until the drain has nothing left that is due (tests and the demo read a settled state)."""
+        while self._drain is not None and not self._drain.done():
+            await asyncio.gather(self._drain, return_exceptions=True)
+
+    def shutdown(self) -> None:
+        self._closed = True
+        if self._drain is not None:
+            self._drain.cancel()
+
+    async def drain(self) -> int:
+        """Deliver everything due, lane by lane in order, until nothing due is left; returns how many were sent."""
+        sent = 0
+        while True:
+            self._again = False
+            lanes = await self._due_lanes()
+            if not lanes:
+                if not self._again:
+                    return sent
+                continue
+            gate = asyncio.Semaphore(LANES_AT_ONCE)
+            results = await asyncio.gather(*(self._drain_lane(lane, items, gate) for lane, items in lanes.items()))
+            sent += sum(results)
+            if not any(results) and not self._again:
+                return sent
+
+    async def _drain_logged(self) -> None:
+        try:
+            await self.drain()
+        except Exception:
+            log.exception("the outbox drain failed; the next sweep tries again")
+        finally:
+            for event in self._done.values():
+                event.set()  # nobody waits past a drain that stopped
+            self._done.clear()
+
+    async def _due_lanes(self) -> dict[str, list[OutboxItem]]:
+        """Unsent messages in write order, grouped by lane, each lane cut at its first one not due yet."""
+        now = self._clock.now()
+        async with self._sessions() as session:
+            rows = (
+                await session.scalars(
+                    select(OutboxMessage)
+                    .where(OutboxMessage.state.in_((OutboxState.PENDING, OutboxState.SENDING)))
+                    .order_by(OutboxMessage.id)
+                    .limit(BATCH)
+                )
+            ).all()
+        lanes: dict[str, list[OutboxItem]] = defaultdict(list)
+        blocked: set[str] = set()
+        for row in rows:
+            if row.lane in blocked:
+                continue
+            if row.state is OutboxState.SENDING or row.due_at > now:
+                blocked.add(row.lane)  # order holds: nothing overtakes a message still in flight or backing off
+                self._finished(row.id)
+                continue
+            lanes[row.lane].append(OutboxItem(row.id, row.kind, dict(row.payload), row.attempts + 1))
+        return lanes
+
+    async def _drain_lane(self, lane: str, items: list[OutboxItem], gate: asyncio.Semaphore) -> int:
+        sent = 0
+        async with gate:
+            for item in items:
+                if not await self._claim(item):
+                    break  # another worker has it: it keeps the lane's order
+                await self._pace(lane)
+                delivered = await self._attempt(item)
+                self._finished(item.id)
+                if not delivered:
+                    break
+                sent += 1
+        return sent
+
+    async def _claim(self, item: OutboxItem) -> bool:
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == item.id, OutboxMessage.state == OutboxState.PENDING)
+                .values(state=OutboxState.SENDING, attempts=item.attempts)
+            )
+            return result.rowcount == 1
+
+    async def _pace(self, lane: str) -> None:
+        if not lane.startswith(CHANNEL_LANE):
+            return
+        pacer = self._pacers.get(lane)
+        if pacer is None:
+            pacer = self._pacers[lane] = Pacer(self.lane_rate, self._lane_burst)
+        await pacer.wait()
+
+    async def _attempt(self, item: OutboxItem) -> bool:
+        handler = self._handlers.get(item.kind)
+        try:
+            if handler is None:
+                raise DeliveryFailed(f"no handler for '{item.kind}'", retryable=False)
+            await handler(item)
+        except DeliveryFailed as exc:
+            await self._failed(item, exc)
+            return False
+        except Exception as exc:
+            log.exception("outbox message %s (%s) failed unexpectedly", item.id, item.kind)
+            await self._failed(item, DeliveryFailed(f"unexpected error: {type(exc).__name__}", retryable=True))
+            return False
+        await self._set(item, state=OutboxState.SENT, sent_at=self._clock.now(), last_error=None)
+        return True
+
+    async def _failed(self, item: OutboxItem, exc: DeliveryFailed) -> None:
+        give_up = exc.rejected or item.attempts >= GIVE_UP_AFTER
+        log.warning(
+            "outbox message %s (%s) failed, attempt %d%s: %s",
+            item.id, item.kind, item.attempts, " (dropped)" if give_up else "", exc.reason,
+        )
+        state = OutboxState.DROPPED if give_up else OutboxState.PENDING
+        due = self._clock.now() + backoff(item.attempts)
+        await self._set(item, state=state, due_at=due, last_error=exc.reason[:500])
+
+    async def _set(self, item: OutboxItem, **values: Any) -> None:
+        async with self._sessions.begin() as session:
+            await session.execute(update(OutboxMessage).where(OutboxMessage.id == item.id).values(**values))
+
+    def _finished(self, item_id: int) -> None:
+        event = self._done.pop(item_id, None)
+        if event is not None:
+            event.set()

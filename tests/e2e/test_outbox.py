@@ -1,0 +1,263 @@
+"""What the bot owes people survives Discord's failures and restarts: delivered once, in order, paced."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from bot.clock import ManualClock
+from bot.db.models import OutboxMessage, OutboxState, Submission, SubmissionVersion, TierAward
+from bot.harness import RunningBot, StudyServer, build_study_server
+from bot.sandbox import Member, Perm, Sandbox, SandboxFile
+from bot.services.outbox import GIVE_UP_AFTER
+from tests.e2e.conftest import Launcher
+from tests.e2e.test_schedule import run
+from tests.e2e.test_submissions import buttons, dms, reviews, start_cohort
+
+MESSAGES = "/channels/{channel_id}/messages"
+EDIT_ORIGINAL = "/webhooks/{app_id}/{token}/messages/@original"
+DOWNLOAD = "/attachments/{channel_id}/{attachment_id}/{filename}"
+REPORT = b"%PDF-1.4 tiny"
+BURST = 40
+
+
+@pytest.fixture
+def ada(server: StudyServer) -> Member:
+    return server.learners[0]
+
+
+async def outbox(bot: RunningBot) -> list[OutboxMessage]:
+    async with bot.bot.sessions() as session:
+        return list((await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all())
+
+
+async def sweep(bot: RunningBot, clock: ManualClock) -> None:
+    """The minute sweep, once the back-off of a first failure has passed."""
+    clock.advance(timedelta(minutes=1))
+    await run(bot)
+    await bot.bot.outbox.settle()
+
+
+async def test_a_503_on_the_review_channel_is_posted_by_the_sweep_and_queued_meanwhile(
+    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock, ada: Member
+) -> None:
+    await start_cohort(sandbox, server, bot, clock)
+    sandbox.fail_next("POST", f"/channels/{server.review_channel.id}/messages", status=503)
+    reply = await sandbox.slash("submit", user=ada, link="https://example.org/work")
+    assert "Submitted" in reply.content
+    assert reviews(sandbox, server) == []
+    queue = await sandbox.slash("review queue", user=server.moderator)
+    assert f"<@{ada.id}>" in queue.content and "not posted yet" in queue.content
+    await sweep(bot, clock)
+    [review] = reviews(sandbox, server)
+    assert buttons(review) == [("Approve", False), ("Request changes", False)]
+    assert [row.state for row in await outbox(bot)] == [OutboxState.SENT]
+    await sweep(bot, clock)
+    assert len(reviews(sandbox, server)) == 1
+
+
+async def submit_report_while_the_review_channel_fails(sandbox: Sandbox, server: StudyServer, ada: Member) -> None:
+    sandbox.fail_next("POST", f"/channels/{server.review_channel.id}/messages", status=503)
+    reply = await sandbox.slash("submit", user=ada, file=SandboxFile("report.pdf", REPORT, "application/pdf"))
+    assert "Submitted" in reply.content
+    assert reviews(sandbox, server) == []
+
+
+async def stored_attachment_url(bot: RunningBot) -> str | None:
+    async with bot.bot.sessions() as session:
+        return await session.scalar(select(SubmissionVersion.attachment_url))
+
+
+async def test_a_review_message_posted_by_the_sweep_fetches_the_file_again_and_carries_it(
+    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock, ada: Member
+) -> None:
+    await start_cohort(sandbox, server, bot, clock)
+    await submit_report_while_the_review_channel_fails(sandbox, server, ada)
+    [owed] = await outbox(bot)
+    original = await stored_attachment_url(bot)
+    assert owed.payload["attachment"] == {
+        "url": original, "name": "report.pdf", "size": len(REPORT), "content_type": "application/pdf"
+    }, "where to fetch the file again, never its bytes"
+    sandbox.fail_next("GET", DOWNLOAD, status=503)
+    await sweep(bot, clock)
+    assert reviews(sandbox, server) == []
+    [owed] = await outbox(bot)
+    assert owed.state is OutboxState.PENDING and "could not fetch the submitted file" in (owed.last_error or "")
+    clock.advance(timedelta(minutes=5))
+    await sweep(bot, clock)
+    [review] = reviews(sandbox, server)
+    [kept] = review.attachments
+    assert (kept.filename, kept.data) == ("report.pdf", REPORT)
+    assert await stored_attachment_url(bot) == kept.url != original
+
+
+async def test_a_file_discord_deleted_before_the_retry_leaves_the_review_message_without_it(
+    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock, ada: Member
+) -> None:
+    await start_cohort(sandbox, server, bot, clock)
+    await submit_report_while_the_review_channel_fails(sandbox, server, ada)
+    original = await stored_attachment_url(bot)
+    [upload] = [a for a in sandbox.store.attachments.values() if a.filename == "report.pdf"]
+    del sandbox.store.attachments[upload.id]  # Discord deletes the learner's ephemeral upload
+    await sweep(bot, clock)
+    [review] = reviews(sandbox, server)
+    assert review.attachments == []
+    assert buttons(review) == [("Approve", False), ("Request changes", False)]
+    assert [row.state for row in await outbox(bot)] == [OutboxState.SENT]
+    assert await stored_attachment_url(bot) == original
+
+
+async def test_a_503_on_the_dm_delays_the_approval_notice_but_never_loses_it(
+    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock, ada: Member
+) -> None:
+    await start_cohort(sandbox, server, bot, clock)
+    await sandbox.slash("submit", user=ada, link="https://example.org/work")
+    sandbox.fail_next("POST", MESSAGES, status=503)  # the next message the bot sends is the DM
+    click = await sandbox.click(reviews(sandbox, server)[0], "Approve", user=server.moderator)
+    assert click.errors == []
+    await sandbox.until(lambda: any(r.status == 503 for r in sandbox.requests), what="the DM to fail")
+    await bot.bot.outbox.settle()
+    assert sandbox.dms_to(ada) == []
+    await sweep(bot, clock)
+    [dm] = await dms(sandbox, ada)
+    assert "was approved" in dm.content
+    await sweep(bot, clock)
+    assert len(sandbox.dms_to(ada)) == 1
+
+
+async def test_a_failed_edit_after_the_decision_still_tells_the_learner_and_records_the_tier_check(
+    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock, ada: Member
+) -> None:
+    await start_cohort(sandbox, server, bot, clock)
+    await sandbox.slash("submit", user=ada, link="https://example.org/work")
+    sandbox.fail_next("PATCH", EDIT_ORIGINAL, status=503)
+    await sandbox.click(reviews(sandbox, server)[0], "Approve", user=server.moderator, settle=False)
+    [dm] = await dms(sandbox, ada)
+    assert "was approved" in dm.content
+    await bot.bot.outbox.settle()
+    kinds = [(row.kind, row.state) for row in await outbox(bot)]
+    assert ("approval", OutboxState.SENT) in kinds and ("decision_notice", OutboxState.SENT) in kinds
+
+
+async def test_owed_messages_left_by_a_stop_are_delivered_once_after_the_restart(
+    sandbox: Sandbox, server: StudyServer, launch: Launcher, clock: ManualClock, ada: Member
+) -> None:
+    first = await launch()
+    await start_cohort(sandbox, server, first, clock)
+    sandbox.fail_next("POST", f"/channels/{server.review_channel.id}/messages", status=503)
+    await sandbox.slash("submit", user=ada, link="https://example.org/one")
+    await sandbox.slash("submit", user=server.learners[1], link="https://example.org/two")
+    assert reviews(sandbox, server) == [], "the second waits behind the first in the channel's lane"
+    await first.stop()
+    second = await launch()
+    await second.bot.outbox.settle()
+    posted = reviews(sandbox, server)
+    assert [m.embeds[0]["title"].split(" · ")[1] for m in posted] == ["ada", "grace"]
+
+
+async def test_a_review_message_sent_but_not_recorded_before_a_stop_is_not_posted_again(
+    sandbox: Sandbox, server: StudyServer, launch: Launcher, clock: ManualClock, ada: Member
+) -> None:
+    first = await launch()
+    await start_cohort(sandbox, server, first, clock)
+    await sandbox.slash("submit", user=ada, link="https://example.org/one")
+    # As if the process died after Discord took the message but before anything was recorded.
+    async with first.bot.sessions.begin() as session:
+        await session.execute(update(OutboxMessage).values(state=OutboxState.SENDING, attempts=1))
+        await session.execute(update(Submission).values(review_channel_id=None, review_message_id=None))
+    await first.stop()
+    second = await launch()
+    await second.bot.outbox.settle()
+    [review] = reviews(sandbox, server)
+    async with second.bot.sessions() as session:
+        assert await session.scalar(select(Submission.review_message_id)) == review.id
+    assert [row.state for row in await outbox(second)] == [OutboxState.SENT]
+
+
+async def test_an_erased_submission_is_owed_nothing(
+    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock, ada: Member
+) -> None:
+    await start_cohort(sandbox, server, bot, clock)
+    sandbox.fail_next("POST", f"/channels/{server.review_channel.id}/messages", status=503)
+    await sandbox.slash("submit", user=ada, link="https://example.org/one")
+    async with bot.bot.sessions.begin() as session:
+        await session.execute(Submission.__table__.delete())
+    await sweep(bot, clock)
+    assert reviews(sandbox, server) == []
+    assert [row.state for row in await outbox(bot)] == [OutboxState.SENT]
+    async with bot.bot.sessions() as session:
+        assert await session.scalar(select(TierAward.id)) is None
+
+
+class TestBurst:
+    @pytest.fixture
+    def server(self) -> StudyServer:
+        return build_study_server(tuple(f"learner{n:02}" for n in range(BURST)))
+
+    async def test_a_burst_queues_durably_drains_in_order_and_is_paced(
+        self, sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock
+    ) -> None:
+        bot.bot.outbox.lane_rate = 20.0  # the production pace is 1 a second after a burst of 5: too slow here
+        await start_cohort(sandbox, server, bot, clock)
+        review_posts = f"/channels/{server.review_channel.id}/messages"
+        sandbox.fail_next("POST", review_posts, times=1, status=503)  # the channel is down when the burst begins
+        for learner in server.learners:
+            reply = await sandbox.slash("submit", user=learner, link=f"https://example.org/{learner.name}")
+            assert "Submitted" in reply.content
+        assert reviews(sandbox, server) == []
+        queue = await sandbox.slash("review queue", user=server.moderator)
+        assert f"{BURST} waiting" in queue.content
+
+        await sweep(bot, clock)
+        posted = reviews(sandbox, server)
+        assert [m.embeds[0]["title"].split(" · ")[1] for m in posted] == [m.name for m in server.learners]
+        sent = sorted(r.time for r in sandbox.requests_to("POST", review_posts) if r.status == 200)
+        busiest = max(sum(1 for t in sent if start <= t < start + 1) for start in sent)
+        assert busiest <= 5 + 20, "never more than the burst plus a second's pace in any second"
+
+
+async def test_erasing_a_learner_drops_the_notices_still_owed_to_them(
+    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock, ada: Member
+) -> None:
+    await start_cohort(sandbox, server, bot, clock)
+    await sandbox.slash("submit", user=ada, link="https://example.org/work")
+    sandbox.fail_next("POST", MESSAGES, status=503)  # the approval notice cannot be sent yet
+    await sandbox.click(reviews(sandbox, server)[0], "Approve", user=server.moderator)
+    await sandbox.until(lambda: any(r.status == 503 for r in sandbox.requests), what="the DM to fail")
+    await bot.bot.outbox.settle()
+    prompt = await sandbox.slash("mydata erase", user=ada)
+    await sandbox.click(prompt, "Erase my data", user=ada)
+    assert [row.kind for row in await outbox(bot)] == ["review_message"]
+    await sweep(bot, clock)
+    assert sandbox.dms_to(ada) == []
+
+
+async def test_an_owed_message_discord_refuses_is_dropped_not_retried(
+    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock, ada: Member
+) -> None:
+    await start_cohort(sandbox, server, bot, clock)
+    review_posts = f"/channels/{server.review_channel.id}/messages"
+    sandbox.fail_next("POST", review_posts, status=400, code=50035)
+    await sandbox.slash("submit", user=ada, link="https://example.org/one")
+    await sweep(bot, clock)
+    assert [(row.state, row.attempts) for row in await outbox(bot)] == [(OutboxState.DROPPED, 1)]
+    assert len(sandbox.requests_to("POST", review_posts)) == 1
+    await sandbox.slash("submit", user=server.learners[1], link="https://example.org/two")
+    assert len(reviews(sandbox, server)) == 1, "a dropped message does not hold up its lane"
+
+
+async def test_a_message_that_keeps_failing_is_dropped_after_its_last_attempt(
+    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock, ada: Member
+) -> None:
+    await start_cohort(sandbox, server, bot, clock)
+    server.review_channel.set_overwrite(server.guild.bot_role, deny=Perm.SEND_MESSAGES)
+    await sandbox.slash("submit", user=ada, link="https://example.org/one")
+    for _ in range(GIVE_UP_AFTER):
+        clock.advance(timedelta(hours=1))  # past the longest back-off
+        await run(bot)
+        await bot.bot.outbox.settle()
+    assert [(row.state, row.attempts) for row in await outbox(bot)] == [(OutboxState.DROPPED, GIVE_UP_AFTER)]
+    queue = await sandbox.slash("review queue", user=server.moderator)
+    assert "check my access to the review channel" in queue.content
