@@ -266,7 +266,9 @@ class _GuildPass:
             event_id = await self.port.create_event(self._event(item))
         except DeliveryFailed as exc:
             attempts = await self.ledger.failed(row, exc.reason)
-            if attempts == REPORT_AFTER_ATTEMPTS or (not exc.retryable and attempts == 1):
+            # Told once: at once when only a person can fix it (such a refusal repeats on every retry), else
+            # when a passing failure has lasted three attempts.
+            if attempts == (REPORT_AFTER_ATTEMPTS if exc.retryable else 1):
                 await self._report(item, exc.reason)
             raise
         await self.ledger.sent(row, channel_id=item.live.channel_id, message_id=event_id)
