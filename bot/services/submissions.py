@@ -27,6 +27,7 @@ from bot.services.cohorts import CohortService, CohortView
 from bot.services.enrolment import EnrolmentService
 from bot.services.events import ApprovalListener, CheckpointApproved
 from bot.services.quotas import VERSIONS_PER_CHECKPOINT, refuse_if_spent_in
+from bot.services.streak_book import Member, refresh, zone_of
 
 MAX_LINK = 2048
 MAX_NOTES = 1000
@@ -190,6 +191,8 @@ class SubmissionService:
                 await session.flush()
             except IntegrityError:
                 raise Conflict("You submitted twice at the same moment; the first one counts. Try again.") from None
+            zone = await zone_of(session, request.guild_id, request.user_id, cohort.timezone)
+            await refresh(session, [Member(membership.id, cohort.id, zone)], now)
             return _card(submission, version, cohort, membership, module, deadline, previous)
 
     @staticmethod
