@@ -30,6 +30,8 @@ import contextlib
 import logging
 import os
 import platform
+import re
+import signal
 import sqlite3
 import statistics
 import sys
@@ -142,6 +144,20 @@ async def child(sb: Sandbox, module: str, database_url: str | None = None) -> As
         sb.commands.global_commands.clear()
 
 
+PROFILE_DIR: Path | None = None
+
+
+async def start_profiler(process: Child, phase: str) -> asyncio.subprocess.Process | None:
+    """With --profile, py-spy samples the bot during the phase (raw collapsed stacks, one file per phase)."""
+    if PROFILE_DIR is None:
+        return None
+    slug = re.sub(r"[^a-z0-9]+", "-", phase.lower()).strip("-")[:40]
+    return await asyncio.create_subprocess_exec(
+        "py-spy", "record", "--pid", str(process.proc.pid), "--format", "raw", "--nonblocking",
+        "-o", str(PROFILE_DIR / f"{slug}.txt"), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )
+
+
 async def run_phase(name: str, calls: int, in_flight: int, inject: Callable[[int], Awaitable[Reply]],
                     ok: Callable[[int, Reply], str | None], process: Child) -> Phase:
     """`calls` interactions with `in_flight` of them outstanding at every moment."""
@@ -182,11 +198,15 @@ async def run_phase(name: str, calls: int, in_flight: int, inject: Callable[[int
             phase.seconds.append(elapsed)
 
     sampler = asyncio.create_task(sample())
+    profiler = await start_profiler(process, name)
     started = time.monotonic()
     await asyncio.gather(*(worker() for _ in range(in_flight)))
     phase.wall = time.monotonic() - started
     sampling = False
     await sampler
+    if profiler is not None:
+        profiler.send_signal(signal.SIGINT)  # py-spy writes its samples when interrupted
+        await profiler.wait()
     progress(f"  {name}: {len(phase.seconds)} answered, {phase.late} late, {len(phase.errors)} errors, "
              f"median {statistics.median(phase.seconds) * 1000 if phase.seconds else 0:.0f} ms")
     return phase
@@ -340,6 +360,10 @@ def render(columns: dict[str, list[Phase]]) -> str:
 
 
 async def main(args: argparse.Namespace) -> int:
+    global PROFILE_DIR
+    if args.profile:
+        PROFILE_DIR = Path(args.profile)
+        PROFILE_DIR.mkdir(parents=True, exist_ok=True)
     columns: dict[str, list[Phase]] = {}
     all_facts: dict[str, dict[str, str]] = {}
     with tempfile.TemporaryDirectory(prefix="cohort-load-") as folder:
@@ -374,6 +398,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--calls", type=int, default=300, help="interactions per phase")
     parser.add_argument("--in-flight", type=int, default=50, help="interactions outstanding at every moment")
     parser.add_argument("--postgres", metavar="URL", help="also run on postgresql+asyncpg://... (its schema is wiped)")
+    parser.add_argument("--profile", metavar="DIR", help="py-spy each phase of the bot into DIR (needs py-spy)")
     parser.add_argument("--log", metavar="PATH", help="write the bot's output (warnings and errors) to PATH")
     parser.add_argument("--only-postgres", action="store_true", help="skip SQLite (with --postgres)")
     args = parser.parse_args(argv)
