@@ -56,6 +56,8 @@ SETTINGS = ("DISCORD_TOKEN", "DATABASE_URL", "LOG_LEVEL", "DEV_GUILD_ID", "DISCO
 APOLOGY = "Sorry, something went wrong"
 LATE = 3.0
 START_WITHIN = 120.0
+STUCK_AFTER = 60.0
+"""An interaction still unanswered after this long counts as an error, so one lost answer never hangs a run."""
 
 
 def progress(message: str) -> None:
@@ -174,7 +176,7 @@ async def run_phase(name: str, calls: int, in_flight: int, inject: Callable[[int
         for i in queue:
             started = time.monotonic()
             try:
-                reply = await inject(i)
+                reply = await asyncio.wait_for(inject(i), STUCK_AFTER)
             except Exception as exc:  # the sandbox timing out is a result to count, not a crash
                 phase.errors.append(f"{name} #{i}: {exc}")
                 continue
@@ -195,6 +197,7 @@ async def run_phase(name: str, calls: int, in_flight: int, inject: Callable[[int
             problem = ok(i, reply)
             if problem:
                 phase.errors.append(f"{name} #{i}: {problem}")
+                continue
             phase.seconds.append(elapsed)
 
     sampler = asyncio.create_task(sample())
@@ -207,8 +210,7 @@ async def run_phase(name: str, calls: int, in_flight: int, inject: Callable[[int
     if profiler is not None:
         profiler.send_signal(signal.SIGINT)  # py-spy writes its samples when interrupted
         await profiler.wait()
-    progress(f"  {name}: {len(phase.seconds)} answered, {phase.late} late, {len(phase.errors)} errors, "
-             f"median {statistics.median(phase.seconds) * 1000 if phase.seconds else 0:.0f} ms")
+    progress(render_row(phase, phase))
     return phase
 
 
@@ -346,17 +348,20 @@ def render(columns: dict[str, list[Phase]]) -> str:
         lines += [f"**{backend}**", "",
                   "| phase | calls | median | p95 | p99 | max | × floor p99 | late | errors / apologies | peak RSS |",
                   "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-        for p in phases:
-            if not p.seconds:
-                lines.append(f"| {p.name} | 0 | — | — | — | — | — | {p.late} | {len(p.errors)} / {p.apologies} | — |")
-                continue
-            ratio = p.quantile(99) / floor.quantile(99)
-            times = " | ".join(f"{t * 1000:,.0f} ms" for t in (
-                statistics.median(p.seconds), p.quantile(95), p.quantile(99), max(p.seconds)))
-            lines.append(f"| {p.name} | {len(p.seconds) + p.late + len(p.errors)} | {times} | {ratio:.1f}× | {p.late}"
-                         f" | {len(p.errors)} / {p.apologies} | {p.rss_mb:.0f} MB |")
+        lines += [render_row(p, floor) for p in phases]
         lines.append("")
     return "\n".join(lines)
+
+
+def render_row(p: Phase, floor: Phase) -> str:
+    calls = len(p.seconds) + p.late + len(p.errors)
+    if not p.seconds or not floor.seconds:
+        return f"| {p.name} | {calls} | — | — | — | — | — | {p.late} | {len(p.errors)} / {p.apologies} | — |"
+    ratio = p.quantile(99) / floor.quantile(99)
+    times = " | ".join(f"{t * 1000:,.0f} ms" for t in (
+        statistics.median(p.seconds), p.quantile(95), p.quantile(99), max(p.seconds)))
+    return (f"| {p.name} | {calls} | {times} | {ratio:.1f}× | {p.late}"
+            f" | {len(p.errors)} / {p.apologies} | {p.rss_mb:.0f} MB |")
 
 
 async def main(args: argparse.Namespace) -> int:

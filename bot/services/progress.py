@@ -324,15 +324,21 @@ class ProgressService:
                 streaks = await kept_streaks(session, view.id, zoned, pauses, now)
                 scores = {m.id: (streaks[m.id].current, streaks[m.id].best) for m in members}
         ranked = sorted(members, key=lambda m: (-scores[m.id][0], -scores[m.id][1], m.display_name.casefold()))
-        standings: list[Standing] = []
+        # Equal scores share the rank of the first of them; only the top and the caller become Standings.
+        top: list[Standing] = []
+        mine = None
+        rank, previous = 0, None
         for position, m in enumerate(ranked, start=1):
             value, detail = scores[m.id]
-            tied = standings and (standings[-1].value, standings[-1].detail) == (value, detail)
-            rank = standings[-1].rank if tied else position
-            standings.append(Standing(rank, m.user_id, m.display_name, value, detail))
-        top = tuple(s for s in standings[:LEADERBOARD_SIZE] if s.value > 0)
-        mine = next((s for s in standings if s.user_id == user_id), None)
-        return Leaderboard(view, by, top, mine, len(members))
+            if (value, detail) != previous:
+                rank, previous = position, (value, detail)
+            if (position <= LEADERBOARD_SIZE and value > 0) or m.user_id == user_id:
+                standing = Standing(rank, m.user_id, m.display_name, value, detail)
+                if position <= LEADERBOARD_SIZE and value > 0:
+                    top.append(standing)
+                if m.user_id == user_id:
+                    mine = standing
+        return Leaderboard(view, by, tuple(top), mine, len(members))
 
 
 # Queries shared by the reads above; each is one statement whatever the history holds.

@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
@@ -31,7 +32,7 @@ from bot.db.models import (
     SubmissionVersion,
 )
 from bot.db.upsert import insert_for
-from bot.services.streaks import DailyRun, Streak, current_of, daily_run, local_day, paused_spans
+from bot.services.streaks import DailyRun, PausedSpan, Streak, current_of, daily_run, local_day, paused_spans
 
 Pauses = list[tuple[datetime, datetime | None]]
 CORRECTION_BATCH = 500
@@ -97,14 +98,19 @@ async def zone_of(session: AsyncSession, guild_id: int, user_id: int, cohort_zon
 # Kept rows.
 
 
-def still_holds(row: DailyStreak, zone: str, pauses: Pauses, today: date) -> bool:
+KEPT_COLUMNS = (DailyStreak.membership_id, DailyStreak.zone, DailyStreak.last_day, DailyStreak.run, DailyStreak.best,
+                DailyStreak.next_day, DailyStreak.computed_at)
+"""What a board reads of each kept row (as tuples: no ORM objects for a thousand members)."""
+
+
+def still_holds(row: DailyStreak | Row[Any], zone: str, pauses: Pauses, today: date) -> bool:
     """Whether a kept row still gives what the rules would compute from the whole history (see the docstring)."""
     if row.zone != zone or (row.next_day is not None and today >= row.next_day):
         return False
     return all(start < row.computed_at and end is not None and end < row.computed_at for start, end in pauses)
 
 
-def kept_run(row: DailyStreak) -> DailyRun:
+def kept_run(row: DailyStreak | Row[Any]) -> DailyRun:
     return DailyRun(row.last_day, row.run, row.best, row.next_day)
 
 
@@ -170,23 +176,27 @@ async def standings(
 ) -> dict[int, Streak]:
     """Every member's streak from the kept rows; those whose row no longer holds are recomputed (not stored).
 
-    Always four statements, whatever the cohort's size or history.
+    Always three statements, whatever the cohort's size or history; rows are read as plain tuples.
     """
-    rows = {r.membership_id: r for r in await session.scalars(
-        select(DailyStreak).where(DailyStreak.cohort_id == cohort_id))}
+    rows = {r.membership_id: r for r in await session.execute(
+        select(*KEPT_COLUMNS).where(DailyStreak.cohort_id == cohort_id))}
+    days: dict[str, tuple[date, list[PausedSpan]]] = {}
     result: dict[int, Streak] = {}
     stale: list[Member] = []
     for m in members:
-        today = local_day(now, m.zone)
+        seen = days.get(m.zone)
+        if seen is None:
+            seen = days[m.zone] = (local_day(now, m.zone), paused_spans(pauses, m.zone))
+        today, spans = seen
         row = rows.get(m.membership_id)
         if row is not None and still_holds(row, m.zone, pauses, today):
-            result[m.membership_id] = current_of(kept_run(row), paused_spans(pauses, m.zone), today)
+            result[m.membership_id] = current_of(kept_run(row), spans, today)
         else:
             stale.append(m)
     runs = await recompute(session, stale, {cohort_id: pauses}, now)
     for m in stale:
-        result[m.membership_id] = current_of(runs[m.membership_id], paused_spans(pauses, m.zone),
-                                             local_day(now, m.zone))
+        today, spans = days[m.zone]
+        result[m.membership_id] = current_of(runs[m.membership_id], spans, today)
     return result
 
 
