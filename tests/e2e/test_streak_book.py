@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import delete, select
 
 from bot.clock import ManualClock
@@ -135,3 +136,15 @@ async def test_the_correction_leaves_a_fresher_row_alone(
     kept, pure, _ = await both_ways(running)
     assert kept == pure
     assert max(s.current for s in kept.values()) == 2
+
+
+async def test_a_big_cohorts_board_acknowledges_first_then_shows_the_same_board(
+    sandbox: Sandbox, server: StudyServer, running: RunningBot, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    ada = server.learners[0]
+    await sandbox.slash("checkin", user=ada, minutes=30)
+    at_once = await sandbox.slash("leaderboard", user=ada)
+    monkeypatch.setattr(running.bot.get_cog("ProgressCommands"), "answer_at_once_up_to", 2)  # three members here
+    deferred = await sandbox.slash("leaderboard", user=ada)
+    assert at_once.type == 4 and deferred.deferred and deferred.ephemeral
+    assert deferred.embeds == at_once.embeds
