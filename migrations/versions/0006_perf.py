@@ -1,4 +1,5 @@
-"""daily streaks kept per membership, so /leaderboard reads one small row per member
+"""daily streaks kept per membership, so /leaderboard reads one small row per member; an index that
+covers counting a cohort's approved checkpoints per member
 
 Revision ID: 0006_perf
 Revises: 0004_awards
@@ -33,8 +34,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('membership_id', name=op.f('pk_daily_streaks')),
     )
     op.create_index('ix_daily_streaks_cohort_id', 'daily_streaks', ['cohort_id'], unique=False)
+    with op.batch_alter_table('submissions', schema=None) as batch_op:
+        batch_op.drop_index('ix_submissions_cohort_status')
+        batch_op.create_index('ix_submissions_cohort_status_membership', ['cohort_id', 'status', 'membership_id'],
+                              unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('submissions', schema=None) as batch_op:
+        batch_op.drop_index('ix_submissions_cohort_status_membership')
+        batch_op.create_index('ix_submissions_cohort_status', ['cohort_id', 'status'], unique=False)
     op.drop_index('ix_daily_streaks_cohort_id', table_name='daily_streaks')
     op.drop_table('daily_streaks')
