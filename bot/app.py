@@ -41,6 +41,7 @@ from bot.services.reminders import ReminderService
 from bot.services.roster import RosterService
 from bot.services.session_events import SessionEventKeeper
 from bot.services.stats import StatsService
+from bot.services.streak_book import StreakBook
 from bot.services.submissions import SubmissionService
 from bot.services.tiers import TierService
 from bot.telemetry.discord_http import http_trace
@@ -72,6 +73,7 @@ class CohortBot(commands.Bot):
     port: BotDiscordPort
     posting: PostingService
     progress: ProgressService
+    streak_book: StreakBook
     tiers: TierService
     runner: ScheduleRunner
     reminders: ReminderService
@@ -137,6 +139,8 @@ class CohortBot(commands.Bot):
         self.runner = ScheduleRunner(self.posting, self.clock)
         self.cohorts.on_change(self.runner.on_cohort_change)
         self.progress = ProgressService(self.sessions, self.clock, self.cohorts, self.enrolment)
+        self.streak_book = StreakBook(self.sessions, self.clock)
+        self.runner.add_sweep(self.streak_book.sweep)
         self.tiers = TierService(self.sessions, self.clock, self.cohorts, self.catalog, self.learners, self.port)
         self.submissions.on_approved(self.tiers.on_approved)
         self.runner.add_sweep(self.tiers.sweep)

@@ -40,6 +40,9 @@ def share_channel(guild: discord.Guild, channel_id: int, cohort: str) -> discord
 
 
 class ProgressCommands(commands.Cog):
+    answer_at_once_up_to = 100
+    """Members up to which /leaderboard answers without acknowledging first."""
+
     def __init__(self, bot: CohortBot) -> None:
         self.bot = bot
 
@@ -132,8 +135,14 @@ class ProgressCommands(commands.Cog):
         view = await self.bot.enrolment.cohort_for_reading(guild.id, cohort, interaction.user.id)
         if by not in set(RankBy):
             raise InvalidInput("Rank by `streak` or `approved`.")
+        if view.active_members <= self.answer_at_once_up_to:
+            board = await self.bot.progress.leaderboard(view, interaction.user.id, RankBy(by))
+            await interaction.response.send_message(embed=leaderboard_embed(board), ephemeral=True)
+            return
+        # A big cohort's board reads a row per member: under a burst it may take longer than Discord's 3 s.
+        await interaction.response.defer(ephemeral=True, thinking=True)
         board = await self.bot.progress.leaderboard(view, interaction.user.id, RankBy(by))
-        await interaction.response.send_message(embed=leaderboard_embed(board), ephemeral=True)
+        await interaction.edit_original_response(embed=leaderboard_embed(board))
 
 
 async def setup(bot: CohortBot) -> None:

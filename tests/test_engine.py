@@ -52,22 +52,55 @@ async def test_a_writer_waits_for_the_one_holding_the_lock_and_reads_what_it_com
     sqlite_engine: AsyncEngine,
 ) -> None:
     sessions = session_factory(sqlite_engine)
+    # The second writer is another engine on the same file, as another process would be: within one
+    # engine writers queue before BEGIN (see the next test); across processes SQLite's lock does it.
+    other = create_engine(str(sqlite_engine.url))
     holding, release, second_begins = asyncio.Event(), asyncio.Event(), asyncio.Event()
 
     def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
         if statement == "BEGIN IMMEDIATE" and holding.is_set():
             second_begins.set()
 
-    event.listen(sqlite_engine.sync_engine, "before_cursor_execute", seen)
-    first = asyncio.create_task(add_one(sessions, holding, release))
-    await holding.wait()
-    second = asyncio.create_task(add_one(sessions))
-    await second_begins.wait()
-    await asyncio.sleep(0.05)  # let its BEGIN IMMEDIATE reach SQLite, where it waits for the lock
-    release.set()
-    await asyncio.gather(first, second)
+    event.listen(other.sync_engine, "before_cursor_execute", seen)
+    try:
+        first = asyncio.create_task(add_one(sessions, holding, release))
+        await holding.wait()
+        second = asyncio.create_task(add_one(session_factory(other)))
+        await second_begins.wait()
+        await asyncio.sleep(0.05)  # let its BEGIN IMMEDIATE reach SQLite, where it waits for the lock
+        release.set()
+        await asyncio.gather(first, second)
+    finally:
+        await other.dispose()
     # Without the lock taken at BEGIN both would have read 0 and written 1 (a lost update).
     assert await counter(sessions) == 2
+
+
+async def test_writers_of_one_engine_take_turns_in_arrival_order_before_begin(sqlite_engine: AsyncEngine) -> None:
+    sessions = session_factory(sqlite_engine)
+    holding, release = asyncio.Event(), asyncio.Event()
+    begins: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.startswith("BEGIN"):
+            begins.append(statement)
+
+    first = asyncio.create_task(add_one(sessions, holding, release))
+    await holding.wait()
+    event.listen(sqlite_engine.sync_engine, "before_cursor_execute", seen)
+    order: list[int] = []
+
+    async def numbered(n: int) -> None:
+        await add_one(sessions)
+        order.append(n)
+
+    waiting = [asyncio.create_task(numbered(n)) for n in range(5)]
+    await asyncio.sleep(0.05)
+    assert begins == [], "while one writer holds SQLite's lock the others wait in the queue, not inside SQLite"
+    release.set()
+    await asyncio.gather(first, *waiting)
+    assert order == [0, 1, 2, 3, 4]
+    assert await counter(sessions) == 6
 
 
 async def test_many_writers_at_once_lose_no_update(sqlite_engine: AsyncEngine) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from pathlib import Path
 
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 WRITES = "cohort_bot_writes"
@@ -50,21 +52,56 @@ def _sqlite_begin(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+class WriterTurns:
+    """The writers of one SQLite engine queue here, first come first served, before they `BEGIN IMMEDIATE`.
+
+    SQLite's busy handler makes a waiting writer poll with growing sleeps (up to 100 ms each), so fifty
+    writers waiting inside SQLite finish in a random order, seconds apart; in this queue each starts the
+    moment the previous one commits, holding no connection meanwhile. `busy_timeout` still covers other
+    processes (a migration, the command line). A unit of work opened inside another by the same task does
+    not queue behind itself: it meets SQLite's lock as before."""
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self._holder: asyncio.Task[object] | None = None
+
+    @asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        task = asyncio.current_task()
+        if task is not None and task is self._holder:
+            yield
+            return
+        async with self._lock:
+            self._holder = task
+            try:
+                yield
+            finally:
+                self._holder = None
+
+
+_turns: weakref.WeakKeyDictionary[Engine, WriterTurns] = weakref.WeakKeyDictionary()
+
+
 class Sessions(async_sessionmaker[AsyncSession]):
     """`sessions()` opens a session for reading; `sessions.begin()` a unit of work that writes.
 
-    The two differ only on SQLite, where a unit of work begins with `BEGIN IMMEDIATE` (see
-    `_sqlite_begin`). On PostgreSQL the services lock the rows they decide on (`with_for_update()`).
-    Objects stay readable after commit (no lazy loads)."""
+    The two differ only on SQLite, where a unit of work waits its turn (`WriterTurns`) and begins with
+    `BEGIN IMMEDIATE` (see `_sqlite_begin`). On PostgreSQL the services lock the rows they decide on
+    (`with_for_update()`). Objects stay readable after commit (no lazy loads)."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         super().__init__(engine, expire_on_commit=False)
         self._writer = engine.execution_options(**{WRITES: True})
+        sqlite = engine.dialect.name == "sqlite"
+        self._turns = _turns.setdefault(engine.sync_engine, WriterTurns()) if sqlite else None
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncSession]:  # type: ignore[override]
-        async with self(bind=self._writer) as session, session.begin():
+        async with self._turn(), self(bind=self._writer) as session, session.begin():
             yield session
+
+    def _turn(self) -> AbstractAsyncContextManager[None]:
+        return self._turns.turn() if self._turns is not None else nullcontext()
 
 
 def session_factory(engine: AsyncEngine) -> Sessions:

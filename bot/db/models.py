@@ -245,7 +245,8 @@ class Submission(Base):
     __tablename__ = "submissions"
     __table_args__ = (
         UniqueConstraint("membership_id", "week"),
-        Index("ix_submissions_cohort_status", "cohort_id", "status"),
+        # Covers a board by approved checkpoints: counted from the index alone, without the table's pages.
+        Index("ix_submissions_cohort_status_membership", "cohort_id", "status", "membership_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -313,6 +314,22 @@ class CheckIn(Base):
     minutes: Mapped[int | None] = mapped_column(Integer)
     note: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class DailyStreak(Base):
+    """A learner's daily streak in one cohort as last computed, kept as activity arrives (services/streak_book.py)."""
+
+    __tablename__ = "daily_streaks"
+    __table_args__ = (Index("ix_daily_streaks_cohort_id", "cohort_id"),)
+
+    membership_id: Mapped[int] = mapped_column(ForeignKey("memberships.id", ondelete="CASCADE"), primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
+    zone: Mapped[str] = mapped_column(String(64))
+    last_day: Mapped[date | None] = mapped_column(Date)
+    run: Mapped[int] = mapped_column(Integer)
+    best: Mapped[int] = mapped_column(Integer)
+    next_day: Mapped[date | None] = mapped_column(Date)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Extension(Base):

@@ -65,6 +65,7 @@ class RoadmapCatalog:
         self._clock = clock
         self._checker = checker
         self._parsed: dict[int, Roadmap] = {}
+        self._numbered: dict[int, tuple[Roadmap, int]] = {}
         self._checking: set[int] = set()
 
     async def choices(self, guild_id: int) -> list[RoadmapChoice]:
@@ -149,6 +150,9 @@ class RoadmapCatalog:
             except IntegrityError:
                 # A cohort was created on one of them between the look and the delete.
                 raise Conflict(f"A cohort started on '{roadmap_id}' a moment ago; nothing was removed.") from None
+        # SQLite may give a deleted row's id to the next version stored: forget what the ids meant.
+        self._parsed.clear()
+        self._numbered.clear()
         return Removal(roadmap_id, tuple(sorted(unused)), kept)
 
     def _not_uploaded(self, roadmap_id: str) -> str:
@@ -166,6 +170,14 @@ class RoadmapCatalog:
                 f"This server keeps {stored} roadmap versions; a server may keep at most {MAX_STORED_VERSIONS}. "
                 "Remove versions no cohort uses with /cohort remove-roadmap, then upload again."
             )
+
+    async def roadmap_of(self, session: AsyncSession, version_id: int) -> tuple[Roadmap, int]:
+        """A stored version's roadmap and version number; its text is read from the database only the first time."""
+        known = self._numbered.get(version_id)
+        if known is None:
+            version = await session.get_one(RoadmapVersion, version_id)
+            known = self._numbered[version_id] = (self.parse(version), version.version)
+        return known
 
     def parse(self, version: RoadmapVersion) -> Roadmap:
         roadmap = self._parsed.get(version.id)

@@ -19,7 +19,6 @@ from bot.db.models import (
     GuildSettings,
     Membership,
     MembershipStatus,
-    RoadmapVersion,
 )
 from bot.db.upsert import locked_row
 from bot.errors import Conflict, InvalidInput, NotFound
@@ -324,13 +323,12 @@ class CohortService:
         return cohort
 
     async def view(self, session: AsyncSession, cohort: Cohort) -> CohortView:
-        version = await session.get_one(RoadmapVersion, cohort.roadmap_version_id)
-        roadmap = self._catalog.parse(version)
+        roadmap, number = await self._catalog.roadmap_of(session, cohort.roadmap_version_id)
         timeline = await load_timeline(session, cohort, roadmap.total_weeks)
         members = await session.scalar(
             select(func.count()).where(Membership.cohort_id == cohort.id, Membership.status == MembershipStatus.ACTIVE)
         )
-        return CohortView(cohort, roadmap, version.version, week_openings(timeline), members or 0, self._clock.now())
+        return CohortView(cohort, roadmap, number, week_openings(timeline), members or 0, self._clock.now())
 
 
 async def load_timeline(session: AsyncSession, cohort: Cohort, total_weeks: int) -> Timeline:

@@ -14,6 +14,7 @@ from bot.db.models import (
     AwardStatus,
     CheckIn,
     Cohort,
+    DailyStreak,
     Delivery,
     Extension,
     LearnerSettings,
@@ -155,6 +156,7 @@ class MyDataService:
             )
             deliveries = await session.execute(delete(Delivery).where(_delivery_subjects(guild_id, user_id, ids)))
             checkins = await session.execute(delete(CheckIn).where(CheckIn.membership_id.in_(ids)))
+            await session.execute(delete(DailyStreak).where(DailyStreak.membership_id.in_(ids)))
             submissions = await session.execute(delete(Submission).where(Submission.membership_id.in_(ids)))
             await session.execute(delete(Extension).where(Extension.membership_id.in_(ids)))
             await forget_user(session, guild_id, user_id)

@@ -7,8 +7,7 @@ submissions and awards are each fetched in one query, never one per week or per 
 from __future__ import annotations
 
 import enum
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -20,7 +19,6 @@ from bot.db.models import (
     AwardStatus,
     CheckIn,
     Cohort,
-    CohortPause,
     CohortStatus,
     Extension,
     LearnerSettings,
@@ -37,6 +35,15 @@ from bot.services.cohorts import CohortService, CohortView
 from bot.services.enrolment import EnrolmentService
 from bot.services.learners import as_prefs
 from bot.services.quotas import CHECK_INS, refuse_if_spent_in
+from bot.services.streak_book import (
+    Member,
+    active_days,
+    check_in_days_of,
+    cohort_pauses,
+    refresh,
+    submission_moments,
+)
+from bot.services.streak_book import standings as kept_streaks
 from bot.services.streaks import (
     CheckpointRecord,
     PausedSpan,
@@ -204,15 +211,14 @@ class ProgressService:
                     CheckIn(membership_id=membership.id, local_date=day, minutes=minutes, note=note, created_at=now)
                 )
             await session.flush()
-            submitted = await submission_moments(session, ids)
-            pauses = await cohort_pauses(session, [c.id for _, c in rows])
+            streaks = await refresh(
+                session, [Member(m.id, c.id, prefs.zone_or(c.timezone)) for m, c in rows], now
+            )
         results = []
         for membership, cohort in rows:
             zone = prefs.zone_or(cohort.timezone)
             day = local_day(now, zone)
-            daily = member_daily_streak(
-                days_before[membership.id] | {day}, submitted[membership.id], pauses[cohort.id], zone, now
-            )
+            daily = streaks[membership.id]
             results.append(
                 CheckInResult(
                     cohort.name,
@@ -325,37 +331,26 @@ class ProgressService:
                 )
                 scores = {m.id: (counts.get(m.id, 0), 0) for m in members}
             else:
-                days: dict[int, set[date]] = defaultdict(set)
-                for membership_id, day in await session.execute(
-                    select(CheckIn.membership_id, CheckIn.local_date)
-                    .join(Membership, Membership.id == CheckIn.membership_id)
-                    .where(Membership.cohort_id == view.id, Membership.status == MembershipStatus.ACTIVE)
-                    .distinct()
-                ):
-                    days[membership_id].add(day)
-                moments: dict[int, list[datetime]] = defaultdict(list)
-                for membership_id, at in await session.execute(
-                    select(Submission.membership_id, SubmissionVersion.submitted_at)
-                    .join(SubmissionVersion, SubmissionVersion.submission_id == Submission.id)
-                    .where(Submission.cohort_id == view.id)
-                ):
-                    moments[membership_id].append(at)
                 pauses = (await cohort_pauses(session, [view.id]))[view.id]
-                scores = {}
-                for m in members:
-                    zone = m.timezone or view.cohort.timezone
-                    streak = member_daily_streak(days[m.id], moments[m.id], pauses, zone, now)
-                    scores[m.id] = (streak.current, streak.best)
+                zoned = [Member(m.id, view.id, m.timezone or view.cohort.timezone) for m in members]
+                streaks = await kept_streaks(session, view.id, zoned, pauses, now)
+                scores = {m.id: (streaks[m.id].current, streaks[m.id].best) for m in members}
         ranked = sorted(members, key=lambda m: (-scores[m.id][0], -scores[m.id][1], m.display_name.casefold()))
-        standings: list[Standing] = []
+        # Equal scores share the rank of the first of them; only the top and the caller become Standings.
+        top: list[Standing] = []
+        mine = None
+        rank, previous = 0, None
         for position, m in enumerate(ranked, start=1):
             value, detail = scores[m.id]
-            tied = standings and (standings[-1].value, standings[-1].detail) == (value, detail)
-            rank = standings[-1].rank if tied else position
-            standings.append(Standing(rank, m.user_id, m.display_name, value, detail))
-        top = tuple(s for s in standings[:LEADERBOARD_SIZE] if s.value > 0)
-        mine = next((s for s in standings if s.user_id == user_id), None)
-        return Leaderboard(view, by, top, mine, len(members))
+            if (value, detail) != previous:
+                rank, previous = position, (value, detail)
+            if (position <= LEADERBOARD_SIZE and value > 0) or m.user_id == user_id:
+                standing = Standing(rank, m.user_id, m.display_name, value, detail)
+                if position <= LEADERBOARD_SIZE and value > 0:
+                    top.append(standing)
+                if m.user_id == user_id:
+                    mine = standing
+        return Leaderboard(view, by, tuple(top), mine, len(members))
 
 
 # Queries shared by the reads above; each is one statement whatever the history holds.
@@ -367,46 +362,7 @@ async def _settings(session: AsyncSession, guild_id: int, user_id: int) -> Learn
     )
 
 
-async def check_in_days_of(session: AsyncSession, membership_ids: Sequence[int]) -> dict[int, set[date]]:
-    days: dict[int, set[date]] = {m: set() for m in membership_ids}
-    for membership_id, day in await session.execute(
-        select(CheckIn.membership_id, CheckIn.local_date).where(CheckIn.membership_id.in_(membership_ids)).distinct()
-    ):
-        days[membership_id].add(day)
-    return days
-
-
-async def submission_moments(session: AsyncSession, membership_ids: Sequence[int]) -> dict[int, list[datetime]]:
-    """Every version every one of these memberships handed in: each is activity on its day."""
-    moments: dict[int, list[datetime]] = {m: [] for m in membership_ids}
-    for membership_id, at in await session.execute(
-        select(Submission.membership_id, SubmissionVersion.submitted_at)
-        .join(SubmissionVersion, SubmissionVersion.submission_id == Submission.id)
-        .where(Submission.membership_id.in_(membership_ids))
-    ):
-        moments[membership_id].append(at)
-    return moments
-
-
-async def cohort_pauses(
-    session: AsyncSession, cohort_ids: Sequence[int]
-) -> dict[int, list[tuple[datetime, datetime | None]]]:
-    pauses: dict[int, list[tuple[datetime, datetime | None]]] = {c: [] for c in cohort_ids}
-    for cohort_id, start, end in await session.execute(
-        select(CohortPause.cohort_id, CohortPause.paused_at, CohortPause.resumed_at).where(
-            CohortPause.cohort_id.in_(cohort_ids)
-        )
-    ):
-        pauses[cohort_id].append((start, end))
-    return pauses
-
-
 # Pure helpers.
-
-
-def active_days(check_in_days: Iterable[date], submitted: Iterable[datetime], zone: str) -> set[date]:
-    """Check-ins keep the day they were logged on; submissions are placed with the learner's zone now."""
-    return set(check_in_days) | {local_day(at, zone) for at in submitted}
 
 
 def paused_dates(spans: Iterable[PausedSpan], today: date) -> frozenset[date]:

@@ -66,19 +66,43 @@ def paused_spans(pauses: Iterable[tuple[datetime, datetime | None]], zone: str |
     ]
 
 
-def daily_streak(active_days: Iterable[date], pauses: Sequence[PausedSpan], today: date) -> Streak:
-    """Current and best run of active local days; see the module docstring for the rules."""
+@dataclass(frozen=True)
+class DailyRun:
+    """What a daily streak needs to be read again later: the run ending on the last counted day, and the best."""
+
+    last_day: date | None
+    """The latest counted active day up to the day computed for; None when there is none."""
+    run: int
+    best: int
+    next_day: date | None = None
+    """The earliest active day after the day computed for (a check-in filed in a zone further east); the run
+    holds only before it."""
+
+
+def daily_run(active_days: Iterable[date], pauses: Sequence[PausedSpan], today: date) -> DailyRun:
+    """The run of active local days ending on the last counted day up to `today`, and the best run."""
     covered = _merged(pauses, today)
-    days = sorted({d for d in active_days if d <= today and not _fully_paused(d, pauses)})
+    counted = {d for d in active_days if not _fully_paused(d, pauses)}
+    days = sorted(d for d in counted if d <= today)
     run = best = 0
     previous: date | None = None
     for day in days:
         run = run + 1 if previous is not None and not _breaks(previous, day, covered) else 1
         best = max(best, run)
         previous = day
+    return DailyRun(previous, run, best, min((d for d in counted if d > today), default=None))
+
+
+def current_of(kept: DailyRun, pauses: Sequence[PausedSpan], today: date) -> Streak:
+    """The streak on `today` of a run computed on an earlier day (or today), with no activity since."""
     # Today itself never breaks the streak: only the whole days between the last activity and today can.
-    current = run if previous is not None and not _breaks(previous, today, covered) else 0
-    return Streak(current, best)
+    alive = kept.last_day is not None and not _breaks(kept.last_day, today, _merged(pauses, today))
+    return Streak(kept.run if alive else 0, kept.best)
+
+
+def daily_streak(active_days: Iterable[date], pauses: Sequence[PausedSpan], today: date) -> Streak:
+    """Current and best run of active local days; see the module docstring for the rules."""
+    return current_of(daily_run(active_days, pauses, today), pauses, today)
 
 
 def checkpoint_outcome(record: CheckpointRecord, now: datetime) -> bool | None:

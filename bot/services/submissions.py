@@ -28,6 +28,7 @@ from bot.services.enrolment import EnrolmentService
 from bot.services.events import ApprovalListener, CheckpointApproved
 from bot.services.outbox import CHANNEL_LANE, Outbox, OutboxItem, learner_lane, owe
 from bot.services.quotas import VERSIONS_PER_CHECKPOINT, refuse_if_spent_in
+from bot.services.streak_book import Member, refresh, zone_of
 
 MAX_LINK = 2048
 MAX_NOTES = 1000
@@ -216,6 +217,8 @@ class SubmissionService:
                 await session.flush()
             except IntegrityError:
                 raise Conflict("You submitted twice at the same moment; the first one counts. Try again.") from None
+            zone = await zone_of(session, request.guild_id, request.user_id, cohort.timezone)
+            await refresh(session, [Member(membership.id, cohort.id, zone)], now)
             review_message = owe(
                 session,
                 self._clock,

@@ -397,7 +397,7 @@ class TierService:
             return list((await self._roadmap(session, cohort)).tiers)
 
     async def _roadmap(self, session: AsyncSession, cohort: Cohort) -> Roadmap:
-        return self._catalog.parse(await session.get_one(RoadmapVersion, cohort.roadmap_version_id))
+        return (await self._catalog.roadmap_of(session, cohort.roadmap_version_id))[0]
 
     # Background work.
 

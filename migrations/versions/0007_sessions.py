@@ -1,7 +1,7 @@
 """weekly live sessions of a cohort, kept as Discord scheduled events
 
 Revision ID: 0007_sessions
-Revises: 0004_awards
+Revises: 0006_perf
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0007_sessions'
-down_revision: str | None = '0004_awards'
+down_revision: str | None = '0006_perf'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import event, func, select, text
 
 from bot.clock import ManualClock
+from bot.db.engine import create_engine, session_factory
 from bot.db.models import (
     AwardStatus,
     CheckIn,
@@ -471,8 +472,11 @@ async def test_an_upload_that_loses_its_version_number_to_another_writer(
     theirs = mine if same_text else uploaded_yaml(title="Track 2, theirs")
     holding, release, started = asyncio.Event(), asyncio.Event(), asyncio.Event()
 
+    # Another process: its own engine (within one engine, SQLite writers queue before BEGIN).
+    elsewhere = create_engine(bot.bot.engine.url.render_as_string(hide_password=False))
+
     async def another_process_stores_version_2() -> None:
-        async with bot.bot.sessions.begin() as session:
+        async with session_factory(elsewhere).begin() as session:
             session.add(RoadmapVersion(
                 guild_id=guild, roadmap_id=UPLOAD_ID, version=2, title="Track 2", yaml_text=theirs.decode(),
                 sha256=hashlib.sha256(theirs).hexdigest(), uploaded_by=mod, created_at=WEEK_1,
@@ -493,6 +497,7 @@ async def test_an_upload_that_loses_its_version_number_to_another_writer(
     event.remove(bot.bot.engine.sync_engine, "before_cursor_execute", began)
     release.set()
     await other
+    await elsewhere.dispose()
     [result] = await asyncio.gather(upload, return_exceptions=True)
     if same_text:
         assert result.version == 2  # the other writer stored this very file: it is that version
