@@ -82,8 +82,6 @@ class SubmissionCard:
     deadline: datetime | None
     review_channel_id: int
     cohort_channel_id: int
-    previous_review_message: tuple[int, int] | None
-    """(channel, message) of the review message of the version this one replaces, if any."""
     review_message_id: int | None = None
     """Its review message, once posted."""
     superseded: bool = False
@@ -131,7 +129,6 @@ class SubmissionService:
         self._clock = clock
         self._cohorts = cohorts
         self._enrolment = enrolment
-        self._outbox = outbox
         self._approval_listeners: list[ApprovalListener] = []
         outbox.register(APPROVAL, self._approved)
 
@@ -233,7 +230,7 @@ class SubmissionService:
                 f"{CHANNEL_LANE}{cohort.review_channel_id or cohort.channel_id}",
             )
             await session.flush()
-            card = _card(submission, version, cohort, membership, module, deadline, previous)
+            card = _card(submission, version, cohort, membership, module, deadline)
             return replace(card, owed=(review_message.id,))
 
     async def card(self, submission_id: int, version: int) -> SubmissionCard | None:
@@ -255,7 +252,7 @@ class SubmissionService:
         view = await self._cohorts.view(session, cohort)
         module = view.roadmap.module_for_week(submission.week)
         deadline = await _deadline(session, view, membership.id, module)
-        card = _card(submission, row, cohort, membership, module, deadline, None)
+        card = _card(submission, row, cohort, membership, module, deadline)
         current = submission.current_version == row.version
         return replace(
             card, review_message_id=submission.review_message_id if current else None, superseded=not current
@@ -445,7 +442,6 @@ def _card(
     membership: Membership,
     module: Module,
     deadline: datetime | None,
-    previous: tuple[int, int] | None,
 ) -> SubmissionCard:
     attachment = (
         AttachmentInfo(version.attachment_url, version.attachment_name or "file", version.attachment_size or 0,
@@ -469,7 +465,6 @@ def _card(
         deadline=deadline,
         review_channel_id=cohort.review_channel_id or cohort.channel_id,
         cohort_channel_id=cohort.channel_id,
-        previous_review_message=previous,
     )
 
 

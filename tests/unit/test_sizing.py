@@ -44,7 +44,6 @@ def card(**changes: object) -> SubmissionCard:
         module=roadmap.modules[0], link="https://example.com/" + "l" * 2028, notes="n" * 1000,
         attachment=AttachmentInfo("https://cdn.example.com/" + "u" * 2000, "f" * 256, 10, "text/plain"),
         late=True, submitted_at=NOW, deadline=NOW, review_channel_id=1, cohort_channel_id=2,
-        previous_review_message=None,
     )
     return SubmissionCard(**(values | changes))
 
