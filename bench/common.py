@@ -135,6 +135,12 @@ class StatementCounter:
             self.count += 1
 
 
+def check_postgres_option(parser: argparse.ArgumentParser, url: str | None) -> None:
+    """Refuse a --postgres value that is not an asyncpg URL, as argparse refuses a bad option."""
+    if url and not url.startswith("postgresql+asyncpg://"):
+        parser.error("--postgres needs a postgresql+asyncpg:// URL")
+
+
 @contextlib.contextmanager
 def counting_statements(target: AsyncEngine | type[Engine] = Engine) -> Iterator[StatementCounter]:
     """Count statements sent to the driver by one engine, or by every engine (the default: `Engine`)."""

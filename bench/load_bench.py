@@ -45,7 +45,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import Databases, server_version
+from bench.common import Databases, check_postgres_option, server_version
 from bench.progress_bench import BIG, seed
 from bench.submissions_bench import LINK, decision_of
 from bot.harness import StudyServer, build_study_server
@@ -409,8 +409,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.cohorts < 3 or args.members < args.board + 10 + args.cohorts or args.calls < 2 or args.board < 10:
         parser.error("need --cohorts >= 3, --board >= 10, --members >= --board + 10 + --cohorts, --calls >= 2")
-    if args.postgres and not args.postgres.startswith("postgresql+asyncpg://"):
-        parser.error("--postgres needs a postgresql+asyncpg:// URL")
+    check_postgres_option(parser, args.postgres)
     return args
 
 

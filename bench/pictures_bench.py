@@ -35,7 +35,16 @@ if __package__ in (None, ""):  # run as a file: make the repository root importa
 
 from sqlalchemy import insert, select
 
-from bench.common import Databases, Table, counting_statements, monday_morning, ms, opened, run_on_backends
+from bench.common import (
+    Databases,
+    Table,
+    check_postgres_option,
+    counting_statements,
+    monday_morning,
+    ms,
+    opened,
+    run_on_backends,
+)
 from bench.progress_bench import BIG, ROADMAP, SEED, Measured, progress, seed
 from bench.submissions_bench import in_flight
 from bot.clock import ManualClock
@@ -245,8 +254,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.members < 4 or args.calls < 4 or args.in_flight < 1:
         parser.error("need --members >= 4, --calls >= 4 and --in-flight >= 1")
-    if args.postgres and not args.postgres.startswith("postgresql+asyncpg://"):
-        parser.error("--postgres needs a postgresql+asyncpg:// URL")
+    check_postgres_option(parser, args.postgres)
     return args
 
 

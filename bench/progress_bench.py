@@ -48,6 +48,7 @@ from bench.common import (
     Table,
     bench_catalog,
     bundled_versions,
+    check_postgres_option,
     counting_statements,
     mark_due_weeks_sent,
     monday_morning,
@@ -356,8 +357,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.cohorts < 1 or args.members < args.cohorts or args.calls < 2:
         parser.error("need --cohorts >= 1, --members >= --cohorts and --calls >= 2")
-    if args.postgres and not args.postgres.startswith("postgresql+asyncpg://"):
-        parser.error("--postgres needs a postgresql+asyncpg:// URL")
+    check_postgres_option(parser, args.postgres)
     return args
 
 

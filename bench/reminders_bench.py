@@ -60,6 +60,7 @@ from bench.common import (
     Table,
     bench_catalog,
     bundled_versions,
+    check_postgres_option,
     insert_plan,
     monday_morning,
     ms,
@@ -399,8 +400,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if min(args.learners, args.cohorts, args.paced, args.runs) < 1:
         parser.error("--learners, --cohorts, --paced and --runs must be at least 1")
-    if args.postgres and not args.postgres.startswith("postgresql+asyncpg://"):
-        parser.error("--postgres needs a postgresql+asyncpg:// URL")
+    check_postgres_option(parser, args.postgres)
     return args
 
 

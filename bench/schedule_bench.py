@@ -53,6 +53,7 @@ from bench.common import (
     Timing,
     bench_catalog,
     bundled_versions,
+    check_postgres_option,
     count_rows,
     insert_plan,
     mark_due_weeks_sent,
@@ -324,8 +325,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.cohorts < 1 or args.posts < 1 or args.runs < 1:
         parser.error("--cohorts, --posts and --runs must be at least 1")
-    if args.postgres and not args.postgres.startswith("postgresql+asyncpg://"):
-        parser.error("--postgres needs a postgresql+asyncpg:// URL")
+    check_postgres_option(parser, args.postgres)
     return args
 
 

@@ -37,7 +37,15 @@ if __package__ in (None, ""):  # run as a file: make the repository root importa
 
 from sqlalchemy import func, select
 
-from bench.common import Databases, Table, counting_statements, monday_morning, ms, run_on_backends
+from bench.common import (
+    Databases,
+    Table,
+    check_postgres_option,
+    counting_statements,
+    monday_morning,
+    ms,
+    run_on_backends,
+)
 from bench.progress_bench import (
     CHECKPOINTS_EACH,
     ROADMAP,
@@ -208,8 +216,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.cohorts < 1 or args.members < args.cohorts or args.calls < 2 or args.in_flight < 1:
         parser.error("need --cohorts >= 1, --members >= --cohorts, --calls >= 2 and --in-flight >= 1")
-    if args.postgres and not args.postgres.startswith("postgresql+asyncpg://"):
-        parser.error("--postgres needs a postgresql+asyncpg:// URL")
+    check_postgres_option(parser, args.postgres)
     return args
 
 
