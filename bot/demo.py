@@ -31,12 +31,10 @@ class Transcript:
         self._clock = clock
         self._verbose = verbose
         self._seen: set[int] = set()
-        self.lines_printed = 0
 
     def say(self, text: str) -> None:
         if self._verbose:
             print(text)
-            self.lines_printed += 1
 
     def scene(self, title: str) -> None:
         local = self._clock.now().astimezone(_zone())

@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from bot.app import CohortBot
 
 log = logging.getLogger(__name__)
-UNKNOWN_MEMBER = 10007
 UNKNOWN_ROLE = 10011
 
 

@@ -159,6 +159,8 @@ class Cohort(Base):
     created_by: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ended_by: Mapped[int | None] = mapped_column(BigInteger)
+    """The moderator who ended it (empty for cohorts ended before this was recorded)."""
 
 
 class CohortPause(Base):
@@ -172,6 +174,7 @@ class CohortPause(Base):
     paused_at: Mapped[datetime] = mapped_column(UTCDateTime())
     resumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     paused_by: Mapped[int] = mapped_column(BigInteger)
+    resumed_by: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class CohortAdvance(Base):

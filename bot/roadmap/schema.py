@@ -223,9 +223,6 @@ class Roadmap(_Frozen):
     def module_for_week(self, week: int) -> Module | None:
         return next((m for m in self.modules if m.covers(week)), None)
 
-    def module_opening(self, week: int) -> Module | None:
-        return next((m for m in self.modules if m.week == week), None)
-
     def phase(self, key: str) -> Phase | None:
         return next((p for p in self.phases if p.key == key), None)
 

@@ -93,15 +93,6 @@ def week_openings(timeline: Timeline) -> dict[int, datetime]:
     return opened
 
 
-def due_between(timeline: Timeline, weeks: set[int], t0: datetime, t1: datetime) -> list[Opening]:
-    """Openings of the given weeks with t0 < at <= t1, in week order."""
-    return [
-        Opening(week, at)
-        for week, at in sorted(week_openings(timeline).items())
-        if week in weeks and t0 < at <= t1
-    ]
-
-
 def current_week(openings: dict[int, datetime], now: datetime) -> int:
     """The latest week open at `now` (0 before the start; total_weeks+1 once it is over)."""
     return max((week for week, at in openings.items() if at <= now), default=0)

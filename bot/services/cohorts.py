@@ -241,6 +241,7 @@ class CohortService:
             )
             if pause is not None:
                 pause.resumed_at = self._clock.now()
+                pause.resumed_by = by
             cohort.status = CohortStatus.ACTIVE
             await session.flush()
             view = await self.view(session, cohort)
@@ -254,6 +255,7 @@ class CohortService:
             cohort.status = CohortStatus.ENDED
             cohort.enrollment_open = False
             cohort.ended_at = self._clock.now()
+            cohort.ended_by = by
             await session.flush()
             view = await self.view(session, cohort)
         await self.changed()

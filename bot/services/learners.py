@@ -41,19 +41,6 @@ class LearnerService:
             row = await _row(session, guild_id, user_id)
         return as_prefs(row)
 
-    async def prefs_many(self, guild_id: int, user_ids: list[int]) -> dict[int, LearnerPrefs]:
-        """Preferences of many learners in one query; those without a row get the defaults."""
-        if not user_ids:
-            return {}
-        async with self._sessions() as session:
-            rows = await session.scalars(
-                select(LearnerSettings).where(
-                    LearnerSettings.guild_id == guild_id, LearnerSettings.user_id.in_(user_ids)
-                )
-            )
-            found = {row.user_id: as_prefs(row) for row in rows}
-        return {user_id: found.get(user_id, DEFAULT_PREFS) for user_id in user_ids}
-
     async def update(
         self,
         guild_id: int,

@@ -151,7 +151,6 @@ class ReminderPlan:
 @dataclass
 class ReminderReport:
     due: int = 0
-    already_claimed: int = 0
     dms: int = 0
     pinged: int = 0
     """Learners reminded in a channel: `channel` delivery, known-closed DMs and refused DMs."""
@@ -265,7 +264,6 @@ class ReminderService:
         plan = await self.plan(now, since)
         report = ReminderReport(due=len(plan.reminders))
         claimed = await self._claim_reminders(plan.reminders, now)
-        report.already_claimed = len(plan.reminders) - len(claimed)
         outcome = _Outcome()
         dms = [(row_id, r) for row_id, r in claimed if r.by_dm]
         pings = [(row_id, r) for row_id, r in claimed if not r.by_dm]

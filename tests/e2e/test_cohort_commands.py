@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.clock import ManualClock
-from bot.db.models import Base, CohortStatus
+from bot.db.models import Base, CohortPause, CohortStatus
 from bot.harness import RunningBot, StudyServer
 from bot.sandbox import Perm, Reply, Sandbox, SandboxFile
 from bot.sandbox.options import ATTACHMENT, BOOLEAN, CHANNEL, INTEGER, NUMBER, ROLE, STRING, SUB_COMMAND, USER
@@ -329,6 +329,9 @@ async def test_pause_resume_and_end_and_their_refusals(sandbox: Sandbox, server:
     resumed = await sandbox.slash("cohort resume", cohort="Spring")
     assert resumed.ephemeral and resumed.content.startswith("Resumed **Spring**: active"), resumed
     assert (await the_cohort(bot, server)).cohort.status is CohortStatus.ACTIVE
+    async with bot.bot.sessions() as session:
+        pause = (await session.scalars(select(CohortPause))).one()
+    assert (pause.paused_by, pause.resumed_by) == (server.moderator.id, server.moderator.id)
 
     before = await db_rows(bot)
     running = await sandbox.slash("cohort resume", cohort="Spring")
@@ -339,6 +342,7 @@ async def test_pause_resume_and_end_and_their_refusals(sandbox: Sandbox, server:
     assert ended.ephemeral and ended.content.startswith("Ended **Spring**"), ended
     view = await the_cohort(bot, server)
     assert view.cohort.status is CohortStatus.ENDED and not view.cohort.enrollment_open
+    assert view.cohort.ended_by == server.moderator.id
 
     before = await db_rows(bot)
     for command in ("cohort pause", "cohort resume", "cohort end", "cohort advance"):

@@ -10,7 +10,6 @@ from bot.schedule.planner import (
     ScheduleEvent,
     Timeline,
     current_week,
-    due_between,
     next_opening,
     week_openings,
 )
@@ -123,15 +122,14 @@ def test_end_of_roadmap_is_the_week_after_the_last():
     assert sorted(openings) == [1, 2, 3]
 
 
-def test_due_between_is_exclusive_at_the_start_and_inclusive_at_the_end():
-    tl = timeline(date(2026, 1, 5), "UTC")
-    due = due_between(tl, {1, 2, 3}, utc(2026, 1, 5, 9), utc(2026, 1, 19, 9))
-    assert [(o.week, o.at) for o in due] == [(2, utc(2026, 1, 12, 9)), (3, utc(2026, 1, 19, 9))]
+def test_weeks_open_seven_days_apart_at_the_post_time():
+    openings = week_openings(timeline(date(2026, 1, 5), "UTC"))
+    assert [(week, openings[week]) for week in (2, 3)] == [(2, utc(2026, 1, 12, 9)), (3, utc(2026, 1, 19, 9))]
 
 
-def test_due_between_only_reports_weeks_that_have_posts():
+def test_only_weeks_of_the_roadmap_and_its_end_open():
     tl = timeline(date(2026, 1, 5), "UTC", total=3)
-    assert [o.week for o in due_between(tl, {1, 3}, utc(2026, 1, 1), utc(2026, 2, 1))] == [1, 3]
+    assert sorted(week_openings(tl)) == [1, 2, 3, 4]
 
 
 def test_current_and_next_week():
