@@ -11,10 +11,13 @@ from typing import Any, TypeVar
 import aiohttp
 import discord
 
+from bot.domain.notices import DigestFacts, PingMessage, Words
 from bot.pacing import Pacer
 from bot.render import limits
 from bot.render.drawing import picture
 from bot.render.messages import wrap_up_text
+from bot.render.notices import words
+from bot.render.reminders import digest_messages, ping_messages
 from bot.render.stats_chart import render_chart
 from bot.render.week_post import render_embeds
 from bot.role_check import grant_time_problem, unsafe_role
@@ -172,9 +175,9 @@ class BotDiscordPort:
     async def add_role(self, guild_id: int, user_id: int, role_id: int, reason: str) -> None:
         await self._roles.add(guild_id, user_id, role_id, reason)
 
-    async def post_announcement(self, channel_id: int, text: str) -> int:
+    async def post_announcement(self, channel_id: int, text: Words) -> int:
         channel = self._bot.get_partial_messageable(channel_id)
-        message = await guard(lambda: channel.send(content=limits.truncate(text, limits.MESSAGE_CONTENT)))
+        message = await guard(lambda: channel.send(content=limits.truncate(words(text), limits.MESSAGE_CONTENT)))
         return message.id
 
     def week_parts(self, post: WeekPost) -> int:
@@ -237,18 +240,21 @@ class BotDiscordPort:
         message = await guard(lambda: channel.send(content=wrap_up_text(wrap_up)))
         return message.id
 
-    async def tell_moderators(self, channel_id: int, text: str, *, chart: CohortStats | None = None) -> None:
+    async def tell_moderators(self, channel_id: int, text: Words, *, chart: CohortStats | None = None) -> None:
         channel = self._bot.get_partial_messageable(channel_id)
-        content = limits.truncate(text, limits.MESSAGE_CONTENT)
+        content = limits.truncate(words(text), limits.MESSAGE_CONTENT)
         if chart is None:
             await guard(lambda: channel.send(content=content))
             return
         image = await picture(render_chart, chart)
         await guard(lambda: channel.send(content=content, file=discord.File(io.BytesIO(image), CHART_NAME)))
 
+    async def post_digest(self, channel_id: int, digest: DigestFacts, chart: CohortStats) -> None:
+        for index, text in enumerate(digest_messages(digest)):
+            await self.tell_moderators(channel_id, text, chart=None if index else chart)
 
     async def notify_learner(self, notice: LearnerNotice) -> NoticeRoute:
-        text = limits.truncate(notice.text, limits.NOTICE_TEXT)
+        text = limits.truncate(words(notice.text), limits.NOTICE_TEXT)
         if not notice.dms_closed:
             try:
                 dm = await self._dm_channel(notice.user_id)
@@ -334,6 +340,9 @@ class BotDiscordPort:
             "channel_id": None,
             "entity_metadata": {"location": event.location},
         }
+
+    def ping_messages(self, said: Words, user_ids: Sequence[int]) -> list[PingMessage]:
+        return ping_messages(user_ids, words(said))
 
     async def post_pings(self, channel_id: int, content: str, user_ids: Sequence[int]) -> int:
         channel = self._bot.get_partial_messageable(channel_id)

@@ -19,7 +19,8 @@ from bot.db.models import (
 )
 from bot.harness import RunningBot, StudyServer
 from bot.sandbox import Member, Perm, Reply, Sandbox, payloads
-from bot.services.reminders import DAILY_REMINDER, ReminderReport
+from bot.schedule.reminder_rules import DAILY_REMINDER
+from bot.services.reminders import ReminderReport
 from tests.e2e.conftest import Launcher
 from tests.e2e.test_schedule import create_cohort
 

@@ -7,15 +7,9 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from bot.domain.notices import DigestFacts, PendingReview, SubmittedLately
 from bot.pacing import Pacer
-from bot.render.reminders import (
-    MAX_PINGS_PER_MESSAGE,
-    DigestFacts,
-    PendingReview,
-    SubmittedLately,
-    digest_messages,
-    ping_messages,
-)
+from bot.render.reminders import MAX_PINGS_PER_MESSAGE, digest_messages, ping_messages
 from bot.schedule.planner import extended_deadline
 from bot.schedule.reminder_rules import (
     allowed,
