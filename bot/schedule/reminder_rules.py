@@ -3,7 +3,7 @@
 Each reminder has a moment and a period. It is due once its moment has passed, and only while it still
 makes sense: a daily reminder during its local day (so after downtime only today's can go out, never
 yesterday's), a weekly reminder until its deadline, a digest for a week after its moment. Whatever passed
-by more than that is dropped, not sent late. The caller adds the rest: a moment before the learner joined
+by more than that is skipped, never sent late. The caller adds the rest: a moment before the learner joined
 or changed their settings is never sent, and the ledger makes every reminder go at most once.
 """
 
