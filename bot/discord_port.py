@@ -1,4 +1,5 @@
-"""The services' Discord port, implemented with discord.py: sends posts and maps failures to DeliveryFailed."""
+"""The services' Discord port, implemented with discord.py: words what services hand it, sends it, gives roles,
+and maps every failure to DeliveryFailed."""
 
 from __future__ import annotations
 

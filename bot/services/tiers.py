@@ -318,9 +318,9 @@ class TierService:
         log.warning("could not give tier %s to user %s (attempt %d): %s", tier.key, item.user_id, attempt, reason)
         if reason == award.last_error or (exc.retryable and attempt < REPORT_RETRYABLE_AFTER):
             return next_try  # already told about this very problem, or it may pass on its own
-        text = AwardBlocked(item.user_id, tier.name, cohort.name, reason)
+        blocked = AwardBlocked(item.user_id, tier.name, cohort.name, reason)
         try:
-            await self._port.tell_moderators(cohort.review_channel_id or cohort.channel_id, text)
+            await self._port.tell_moderators(cohort.review_channel_id or cohort.channel_id, blocked)
         except DeliveryFailed as report_exc:
             log.error("could not tell the moderators of cohort %s: %s", cohort.id, report_exc.reason)
         return next_try
