@@ -27,7 +27,7 @@ from bot.render.sessions import session_line
 from bot.render.stats_chart import render_chart
 from bot.render.stats_csv import stats_csv
 from bot.render.stats_text import stats_embed
-from bot.roadmap.loader import MAX_ROADMAP_BYTES
+from bot.roadmap.limits import MAX_ROADMAP_BYTES
 from bot.role_check import check_role_to_give
 from bot.services.cohorts import NewCohort
 from bot.services.live_sessions import MAX_LOCATION, MAX_MINUTES, MAX_TITLE, MIN_MINUTES, NewSession

@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -338,7 +339,7 @@ class ReminderService:
         inserted = await self._insert_claims(rows)
         return [(row_id, keyed[key]) for row_id, key in inserted]
 
-    async def _insert_claims(self, rows: list[dict]) -> list[tuple[int, tuple[str, str, str]]]:
+    async def _insert_claims(self, rows: list[dict[str, Any]]) -> list[tuple[int, tuple[str, str, str]]]:
         async with self._sessions.begin() as session:
             statement = (
                 insert_for(session)(Delivery)
@@ -653,7 +654,7 @@ async def _submitted(
     session: AsyncSession, scheduled: dict[int, ScheduledCohort], wanted: set[tuple[int, int]]
 ) -> set[tuple[int, int]]:
     """(membership, module week) of submissions for the modules some reminder is about: one query."""
-    weeks = set()
+    weeks: set[int] = set()
     for cohort_id, module_week in wanted:
         module = scheduled[cohort_id].roadmap.module_for_week(module_week)
         if module is not None:
