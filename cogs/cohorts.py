@@ -372,7 +372,9 @@ class CohortCommands(
         roadmap="A roadmap uploaded to this server",
         version="One version to delete (default: every version no cohort uses)",
     )
-    @app_commands.autocomplete(roadmap=uploaded_roadmap_autocomplete, version=roadmap_version_autocomplete)
+    # One decorator each: discord.py types a single call's callbacks with one choice type (str here, int there).
+    @app_commands.autocomplete(roadmap=uploaded_roadmap_autocomplete)
+    @app_commands.autocomplete(version=roadmap_version_autocomplete)
     async def remove_roadmap(
         self, interaction: discord.Interaction, roadmap: str, version: app_commands.Range[int, 1] | None = None
     ) -> None:
