@@ -12,6 +12,7 @@ from bot.errors import Forbidden
 if TYPE_CHECKING:
     from bot.app import CohortBot
 
+
 def cohort_bot(interaction: discord.Interaction) -> CohortBot:
     """The bot an interaction reached: always ours, though discord.py types `interaction.client` as any Client."""
     return cast("CohortBot", interaction.client)
