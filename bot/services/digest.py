@@ -123,7 +123,12 @@ async def digest_facts(
                 if r.cohort_id == digest.cohort_id
             ],
             pending=[
-                PendingReview(r.user_id, _week_label(item, r.week), r.updated_at, _message_link(r))
+                PendingReview(
+                    r.user_id,
+                    _week_label(item, r.week),
+                    r.updated_at,
+                    _message_link(r.guild_id, r.review_channel_id, r.review_message_id),
+                )
                 for r in pending
                 if r.cohort_id == digest.cohort_id
             ],
@@ -145,9 +150,7 @@ def _week_label(item: ScheduledCohort, week: int) -> str:
     return module.label if module is not None else f"Week {week}"
 
 
-def _message_link(row: object) -> str | None:
-    channel_id = getattr(row, "review_channel_id", None)
-    message_id = getattr(row, "review_message_id", None)
+def _message_link(guild_id: int, channel_id: int | None, message_id: int | None) -> str | None:
     if channel_id is None or message_id is None:
         return None
-    return f"https://discord.com/channels/{row.guild_id}/{channel_id}/{message_id}"  # type: ignore[attr-defined]
+    return f"https://discord.com/channels/{guild_id}/{channel_id}/{message_id}"

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
+from bot.db.changes import rows_changed
 from bot.db.models import Delivery, DeliveryState
 from bot.db.upsert import insert_unless_present
 
@@ -83,8 +84,7 @@ def subjects_of_learner(guild_id: int, user_id: int, membership_ids: list[int]) 
 
 async def forget_learner(session: AsyncSession, guild_id: int, user_id: int, membership_ids: list[int]) -> int:
     """Delete what the ledger keeps about one learner, inside the caller's erasure; returns the rows deleted."""
-    result = await session.execute(delete(Delivery).where(subjects_of_learner(guild_id, user_id, membership_ids)))
-    return int(result.rowcount or 0)
+    return await rows_changed(session, delete(Delivery).where(subjects_of_learner(guild_id, user_id, membership_ids)))
 
 
 def backoff(attempts: int) -> timedelta:
@@ -275,10 +275,11 @@ class Ledger:
     async def release(self, kind: str, subject: str, period: str) -> bool:
         """Forget a row, so the same (kind, subject, period) may be sent again; True if there was one."""
         async with self._sessions.begin() as session:
-            result = await session.execute(
-                delete(Delivery).where(Delivery.kind == kind, Delivery.subject == subject, Delivery.period == period)
+            removed = await rows_changed(
+                session,
+                delete(Delivery).where(Delivery.kind == kind, Delivery.subject == subject, Delivery.period == period),
             )
-            return bool(result.rowcount)
+            return bool(removed)
 
 
 def _chunks(items: Sequence[int], size: int) -> Iterable[Sequence[int]]:

@@ -366,7 +366,7 @@ async def _submitted(
     session: AsyncSession, scheduled: dict[int, ScheduledCohort], wanted: set[tuple[int, int]]
 ) -> set[tuple[int, int]]:
     """(membership, module week) of submissions for the modules some reminder is about: one query."""
-    weeks = set()
+    weeks: set[int] = set()
     for cohort_id, module_week in wanted:
         module = scheduled[cohort_id].roadmap.module_for_week(module_week)
         if module is not None:
