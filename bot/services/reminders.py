@@ -115,10 +115,9 @@ class ReminderService:
         now = now or self._clock.now()
         plan = await self.plan(now, since)
         report = ReminderReport(due=len(plan.reminders))
-        claimed = await self._ledger.claim_many([_claim(r) for r in plan.reminders], now)
+        claims = {_claim(r): r for r in plan.reminders}
+        sends = [(row_id, claims[claim]) for row_id, claim in await self._ledger.claim_many(list(claims), now)]
         outcome = Outcomes()
-        reminders = {_claim(r).key: r for r in plan.reminders}
-        sends = [(row_id, reminders[claim.key]) for row_id, claim in claimed]
         dms = [(row_id, r) for row_id, r in sends if r.by_dm]
         pings = [(row_id, r) for row_id, r in sends if not r.by_dm]
         try:
