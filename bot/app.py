@@ -34,7 +34,6 @@ from bot.services.learners import LearnerService
 from bot.services.ledger import Ledger
 from bot.services.live_sessions import LiveSessionService
 from bot.services.mydata import MyDataService
-from bot.services.notify import Notifier
 from bot.services.outbox import Outbox
 from bot.services.posting import PostingService
 from bot.services.progress import ProgressService
@@ -72,7 +71,6 @@ class CohortBot(commands.Bot):
     ledger: Ledger
     outbox: Outbox
     port: BotDiscordPort
-    notifier: Notifier
     posting: PostingService
     progress: ProgressService
     streak_book: StreakBook
@@ -137,14 +135,13 @@ class CohortBot(commands.Bot):
         self.stats = StatsService(self.sessions, self.clock, self.cohorts)
         self.ledger = Ledger(self.sessions, self.clock)
         self.port = BotDiscordPort(self)
-        self.notifier = Notifier(self.learners, self.port)
         self.posting = PostingService(self.sessions, self.clock, self.catalog, self.ledger, self.port)
         self.runner = ScheduleRunner(self.posting, self.clock)
         self.cohorts.on_change(self.runner.on_cohort_change)
         self.progress = ProgressService(self.sessions, self.clock, self.cohorts, self.enrolment)
         self.streak_book = StreakBook(self.sessions, self.clock)
         self.runner.add_sweep(self.streak_book.sweep)
-        self.tiers = TierService(self.sessions, self.clock, self.cohorts, self.catalog, self.notifier, self.port)
+        self.tiers = TierService(self.sessions, self.clock, self.cohorts, self.catalog, self.learners, self.port)
         self.submissions.on_approved(self.tiers.on_approved)
         self.runner.add_sweep(self.tiers.sweep)
         self.live_sessions = LiveSessionService(self.sessions, self.clock, self.cohorts, self.catalog)
@@ -155,7 +152,7 @@ class CohortBot(commands.Bot):
         self.calendars = CalendarService(self.sessions, self.clock, self.enrolment, self.live_sessions)
         self.runner.add_sweep(self.outbox.kick)
         self.reminders = ReminderService(
-            self.sessions, self.clock, self.posting, self.ledger, self.notifier, self.port, stats=self.stats
+            self.sessions, self.clock, self.posting, self.learners, self.port, stats=self.stats
         )
         self.reminder_runner = ReminderRunner(self.reminders, self.clock)
         for extension in sorted(m.name for m in pkgutil.iter_modules(cogs.__path__)):

@@ -12,7 +12,6 @@ from discord.ext import commands
 
 from bot.checks import (
     cohort_autocomplete,
-    cohort_bot,
     known_guild,
     require_moderator,
     roadmap_autocomplete,
@@ -29,10 +28,11 @@ from bot.render.stats_chart import render_chart
 from bot.render.stats_csv import stats_csv
 from bot.render.stats_text import stats_embed
 from bot.roadmap.limits import MAX_ROADMAP_BYTES
-from bot.role_check import check_named_tier_roles, check_role_to_give, tier_role_warnings
+from bot.role_check import check_role_to_give
 from bot.services.cohorts import NewCohort
 from bot.services.live_sessions import MAX_LOCATION, MAX_MINUTES, MAX_TITLE, MIN_MINUTES, NewSession
 from bot.session_checks import check_event_permission, check_session_channel, session_autocomplete, weekday_autocomplete
+from bot.tier_roles import check_named_tier_roles, tier_autocomplete, tier_role_warnings
 
 if TYPE_CHECKING:
     from bot.app import CohortBot
@@ -59,20 +59,6 @@ def slug(name: str) -> str:
 def missing_permissions(channel: discord.abc.GuildChannel, member: discord.Member, needed: dict[str, str]) -> list[str]:
     allowed = channel.permissions_for(member)
     return [label for flag, label in needed.items() if not getattr(allowed, flag)]
-
-
-async def tier_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-    """The tiers of the cohort named in the same command."""
-    bot = cohort_bot(interaction)
-    cohort = getattr(interaction.namespace, "cohort", None)
-    if interaction.guild_id is None or not cohort:
-        return []
-    needle = current.casefold()
-    return [
-        app_commands.Choice(name=f"{tier.name} ({tier.key})"[:100], value=tier.key)
-        for tier in await bot.tiers.tiers_of(interaction.guild_id, str(cohort))
-        if needle in tier.key or needle in tier.name.casefold()
-    ][:25]
 
 
 @app_commands.guild_only()

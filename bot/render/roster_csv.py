@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable
-
-from bot.services.roster import RosterRow
+from dataclasses import dataclass
+from datetime import datetime
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 HEADER = (
@@ -14,6 +14,26 @@ HEADER = (
     "approved", "pending", "changes_requested", "missing", "late",
     "daily_streak", "daily_best", "weekly_streak", "weekly_best", "tiers",
 )
+
+
+@dataclass(frozen=True)
+class RosterRow:
+    display_name: str
+    user_id: int
+    joined_at: datetime
+    status: str
+    timezone: str
+    checkins: int
+    approved: int
+    pending: int
+    changes_requested: int
+    missing: int
+    late: int
+    daily_streak: int
+    daily_best: int
+    weekly_streak: int
+    weekly_best: int
+    tiers: tuple[tuple[str, datetime], ...]
 
 
 def neutralise(text: str) -> str:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import ColumnElement, case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
@@ -28,7 +28,6 @@ from bot.db.models import (
     TierAward,
 )
 from bot.errors import NotFound
-from bot.services.ledger import forget_learner, subjects_of_learner
 from bot.services.outbox import learner_lane
 from bot.services.quotas import DATA_EXPORTS, forget_user, take, uses_of
 
@@ -83,7 +82,7 @@ class MyDataService:
             awards = (await session.scalars(select(TierAward).where(TierAward.membership_id.in_(ids)))).all()
             extensions = (await session.scalars(select(Extension).where(Extension.membership_id.in_(ids)))).all()
             deliveries = (
-                await session.scalars(select(Delivery).where(subjects_of_learner(guild_id, user_id, ids)))
+                await session.scalars(select(Delivery).where(_delivery_subjects(guild_id, user_id, ids)))
             ).all()
         cohort_of = {m.id: c.name for m, c in memberships}
         reviews_of = {r.submission_version_id: r for r in reviews}
@@ -157,7 +156,7 @@ class MyDataService:
                 session,
                 delete(TierAward).where(TierAward.membership_id.in_(ids), TierAward.status != AwardStatus.GRANTED),
             )
-            deliveries = await forget_learner(session, guild_id, user_id, ids)
+            deliveries = await rows_changed(session, delete(Delivery).where(_delivery_subjects(guild_id, user_id, ids)))
             checkins = await rows_changed(session, delete(CheckIn).where(CheckIn.membership_id.in_(ids)))
             await session.execute(delete(DailyStreak).where(DailyStreak.membership_id.in_(ids)))
             submissions = await rows_changed(session, delete(Submission).where(Submission.membership_id.in_(ids)))
@@ -220,6 +219,13 @@ async def _review_messages(session: AsyncSession, membership_ids: list[int]) -> 
         .order_by(Submission.id, SubmissionVersion.version)
     )
     return [(channel, message) for channel, message in rows.all() if channel and message]
+
+
+def _delivery_subjects(guild_id: int, user_id: int, membership_ids: list[int]) -> ColumnElement[bool]:
+    return or_(
+        Delivery.subject == f"learner:{guild_id}:{user_id}",
+        Delivery.subject.in_([f"membership:{m}" for m in membership_ids]),
+    )
 
 
 def _row(obj: object, *names: str) -> dict[str, Any]:

@@ -21,32 +21,11 @@ from bot.db.models import (
     SubmissionVersion,
     TierAward,
 )
+from bot.render.roster_csv import RosterRow
 from bot.services.cohorts import CohortService, CohortView
 from bot.services.progress import WeekState, checkpoint_states, member_daily_streak, member_weekly_streak
 from bot.services.quotas import ROSTER_DOWNLOADS, take
 from bot.services.streak_book import check_in_days_of, cohort_pauses, submission_moments
-
-
-@dataclass(frozen=True)
-class RosterRow:
-    """One member's line of the roster."""
-
-    display_name: str
-    user_id: int
-    joined_at: datetime
-    status: str
-    timezone: str
-    checkins: int
-    approved: int
-    pending: int
-    changes_requested: int
-    missing: int
-    late: int
-    daily_streak: int
-    daily_best: int
-    weekly_streak: int
-    weekly_best: int
-    tiers: tuple[tuple[str, datetime], ...]
 
 
 @dataclass(frozen=True)

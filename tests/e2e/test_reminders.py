@@ -19,8 +19,7 @@ from bot.db.models import (
 )
 from bot.harness import RunningBot, StudyServer
 from bot.sandbox import Member, Perm, Reply, Sandbox, payloads
-from bot.schedule.reminder_rules import DAILY_REMINDER
-from bot.services.reminders import ReminderReport
+from bot.services.reminders import DAILY_REMINDER, ReminderReport
 from tests.e2e.conftest import Launcher
 from tests.e2e.test_schedule import create_cohort
 
