@@ -31,24 +31,23 @@ from bot.db.models import (
 )
 from bot.errors import InvalidInput, NotFound
 from bot.roadmap import Module, Roadmap, Tier
+from bot.services.activity import (
+    active_days,
+    check_in_days_of,
+    cohort_pauses,
+    member_daily_streak,
+    submission_moments,
+)
+from bot.services.boards import approved_board, streak_board
 from bot.services.cohorts import CohortService, CohortView
 from bot.services.enrolment import EnrolmentService
 from bot.services.learners import as_prefs
 from bot.services.quotas import CHECK_INS, refuse_if_spent_in
-from bot.services.streak_book import (
-    Member,
-    active_days,
-    check_in_days_of,
-    cohort_pauses,
-    refresh,
-    submission_moments,
-)
-from bot.services.streak_book import standings as kept_streaks
+from bot.services.streak_book import Member, refresh
 from bot.services.streaks import (
     CheckpointRecord,
     PausedSpan,
     Streak,
-    daily_streak,
     local_day,
     paused_spans,
     weekly_streak,
@@ -306,51 +305,28 @@ class ProgressService:
 
     async def leaderboard(self, view: CohortView, user_id: int, by: RankBy) -> Leaderboard:
         """Top learners of a cohort by current daily streak or by approved checkpoints, and the caller's rank."""
-        now = self._clock.now()
         async with self._sessions() as session:
-            members = (
-                await session.execute(
-                    select(Membership.id, Membership.user_id, Membership.display_name, LearnerSettings.timezone)
-                    .outerjoin(
-                        LearnerSettings,
-                        (LearnerSettings.guild_id == Membership.guild_id)
-                        & (LearnerSettings.user_id == Membership.user_id),
-                    )
-                    .where(Membership.cohort_id == view.id, Membership.status == MembershipStatus.ACTIVE)
-                )
-            ).all()
             if by is RankBy.APPROVED:
-                counts = dict(
-                    (
-                        await session.execute(
-                            select(Submission.membership_id, func.count())
-                            .where(Submission.cohort_id == view.id, Submission.status == SubmissionStatus.APPROVED)
-                            .group_by(Submission.membership_id)
-                        )
-                    ).all()
-                )
-                scores = {m.id: (counts.get(m.id, 0), 0) for m in members}
+                board = await approved_board(session, view.id, user_id, LEADERBOARD_SIZE)
             else:
-                pauses = (await cohort_pauses(session, [view.id]))[view.id]
-                zoned = [Member(m.id, view.id, m.timezone or view.cohort.timezone) for m in members]
-                streaks = await kept_streaks(session, view.id, zoned, pauses, now)
-                scores = {m.id: (streaks[m.id].current, streaks[m.id].best) for m in members}
-        ranked = sorted(members, key=lambda m: (-scores[m.id][0], -scores[m.id][1], m.display_name.casefold()))
-        # Equal scores share the rank of the first of them; only the top and the caller become Standings.
+                board = await streak_board(
+                    session, view.id, view.cohort.timezone, user_id, self._clock.now(), LEADERBOARD_SIZE
+                )
+        ranked = sorted(board.candidates, key=lambda e: (-e.value, -e.detail, e.display_name.casefold()))
+        # Equal scores share the rank of the first of them.
         top: list[Standing] = []
-        mine = None
         rank, previous = 0, None
-        for position, m in enumerate(ranked, start=1):
-            value, detail = scores[m.id]
-            if (value, detail) != previous:
-                rank, previous = position, (value, detail)
-            if (position <= LEADERBOARD_SIZE and value > 0) or m.user_id == user_id:
-                standing = Standing(rank, m.user_id, m.display_name, value, detail)
-                if position <= LEADERBOARD_SIZE and value > 0:
-                    top.append(standing)
-                if m.user_id == user_id:
-                    mine = standing
-        return Leaderboard(view, by, tuple(top), mine, len(members))
+        for position, entry in enumerate(ranked[:LEADERBOARD_SIZE], start=1):
+            if (entry.value, entry.detail) != previous:
+                rank, previous = position, (entry.value, entry.detail)
+            if entry.value > 0:
+                top.append(Standing(rank, entry.user_id, entry.display_name, entry.value, entry.detail))
+        mine = None
+        if board.mine is not None:
+            listed = next((s for s in top if s.user_id == user_id), None)
+            mine = listed or Standing(board.ahead + 1, user_id, board.mine.display_name, board.mine.value,
+                                      board.mine.detail)
+        return Leaderboard(view, by, tuple(top), mine, view.active_members)
 
 
 # Queries shared by the reads above; each is one statement whatever the history holds.
@@ -403,17 +379,6 @@ def checkpoint_states(
         else:
             result.append(CheckpointProgress(module, WeekState.OPEN, False, due))
     return result
-
-
-def member_daily_streak(
-    check_in_days: Iterable[date],
-    submitted: Iterable[datetime],
-    pauses: Iterable[tuple[datetime, datetime | None]],
-    zone: str,
-    now: datetime,
-) -> Streak:
-    """One learner's daily streak from their check-in days, hand-in moments and the cohort's pauses."""
-    return daily_streak(active_days(check_in_days, submitted, zone), paused_spans(pauses, zone), local_day(now, zone))
 
 
 def member_weekly_streak(
