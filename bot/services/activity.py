@@ -51,12 +51,16 @@ async def cohort_pauses(session: AsyncSession, cohort_ids: Iterable[int]) -> dic
     return pauses
 
 
-async def zone_of(session: AsyncSession, guild_id: int, user_id: int, cohort_zone: str) -> str:
-    """The zone a learner's days are counted in now: their own, else the cohort's."""
-    own = await session.scalar(
+async def own_zone(session: AsyncSession, guild_id: int, user_id: int) -> str | None:
+    """The zone the learner set on this server, if any."""
+    return await session.scalar(
         select(LearnerSettings.timezone).where(LearnerSettings.guild_id == guild_id, LearnerSettings.user_id == user_id)
     )
-    return own or cohort_zone
+
+
+async def zone_of(session: AsyncSession, guild_id: int, user_id: int, cohort_zone: str) -> str:
+    """The zone a learner's days are counted in now: their own, else the cohort's."""
+    return await own_zone(session, guild_id, user_id) or cohort_zone
 
 
 def active_days(check_in_days: Iterable[date], submitted: Iterable[datetime], zone: str) -> set[date]:

@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import DailyStreak, LearnerSettings, Membership, MembershipStatus, Submission, SubmissionStatus
-from bot.services.activity import cohort_pauses
+from bot.services.activity import Pauses
 from bot.services.streak_book import Member, holds, recompute
 from bot.services.streaks import current_of, local_day, paused_spans
 
@@ -44,10 +44,9 @@ _SETTINGS = (LearnerSettings.guild_id == Membership.guild_id) & (LearnerSettings
 
 
 async def streak_board(
-    session: AsyncSession, cohort_id: int, cohort_zone: str, user_id: int, now: datetime, size: int
+    session: AsyncSession, cohort_id: int, cohort_zone: str, pauses: Pauses, user_id: int, now: datetime, size: int
 ) -> Board:
     """By current daily streak, then best: kept rows that hold, plus the members whose row does not, recomputed."""
-    pauses = (await cohort_pauses(session, [cohort_id]))[cohort_id]
     holding = holds(cohort_zone, pauses, now)
     # Members without a kept row that holds (rare but for a paused cohort), and the caller.
     found = (await session.execute(

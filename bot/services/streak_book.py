@@ -63,11 +63,17 @@ def still_holds(row: DailyStreak | Row[Any], zone: str, pauses: Pauses, today: d
 
 
 async def recompute(
-    session: AsyncSession, members: Sequence[Member], pauses: dict[int, Pauses], now: datetime
+    session: AsyncSession,
+    members: Sequence[Member],
+    pauses: dict[int, Pauses],
+    now: datetime,
+    days: dict[int, set[date]] | None = None,
 ) -> dict[int, DailyRun]:
-    """Each member's run from their whole history: two statements, whatever the number of members."""
+    """Each member's run from their whole history: two statements (one with their check-in `days` known already),
+    whatever the number of members."""
     ids = [m.membership_id for m in members]
-    days = await check_in_days_of(session, ids)
+    if days is None:
+        days = await check_in_days_of(session, ids)
     moments = await submission_moments(session, ids)
     runs = {}
     for m in members:
@@ -112,10 +118,12 @@ async def store(
     )
 
 
-async def refresh(session: AsyncSession, members: Sequence[Member], now: datetime) -> dict[int, Streak]:
+async def refresh(
+    session: AsyncSession, members: Sequence[Member], now: datetime, days: dict[int, set[date]] | None = None
+) -> dict[int, Streak]:
     """After new activity (inside its unit of work): recompute these members' runs, keep them, return the streaks."""
     pauses = await cohort_pauses(session, {m.cohort_id for m in members})
-    runs = await recompute(session, members, pauses, now)
+    runs = await recompute(session, members, pauses, now, days)
     await store(session, members, runs, pauses, now)
     return {
         m.membership_id: current_of(runs[m.membership_id], paused_spans(pauses[m.cohort_id], m.zone),

@@ -46,7 +46,7 @@ async def both_ways(bot: RunningBot) -> tuple[dict[int, Streak], dict[int, Strea
         pauses = (await cohort_pauses(session, [cohort_id]))[cohort_id]
         kept = {}
         for m, _, _, user_id in found:
-            mine = (await streak_board(session, cohort_id, cohort_zone, user_id, now, LEADERBOARD_SIZE)).mine
+            mine = (await streak_board(session, cohort_id, cohort_zone, pauses, user_id, now, LEADERBOARD_SIZE)).mine
             assert mine is not None
             kept[m] = Streak(mine.value, mine.detail)
         ids = list(zones)
