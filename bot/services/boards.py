@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -127,5 +128,5 @@ async def approved_board(session: AsyncSession, cohort_id: int, user_id: int, si
     return Board(candidates, mine, await _count(session, rows.where(approved.c.n > mine.value)))
 
 
-async def _count(session: AsyncSession, query: Select) -> int:
+async def _count(session: AsyncSession, query: Select[Any]) -> int:
     return await session.scalar(select(func.count()).select_from(query.subquery())) or 0
