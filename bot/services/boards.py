@@ -99,33 +99,35 @@ async def streak_board(
 
 
 async def approved_board(session: AsyncSession, cohort_id: int, user_id: int, size: int) -> Board:
-    """By approved checkpoints, counted from the (cohort, status, membership) index."""
-    approved = (
-        select(Submission.membership_id, func.count().label("n"))
-        .where(Submission.cohort_id == cohort_id, Submission.status == SubmissionStatus.APPROVED)
-        .group_by(Submission.membership_id)
+    """By approved checkpoints, counted once from the (cohort, status, membership) index and ranked by the database."""
+    counts = (
+        select(Membership.user_id, Membership.display_name, func.count().label("n"))
+        .select_from(Submission)
+        .join(Membership, Membership.id == Submission.membership_id)
+        .where(Submission.cohort_id == cohort_id, Submission.status == SubmissionStatus.APPROVED,
+               Membership.status == MembershipStatus.ACTIVE)
+        .group_by(Membership.id)
         .subquery()
     )
-    rows = (
-        select(Membership.user_id, Membership.display_name, approved.c.n)
-        .join(approved, approved.c.membership_id == Membership.id)
-        .where(Membership.status == MembershipStatus.ACTIVE)
+    # rank() is 1 + those with more; every member tied with the last place shares a rank of at most `size`.
+    ranked = select(
+        counts, func.rank().over(order_by=counts.c.n.desc()).label("place"), func.count().over().label("with_any")
+    ).subquery()
+    found = (await session.execute(
+        select(ranked).where(or_(ranked.c.place <= size, ranked.c.user_id == user_id))
+    )).all()
+    candidates = [Entry(member, name, n, 0) for member, name, n, place, _ in found if place <= size]
+    name = await session.scalar(
+        select(Membership.display_name).where(Membership.cohort_id == cohort_id, Membership.user_id == user_id,
+                                              Membership.status == MembershipStatus.ACTIVE)
     )
-    last = rows.with_only_columns(approved.c.n).order_by(approved.c.n.desc()).offset(size - 1).limit(1)
-    last_n = last.scalar_subquery()
-    top = (await session.execute(rows.where(or_(last_n.is_(None), approved.c.n >= last_n)))).all()
-    candidates = [Entry(member, name, n, 0) for member, name, n in top]
-    own = (await session.execute(
-        select(Membership.display_name,
-               select(func.count()).where(Submission.membership_id == Membership.id,
-                                          Submission.status == SubmissionStatus.APPROVED).scalar_subquery())
-        .where(Membership.cohort_id == cohort_id, Membership.user_id == user_id,
-               Membership.status == MembershipStatus.ACTIVE)
-    )).first()
-    if own is None:
+    if name is None:
         return Board(candidates, None, 0)
-    mine = Entry(user_id, own[0], own[1], 0)
-    return Board(candidates, mine, await _count(session, rows.where(approved.c.n > mine.value)))
+    mine = next((row for row in found if row.user_id == user_id), None)
+    if mine is not None:
+        return Board(candidates, Entry(user_id, name, mine.n, 0), mine.place - 1)
+    # No approved checkpoint: everyone with one is ahead.
+    return Board(candidates, Entry(user_id, name, 0, 0), found[0].with_any if found else 0)
 
 
 async def _count(session: AsyncSession, query: Select[Any]) -> int:

@@ -70,7 +70,9 @@ async def recompute(
     days: dict[int, set[date]] | None = None,
 ) -> dict[int, DailyRun]:
     """Each member's run from their whole history: two statements (one with their check-in `days` known already),
-    whatever the number of members."""
+    whatever the number of members; none for no members."""
+    if not members:
+        return {}
     ids = [m.membership_id for m in members]
     if days is None:
         days = await check_in_days_of(session, ids)
