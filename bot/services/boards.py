@@ -1,8 +1,8 @@
 """The leaderboards' reads: a cohort's top and one member's place, by indexed queries whatever the cohort's size.
 
-Neither board reads a row per member: the top comes from the database in rank order (every member tied with
-the last place included, since names break ties and SQL cannot casefold them), and the caller's place is a
-count of the members ahead. Kept streaks that no longer hold (streak_book.py) are the exception: those few
+Neither board brings a row per member into Python: the top comes from the database in rank order (every member
+tied with the last place included, since names break ties and SQL cannot casefold them), and the caller's place
+is a count of the members ahead. Kept streaks that no longer hold (streak_book.py) are the exception: those few
 members are recomputed from their history and merged in.
 """
 
