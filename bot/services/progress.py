@@ -251,7 +251,7 @@ class ProgressService:
                     await session.execute(
                         select(Extension.week, Extension.days).where(Extension.membership_id == membership.id)
                     )
-                ).all()
+                ).tuples().all()
             )
             awards = {
                 a.tier_key: a
