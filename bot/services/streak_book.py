@@ -6,6 +6,10 @@ rules depend on changed since: no new activity (every check-in and submission re
 zone, no pause of the cohort begun, ended or still running since, and no check-in dated after the day it was
 computed for (`next_day`). Any other row, or none, is recomputed from the history on the spot; the
 correction pass (`StreakBook.correct`, at start-up and daily) stores fresh rows so that stays rare.
+
+Each row also stores two moments worked out when it is written: `alive_until`, when its run stops being the
+current streak, and `holds_until`, the start of `next_day`. With them `holds` says "still holds" in SQL and a
+board (boards.py) reads the current streak without the rules' Python.
 """
 
 from __future__ import annotations
