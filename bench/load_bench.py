@@ -76,6 +76,8 @@ class Phase:
     apologies: int = 0
     rss_mb: float = 0.0
     wall: float = 0.0
+    cpu_seconds: float = 0.0
+    """The process's CPU time (user + system, all threads) in the phase: what other work on the machine moves least."""
 
     def quantile(self, q: int) -> float:
         if len(self.seconds) < 2:
@@ -102,6 +104,12 @@ class Child:
         assert self.proc.stdout is not None
         while chunk := await self.proc.stdout.read(4096):
             self.output += chunk
+
+    def cpu_seconds(self) -> float:
+        with contextlib.suppress(OSError), open(f"/proc/{self.proc.pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+        return 0.0
 
     def rss_mb(self) -> float:
         with contextlib.suppress(OSError), open(f"/proc/{self.proc.pid}/status") as status:
@@ -202,9 +210,10 @@ async def run_phase(name: str, calls: int, in_flight: int, inject: Callable[[int
 
     sampler = asyncio.create_task(sample())
     profiler = await start_profiler(process, name)
-    started = time.monotonic()
+    started, cpu = time.monotonic(), process.cpu_seconds()
     await asyncio.gather(*(worker() for _ in range(in_flight)))
     phase.wall = time.monotonic() - started
+    phase.cpu_seconds = process.cpu_seconds() - cpu
     sampling = False
     await sampler
     if profiler is not None:
@@ -346,8 +355,9 @@ def render(columns: dict[str, list[Phase]]) -> str:
     for backend, phases in columns.items():
         floor = phases[0]
         lines += [f"**{backend}**", "",
-                  "| phase | calls | median | p95 | p99 | max | × floor p99 | late | errors / apologies | peak RSS |",
-                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+                  "| phase | calls | median | p95 | p99 | max | × floor p99 | late | errors / apologies | peak RSS |"
+                  " CPU per call |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         lines += [render_row(p, floor) for p in phases]
         lines.append("")
     return "\n".join(lines)
@@ -355,13 +365,14 @@ def render(columns: dict[str, list[Phase]]) -> str:
 
 def render_row(p: Phase, floor: Phase) -> str:
     calls = len(p.seconds) + p.late + len(p.errors)
+    cpu = f"{1000 * p.cpu_seconds / calls:,.1f} ms" if calls else "—"
     if not p.seconds or not floor.seconds:
-        return f"| {p.name} | {calls} | — | — | — | — | — | {p.late} | {len(p.errors)} / {p.apologies} | — |"
+        return f"| {p.name} | {calls} | — | — | — | — | — | {p.late} | {len(p.errors)} / {p.apologies} | — | {cpu} |"
     ratio = p.quantile(99) / floor.quantile(99)
     times = " | ".join(f"{t * 1000:,.0f} ms" for t in (
         statistics.median(p.seconds), p.quantile(95), p.quantile(99), max(p.seconds)))
     return (f"| {p.name} | {calls} | {times} | {ratio:.1f}× | {p.late}"
-            f" | {len(p.errors)} / {p.apologies} | {p.rss_mb:.0f} MB |")
+            f" | {len(p.errors)} / {p.apologies} | {p.rss_mb:.0f} MB | {cpu} |")
 
 
 async def main(args: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@ import discord
 from bot.app import CohortBot
 from bot.config import Settings
 from bot.logs import configure_logging
+from bot.memory import limit_malloc_arenas
 from bot.ops_http import OpsServer, PortUnavailable
 from bot.telemetry.metrics import Metrics
 from bot.unavailable import Unavailable
@@ -48,6 +49,7 @@ class Current:
 
 def run_bot(settings: Settings) -> int:
     """Run until SIGINT or SIGTERM; returns the exit code (2 when retrying could never help)."""
+    limit_malloc_arenas()
     configure_logging(settings)
     if settings.DISCORD_SANDBOX_URL:
         from bot.sandbox import point_discord_at

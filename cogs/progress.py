@@ -140,7 +140,8 @@ class ProgressCommands(commands.Cog):
             board = await self.bot.progress.leaderboard(view, interaction.user.id, RankBy(by))
             await interaction.response.send_message(embed=leaderboard_embed(board), ephemeral=True)
             return
-        # A big cohort's board reads a row per member: under a burst it may take longer than Discord's 3 s.
+        # A big cohort's board recomputes every member's streak while the cohort is paused (kept rows do not hold
+        # then): under a burst that may take longer than Discord's 3 s.
         await interaction.response.defer(ephemeral=True, thinking=True)
         board = await self.bot.progress.leaderboard(view, interaction.user.id, RankBy(by))
         await interaction.edit_original_response(embed=leaderboard_embed(board))

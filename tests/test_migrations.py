@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, date, datetime, time
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -14,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.db.engine import create_engine
-from bot.db.migrate import alembic_config, upgrade_to_head
+from bot.db.migrate import alembic_config, script_heads, upgrade_to_head
 from bot.db.models import (
     AwardStatus,
     Base,
@@ -67,6 +70,27 @@ async def test_upgrade_on_empty_database_matches_models(database_url: str) -> No
         assert await _current_revision(engine) == [_head()]
     finally:
         await engine.dispose()
+
+
+def test_the_heads_read_from_the_migration_files_are_alembics() -> None:
+    assert script_heads() == {_head()}
+
+
+def test_an_up_to_date_database_is_checked_without_importing_alembic(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/bot.db"
+    upgrade = (
+        "import asyncio, sys\n"
+        "from bot.db.engine import create_engine\n"
+        "from bot.db.migrate import upgrade_to_head\n"
+        f"asyncio.run(upgrade_to_head(create_engine({url!r})))\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))\n"
+    )
+    first, again = (
+        subprocess.run([sys.executable, "-c", upgrade], capture_output=True, text=True, timeout=120, check=True)
+        for _ in range(2)
+    )
+    assert first.stdout.strip() != "[]", "the fresh database was migrated by Alembic"
+    assert again.stdout.strip() == "[]", again.stdout + again.stderr
 
 
 async def test_second_upgrade_is_a_no_op(engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]) -> None:

@@ -324,7 +324,8 @@ class DailyStreak(Base):
     """A learner's daily streak in one cohort as last computed, kept as activity arrives (services/streak_book.py)."""
 
     __tablename__ = "daily_streaks"
-    __table_args__ = (Index("ix_daily_streaks_cohort_id", "cohort_id"),)
+    # A board reads its top in this order and counts the members ahead of someone along it.
+    __table_args__ = (Index("ix_daily_streaks_cohort_run_best", "cohort_id", "run", "best"),)
 
     membership_id: Mapped[int] = mapped_column(ForeignKey("memberships.id", ondelete="CASCADE"), primary_key=True)
     cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
@@ -334,6 +335,10 @@ class DailyStreak(Base):
     best: Mapped[int] = mapped_column(Integer)
     next_day: Mapped[date | None] = mapped_column(Date)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    alive_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    """When `run` stops being the current streak if no activity comes (the start of that local day); None: no run."""
+    holds_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    """The start of `next_day` in `zone`: from then on the row no longer holds; None: no such day."""
 
 
 class Extension(Base):

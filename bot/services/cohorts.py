@@ -67,6 +67,8 @@ class CohortView:
     openings: dict[int, datetime]
     active_members: int
     now: datetime
+    pauses: tuple[tuple[datetime, datetime | None], ...] = ()
+    """(paused_at, resumed_at) of each pause, read with the schedule (streaks need them too)."""
 
     @property
     def id(self) -> int:
@@ -328,18 +330,24 @@ class CohortService:
 
     async def view(self, session: AsyncSession, cohort: Cohort) -> CohortView:
         roadmap, number = await self._catalog.roadmap_of(session, cohort.roadmap_version_id)
-        timeline = await load_timeline(session, cohort, roadmap.total_weeks)
+        pauses, advances = await _history(session, cohort)
+        timeline = build_timeline(cohort, roadmap.total_weeks, pauses, advances)
         members = await session.scalar(
             select(func.count()).where(Membership.cohort_id == cohort.id, Membership.status == MembershipStatus.ACTIVE)
         )
-        return CohortView(cohort, roadmap, number, week_openings(timeline), members or 0, self._clock.now())
+        return CohortView(cohort, roadmap, number, week_openings(timeline), members or 0, self._clock.now(),
+                          tuple((p.paused_at, p.resumed_at) for p in pauses))
 
 
 async def load_timeline(session: AsyncSession, cohort: Cohort, total_weeks: int) -> Timeline:
     """The planner's input for one cohort, read from its pause and advance history."""
+    return build_timeline(cohort, total_weeks, *await _history(session, cohort))
+
+
+async def _history(session: AsyncSession, cohort: Cohort) -> tuple[list[CohortPause], list[CohortAdvance]]:
     pauses = (await session.scalars(select(CohortPause).where(CohortPause.cohort_id == cohort.id))).all()
     advances = (await session.scalars(select(CohortAdvance).where(CohortAdvance.cohort_id == cohort.id))).all()
-    return build_timeline(cohort, total_weeks, pauses, advances)
+    return list(pauses), list(advances)
 
 
 def build_timeline(

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
@@ -21,7 +21,6 @@ from bot.db.models import (
     Cohort,
     CohortStatus,
     Extension,
-    LearnerSettings,
     Membership,
     MembershipStatus,
     Submission,
@@ -31,24 +30,16 @@ from bot.db.models import (
 )
 from bot.errors import InvalidInput, NotFound
 from bot.roadmap import Module, Roadmap, Tier
+from bot.services.activity import active_days, check_in_days_of, member_daily_streak, own_zone, zone_of
+from bot.services.boards import approved_board, streak_board
 from bot.services.cohorts import CohortService, CohortView
 from bot.services.enrolment import EnrolmentService
-from bot.services.learners import as_prefs
 from bot.services.quotas import CHECK_INS, refuse_if_spent_in
-from bot.services.streak_book import (
-    Member,
-    active_days,
-    check_in_days_of,
-    cohort_pauses,
-    refresh,
-    submission_moments,
-)
-from bot.services.streak_book import standings as kept_streaks
+from bot.services.streak_book import Member, refresh
 from bot.services.streaks import (
     CheckpointRecord,
     PausedSpan,
     Streak,
-    daily_streak,
     local_day,
     paused_spans,
     weekly_streak,
@@ -200,37 +191,33 @@ class ProgressService:
             rows = sorted(locked.all(), key=lambda row: row[1].created_at)
             if not rows:
                 raise NotFound("You are not in any cohort on this server. /join one first, then check in.")
-            prefs = as_prefs(await _settings(session, guild_id, user_id))
-            ids = [m.id for m, _ in rows]
+            own = await own_zone(session, guild_id, user_id)
+            members = [Member(m.id, c.id, own or c.timezone) for m, c in rows]
             # One /checkin writes a row for each membership: the first one's rows count the calls.
-            await refuse_if_spent_in(session, CHECK_INS, now, CheckIn.created_at, CheckIn.membership_id == ids[0])
-            days_before = await check_in_days_of(session, ids)
-            for membership, cohort in rows:
-                day = local_day(now, prefs.zone_or(cohort.timezone))
-                session.add(
-                    CheckIn(membership_id=membership.id, local_date=day, minutes=minutes, note=note, created_at=now)
-                )
-            await session.flush()
-            streaks = await refresh(
-                session, [Member(m.id, c.id, prefs.zone_or(c.timezone)) for m, c in rows], now
+            await refuse_if_spent_in(
+                session, CHECK_INS, now, CheckIn.created_at, CheckIn.membership_id == members[0].membership_id
             )
-        results = []
-        for membership, cohort in rows:
-            zone = prefs.zone_or(cohort.timezone)
-            day = local_day(now, zone)
-            daily = streaks[membership.id]
-            results.append(
-                CheckInResult(
-                    cohort.name,
-                    day,
-                    zone,
-                    minutes,
-                    day not in days_before[membership.id],
-                    daily,
-                    cohort.status is CohortStatus.PAUSED,
-                )
+            days = await check_in_days_of(session, [m.membership_id for m in members])
+            first_today = {}
+            for m in members:
+                day = local_day(now, m.zone)
+                first_today[m.membership_id] = day not in days[m.membership_id]
+                days[m.membership_id].add(day)
+                session.add(CheckIn(membership_id=m.membership_id, local_date=day, minutes=minutes, note=note,
+                                    created_at=now))
+            streaks = await refresh(session, members, now, days=days)
+        return [
+            CheckInResult(
+                cohort.name,
+                local_day(now, m.zone),
+                m.zone,
+                minutes,
+                first_today[m.membership_id],
+                streaks[m.membership_id],
+                cohort.status is CohortStatus.PAUSED,
             )
-        return results
+            for m, (_, cohort) in zip(members, rows, strict=True)
+        ]
 
     # /progress
 
@@ -242,16 +229,13 @@ class ProgressService:
                 session, guild_id, cohort_name, user_id, asker_id=asker_id
             )
             view = await self._cohorts.view(session, cohort)
-            prefs = as_prefs(await _settings(session, guild_id, user_id))
-            zone = prefs.zone_or(cohort.timezone)
-            standing = (
+            zone = await zone_of(session, guild_id, user_id, cohort.timezone)
+            # Every version handed in is activity; the current one of each week is what stands.
+            versions = (
                 await session.execute(
-                    select(Submission.week, Submission.status, SubmissionVersion.submitted_at)
-                    .join(
-                        SubmissionVersion,
-                        (SubmissionVersion.submission_id == Submission.id)
-                        & (SubmissionVersion.version == Submission.current_version),
-                    )
+                    select(Submission.week, Submission.status, SubmissionVersion.version, Submission.current_version,
+                           SubmissionVersion.submitted_at)
+                    .join(SubmissionVersion, SubmissionVersion.submission_id == Submission.id)
                     .where(Submission.membership_id == membership.id)
                 )
             ).all()
@@ -262,7 +246,6 @@ class ProgressService:
                     .group_by(CheckIn.local_date)
                 )
             ).all()
-            submitted = await submission_moments(session, [membership.id])
             extensions = dict(
                 (
                     await session.execute(
@@ -272,15 +255,19 @@ class ProgressService:
             )
             awards = {
                 a.tier_key: a
-                for a in await session.scalars(select(TierAward).where(TierAward.membership_id == membership.id))
+                for a in await session.execute(
+                    select(TierAward.tier_key, TierAward.status, TierAward.last_error).where(
+                        TierAward.membership_id == membership.id
+                    )
+                )
             }
-            pauses = await cohort_pauses(session, [cohort.id])
         today = local_day(now, zone)
         days = {d for d, _ in logged}
-        study = {day: 0 for day in active_days((), submitted[membership.id], zone)}
+        submitted = [at for *_, at in versions]
+        study = {day: 0 for day in active_days((), submitted, zone)}
         study.update((d, int(m)) for d, m in logged)
         first = view.openings.get(1)
-        by_week = {week: (status, at) for week, status, at in standing}
+        by_week = {week: (status, at) for week, status, version, current, at in versions if version == current}
         checkpoints = checkpoint_states(view, by_week, extensions, now)
         approved = {c.module.week for c in checkpoints if c.state is WeekState.APPROVED}
         return Progress(
@@ -290,7 +277,7 @@ class ProgressService:
             zone=zone,
             today=today,
             checkpoints=tuple(checkpoints),
-            daily=member_daily_streak(days, submitted[membership.id], pauses[cohort.id], zone, now),
+            daily=member_daily_streak(days, submitted, view.pauses, zone, now),
             weekly=member_weekly_streak(checkpoints, by_week, now),
             checked_in_today=today in days,
             check_in_days=len(days),
@@ -299,66 +286,34 @@ class ProgressService:
             next_deadline=_next_deadline(checkpoints, now),
             start=local_day(first, zone) if first is not None else cohort.start_date,
             study=study,
-            paused_days=paused_dates(paused_spans(pauses[cohort.id], zone), today),
+            paused_days=paused_dates(paused_spans(view.pauses, zone), today),
         )
 
     # /leaderboard
 
     async def leaderboard(self, view: CohortView, user_id: int, by: RankBy) -> Leaderboard:
         """Top learners of a cohort by current daily streak or by approved checkpoints, and the caller's rank."""
-        now = self._clock.now()
         async with self._sessions() as session:
-            members = (
-                await session.execute(
-                    select(Membership.id, Membership.user_id, Membership.display_name, LearnerSettings.timezone)
-                    .outerjoin(
-                        LearnerSettings,
-                        (LearnerSettings.guild_id == Membership.guild_id)
-                        & (LearnerSettings.user_id == Membership.user_id),
-                    )
-                    .where(Membership.cohort_id == view.id, Membership.status == MembershipStatus.ACTIVE)
-                )
-            ).all()
             if by is RankBy.APPROVED:
-                counts = dict(
-                    (
-                        await session.execute(
-                            select(Submission.membership_id, func.count())
-                            .where(Submission.cohort_id == view.id, Submission.status == SubmissionStatus.APPROVED)
-                            .group_by(Submission.membership_id)
-                        )
-                    ).tuples().all()
-                )
-                scores = {m.id: (counts.get(m.id, 0), 0) for m in members}
+                board = await approved_board(session, view.id, user_id, LEADERBOARD_SIZE)
             else:
-                pauses = (await cohort_pauses(session, [view.id]))[view.id]
-                zoned = [Member(m.id, view.id, m.timezone or view.cohort.timezone) for m in members]
-                streaks = await kept_streaks(session, view.id, zoned, pauses, now)
-                scores = {m.id: (streaks[m.id].current, streaks[m.id].best) for m in members}
-        ranked = sorted(members, key=lambda m: (-scores[m.id][0], -scores[m.id][1], m.display_name.casefold()))
-        # Equal scores share the rank of the first of them; only the top and the caller become Standings.
+                board = await streak_board(session, view.id, view.cohort.timezone, list(view.pauses), user_id,
+                                           self._clock.now(), LEADERBOARD_SIZE)
+        ranked = sorted(board.candidates, key=lambda e: (-e.value, -e.detail, e.display_name.casefold()))
+        # Equal scores share the rank of the first of them.
         top: list[Standing] = []
-        mine = None
         rank, previous = 0, None
-        for position, m in enumerate(ranked, start=1):
-            value, detail = scores[m.id]
-            if (value, detail) != previous:
-                rank, previous = position, (value, detail)
-            if (position <= LEADERBOARD_SIZE and value > 0) or m.user_id == user_id:
-                standing = Standing(rank, m.user_id, m.display_name, value, detail)
-                if position <= LEADERBOARD_SIZE and value > 0:
-                    top.append(standing)
-                if m.user_id == user_id:
-                    mine = standing
-        return Leaderboard(view, by, tuple(top), mine, len(members))
-
-
-# Queries shared by the reads above; each is one statement whatever the history holds.
-
-
-async def _settings(session: AsyncSession, guild_id: int, user_id: int) -> LearnerSettings | None:
-    query = select(LearnerSettings).where(LearnerSettings.guild_id == guild_id, LearnerSettings.user_id == user_id)
-    return (await session.scalars(query)).first()
+        for position, entry in enumerate(ranked[:LEADERBOARD_SIZE], start=1):
+            if (entry.value, entry.detail) != previous:
+                rank, previous = position, (entry.value, entry.detail)
+            if entry.value > 0:
+                top.append(Standing(rank, entry.user_id, entry.display_name, entry.value, entry.detail))
+        mine = None
+        if board.mine is not None:
+            listed = next((s for s in top if s.user_id == user_id), None)
+            mine = listed or Standing(board.ahead + 1, user_id, board.mine.display_name, board.mine.value,
+                                      board.mine.detail)
+        return Leaderboard(view, by, tuple(top), mine, view.active_members)
 
 
 # Pure helpers.
@@ -404,17 +359,6 @@ def checkpoint_states(
     return result
 
 
-def member_daily_streak(
-    check_in_days: Iterable[date],
-    submitted: Iterable[datetime],
-    pauses: Iterable[tuple[datetime, datetime | None]],
-    zone: str,
-    now: datetime,
-) -> Streak:
-    """One learner's daily streak from their check-in days, hand-in moments and the cohort's pauses."""
-    return daily_streak(active_days(check_in_days, submitted, zone), paused_spans(pauses, zone), local_day(now, zone))
-
-
 def member_weekly_streak(
     checkpoints: list[CheckpointProgress], by_week: dict[int, tuple[SubmissionStatus, datetime]], now: datetime
 ) -> Streak:
@@ -430,7 +374,9 @@ def handed_in(entry: tuple[SubmissionStatus, datetime] | None) -> tuple[datetime
     return at, status is SubmissionStatus.CHANGES_REQUESTED
 
 
-def _tier_progress(roadmap: Roadmap, approved: set[int], awards: dict[str, TierAward]) -> list[TierProgress]:
+def _tier_progress(
+    roadmap: Roadmap, approved: set[int], awards: dict[str, Row[tuple[str, AwardStatus, str | None]]]
+) -> list[TierProgress]:
     result = []
     for tier in roadmap.tiers:
         required = roadmap.tier_modules(tier)

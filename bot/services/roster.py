@@ -22,10 +22,10 @@ from bot.db.models import (
     TierAward,
 )
 from bot.render.roster_csv import RosterRow
+from bot.services.activity import check_in_days_of, cohort_pauses, member_daily_streak, submission_moments
 from bot.services.cohorts import CohortService, CohortView
-from bot.services.progress import WeekState, checkpoint_states, member_daily_streak, member_weekly_streak
+from bot.services.progress import WeekState, checkpoint_states, member_weekly_streak
 from bot.services.quotas import ROSTER_DOWNLOADS, take
-from bot.services.streak_book import check_in_days_of, cohort_pauses, submission_moments
 
 
 @dataclass(frozen=True)

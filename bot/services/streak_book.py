@@ -6,35 +6,44 @@ rules depend on changed since: no new activity (every check-in and submission re
 zone, no pause of the cohort begun, ended or still running since, and no check-in dated after the day it was
 computed for (`next_day`). Any other row, or none, is recomputed from the history on the spot; the
 correction pass (`StreakBook.correct`, at start-up and daily) stores fresh rows so that stays rare.
+
+Each row also stores two moments worked out when it is written: `alive_until`, when its run stops being the
+current streak, and `holds_until`, the start of `next_day`. With them `holds` says "still holds" in SQL and a
+board (boards.py) reads the current streak without the rules' Python.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import ColumnElement, Row, and_, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
 from bot.db.models import (
-    CheckIn,
     Cohort,
-    CohortPause,
     CohortStatus,
     DailyStreak,
     LearnerSettings,
     Membership,
     MembershipStatus,
-    Submission,
-    SubmissionVersion,
 )
 from bot.db.upsert import insert_for
-from bot.services.streaks import DailyRun, PausedSpan, Streak, current_of, daily_run, local_day, paused_spans
+from bot.services.activity import Pauses, active_days, check_in_days_of, cohort_pauses, submission_moments
+from bot.services.streaks import (
+    DailyRun,
+    Streak,
+    breaks_on,
+    current_of,
+    daily_run,
+    day_start,
+    local_day,
+    paused_spans,
+)
 
-Pauses = list[tuple[datetime, datetime | None]]
 CORRECTION_BATCH = 500
 
 
@@ -47,60 +56,7 @@ class Member:
     zone: str
 
 
-# Queries over history; each is one statement whatever the history holds.
-
-
-async def check_in_days_of(session: AsyncSession, membership_ids: Sequence[int]) -> dict[int, set[date]]:
-    days: dict[int, set[date]] = {m: set() for m in membership_ids}
-    for membership_id, day in await session.execute(
-        select(CheckIn.membership_id, CheckIn.local_date).where(CheckIn.membership_id.in_(membership_ids)).distinct()
-    ):
-        days[membership_id].add(day)
-    return days
-
-
-async def submission_moments(session: AsyncSession, membership_ids: Sequence[int]) -> dict[int, list[datetime]]:
-    """Every version every one of these memberships handed in: each is activity on its day."""
-    moments: dict[int, list[datetime]] = {m: [] for m in membership_ids}
-    for membership_id, at in await session.execute(
-        select(Submission.membership_id, SubmissionVersion.submitted_at)
-        .join(SubmissionVersion, SubmissionVersion.submission_id == Submission.id)
-        .where(Submission.membership_id.in_(membership_ids))
-    ):
-        moments[membership_id].append(at)
-    return moments
-
-
-async def cohort_pauses(session: AsyncSession, cohort_ids: Iterable[int]) -> dict[int, Pauses]:
-    pauses: dict[int, Pauses] = {c: [] for c in cohort_ids}
-    for cohort_id, start, end in await session.execute(
-        select(CohortPause.cohort_id, CohortPause.paused_at, CohortPause.resumed_at).where(
-            CohortPause.cohort_id.in_(list(pauses))
-        )
-    ):
-        pauses[cohort_id].append((start, end))
-    return pauses
-
-
-def active_days(check_in_days: Iterable[date], submitted: Iterable[datetime], zone: str) -> set[date]:
-    """Check-ins keep the day they were logged on; submissions are placed with the learner's zone now."""
-    return set(check_in_days) | {local_day(at, zone) for at in submitted}
-
-
-async def zone_of(session: AsyncSession, guild_id: int, user_id: int, cohort_zone: str) -> str:
-    """The zone a learner's days are counted in now: their own, else the cohort's."""
-    own = await session.scalar(
-        select(LearnerSettings.timezone).where(LearnerSettings.guild_id == guild_id, LearnerSettings.user_id == user_id)
-    )
-    return own or cohort_zone
-
-
 # Kept rows.
-
-
-KEPT_COLUMNS = (DailyStreak.membership_id, DailyStreak.zone, DailyStreak.last_day, DailyStreak.run, DailyStreak.best,
-                DailyStreak.next_day, DailyStreak.computed_at)
-"""What a board reads of each kept row (as tuples: no ORM objects for a thousand members)."""
 
 
 def still_holds(row: DailyStreak | Row[Any], zone: str, pauses: Pauses, today: date) -> bool:
@@ -110,16 +66,20 @@ def still_holds(row: DailyStreak | Row[Any], zone: str, pauses: Pauses, today: d
     return all(start < row.computed_at and end is not None and end < row.computed_at for start, end in pauses)
 
 
-def kept_run(row: DailyStreak | Row[Any]) -> DailyRun:
-    return DailyRun(row.last_day, row.run, row.best, row.next_day)
-
-
 async def recompute(
-    session: AsyncSession, members: Sequence[Member], pauses: dict[int, Pauses], now: datetime
+    session: AsyncSession,
+    members: Sequence[Member],
+    pauses: dict[int, Pauses],
+    now: datetime,
+    days: dict[int, set[date]] | None = None,
 ) -> dict[int, DailyRun]:
-    """Each member's run from their whole history: two statements, whatever the number of members."""
+    """Each member's run from their whole history: two statements (one with their check-in `days` known already),
+    whatever the number of members; none for no members."""
+    if not members:
+        return {}
     ids = [m.membership_id for m in members]
-    days = await check_in_days_of(session, ids)
+    if days is None:
+        days = await check_in_days_of(session, ids)
     moments = await submission_moments(session, ids)
     runs = {}
     for m in members:
@@ -133,6 +93,7 @@ async def store(
     session: AsyncSession,
     members: Sequence[Member],
     runs: dict[int, DailyRun],
+    pauses: dict[int, Pauses],
     now: datetime,
     *,
     older_only: bool = False,
@@ -141,14 +102,18 @@ async def store(
     `now`, so a correction never overwrites what a check-in kept meanwhile)."""
     if not members:
         return
-    rows = [
-        {"membership_id": m.membership_id, "cohort_id": m.cohort_id, "zone": m.zone, "computed_at": now,
-         "last_day": runs[m.membership_id].last_day, "run": runs[m.membership_id].run,
-         "best": runs[m.membership_id].best, "next_day": runs[m.membership_id].next_day}
-        for m in members
-    ]
+    rows = []
+    for m in members:
+        run = runs[m.membership_id]
+        breaks = breaks_on(run, paused_spans(pauses[m.cohort_id], m.zone), local_day(now, m.zone))
+        rows.append({
+            "membership_id": m.membership_id, "cohort_id": m.cohort_id, "zone": m.zone, "computed_at": now,
+            "last_day": run.last_day, "run": run.run, "best": run.best, "next_day": run.next_day,
+            "alive_until": day_start(breaks, m.zone) if breaks is not None else None,
+            "holds_until": day_start(run.next_day, m.zone) if run.next_day is not None else None,
+        })
     statement = insert_for(session)(DailyStreak)
-    columns = ("cohort_id", "zone", "last_day", "run", "best", "next_day", "computed_at")
+    columns = ("cohort_id", "zone", "last_day", "run", "best", "next_day", "computed_at", "alive_until", "holds_until")
     await session.execute(
         statement.on_conflict_do_update(
             index_elements=["membership_id"],
@@ -159,11 +124,13 @@ async def store(
     )
 
 
-async def refresh(session: AsyncSession, members: Sequence[Member], now: datetime) -> dict[int, Streak]:
+async def refresh(
+    session: AsyncSession, members: Sequence[Member], now: datetime, days: dict[int, set[date]] | None = None
+) -> dict[int, Streak]:
     """After new activity (inside its unit of work): recompute these members' runs, keep them, return the streaks."""
     pauses = await cohort_pauses(session, {m.cohort_id for m in members})
-    runs = await recompute(session, members, pauses, now)
-    await store(session, members, runs, now)
+    runs = await recompute(session, members, pauses, now, days)
+    await store(session, members, runs, pauses, now)
     return {
         m.membership_id: current_of(runs[m.membership_id], paused_spans(pauses[m.cohort_id], m.zone),
                                     local_day(now, m.zone))
@@ -171,33 +138,18 @@ async def refresh(session: AsyncSession, members: Sequence[Member], now: datetim
     }
 
 
-async def standings(
-    session: AsyncSession, cohort_id: int, members: Sequence[Member], pauses: Pauses, now: datetime
-) -> dict[int, Streak]:
-    """Every member's streak from the kept rows; those whose row no longer holds are recomputed (not stored).
-
-    Always three statements, whatever the cohort's size or history; rows are read as plain tuples.
-    """
-    rows = {r.membership_id: r for r in await session.execute(
-        select(*KEPT_COLUMNS).where(DailyStreak.cohort_id == cohort_id))}
-    days: dict[str, tuple[date, list[PausedSpan]]] = {}
-    result: dict[int, Streak] = {}
-    stale: list[Member] = []
-    for m in members:
-        seen = days.get(m.zone)
-        if seen is None:
-            seen = days[m.zone] = (local_day(now, m.zone), paused_spans(pauses, m.zone))
-        today, spans = seen
-        row = rows.get(m.membership_id)
-        if row is not None and still_holds(row, m.zone, pauses, today):
-            result[m.membership_id] = current_of(kept_run(row), spans, today)
-        else:
-            stale.append(m)
-    runs = await recompute(session, stale, {cohort_id: pauses}, now)
-    for m in stale:
-        today, spans = days[m.zone]
-        result[m.membership_id] = current_of(runs[m.membership_id], spans, today)
-    return result
+def holds(cohort_zone: str, pauses: Pauses, now: datetime) -> ColumnElement[bool]:
+    """`still_holds` in SQL, for kept rows joined with their member's settings (outer join on LearnerSettings)."""
+    if any(end is None for _, end in pauses):
+        return false()
+    clause = and_(
+        DailyStreak.zone == func.coalesce(LearnerSettings.timezone, cohort_zone),
+        or_(DailyStreak.holds_until.is_(None), DailyStreak.holds_until > now),
+    )
+    if pauses:
+        last_change = max(max(start, end) for start, end in pauses if end is not None)
+        clause = and_(clause, DailyStreak.computed_at > last_change)
+    return clause
 
 
 class StreakBook:
@@ -224,24 +176,28 @@ class StreakBook:
         now = self._clock.now()
         async with self._sessions() as session:
             found = (await session.execute(
-                select(Membership.id, Cohort.id, LearnerSettings.timezone, Cohort.timezone, DailyStreak)
+                select(Membership.id.label("membership_id"), Cohort.id.label("cohort_id"),
+                       func.coalesce(LearnerSettings.timezone, Cohort.timezone).label("counted_in"),
+                       DailyStreak.membership_id.label("kept"), DailyStreak.zone, DailyStreak.next_day,
+                       DailyStreak.computed_at)
                 .join(Cohort, Cohort.id == Membership.cohort_id)
                 .outerjoin(LearnerSettings, (LearnerSettings.guild_id == Membership.guild_id)
                            & (LearnerSettings.user_id == Membership.user_id))
                 .outerjoin(DailyStreak, DailyStreak.membership_id == Membership.id)
                 .where(Membership.status == MembershipStatus.ACTIVE, Cohort.status != CohortStatus.COMPLETED)
             )).all()
-            pauses = await cohort_pauses(session, {row[1] for row in found})
+            pauses = await cohort_pauses(session, {row.cohort_id for row in found})
+            # Rows as plain tuples: at start-up this reads every active member's row.
             stale = [
-                Member(membership_id, cohort_id, own_zone or cohort_zone)
-                for membership_id, cohort_id, own_zone, cohort_zone, row in found
-                if row is None or not still_holds(row, own_zone or cohort_zone, pauses[cohort_id],
-                                                  local_day(now, own_zone or cohort_zone))
+                Member(row.membership_id, row.cohort_id, row.counted_in)
+                for row in found
+                if row.kept is None
+                or not still_holds(row, row.counted_in, pauses[row.cohort_id], local_day(now, row.counted_in))
             ]
         for first in range(0, len(stale), CORRECTION_BATCH):
             batch = stale[first:first + CORRECTION_BATCH]
             async with self._sessions() as session:
                 runs = await recompute(session, batch, pauses, now)
             async with self._sessions.begin() as session:
-                await store(session, batch, runs, now, older_only=True)
+                await store(session, batch, runs, pauses, now, older_only=True)
         return len(stale)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 ONE_DAY = timedelta(days=1)
@@ -98,6 +98,24 @@ def current_of(kept: DailyRun, pauses: Sequence[PausedSpan], today: date) -> Str
     # Today itself never breaks the streak: only the whole days between the last activity and today can.
     alive = kept.last_day is not None and not _breaks(kept.last_day, today, _merged(pauses, today))
     return Streak(kept.run if alive else 0, kept.best)
+
+
+def breaks_on(kept: DailyRun, pauses: Sequence[PausedSpan], today: date) -> date | None:
+    """The first local date on which `current_of` gives 0 for this run if no activity comes (None: it has none).
+
+    Exact as long as every pause has ended by `today`: an ongoing one would stretch the cover it gives.
+    """
+    if kept.last_day is None:
+        return None
+    after = kept.last_day + ONE_DAY
+    # The whole days after the last active one are forgiven while one pause span covers them all.
+    cover = next((last for first, last in _merged(pauses, today) if first <= after <= last), kept.last_day)
+    return max(kept.last_day, cover) + 2 * ONE_DAY
+
+
+def day_start(day: date, zone: str | ZoneInfo) -> datetime:
+    """The moment `day` begins in `zone` (aware), so "is it that local date yet" becomes a comparison of moments."""
+    return datetime.combine(day, time(), zone if isinstance(zone, ZoneInfo) else ZoneInfo(zone))
 
 
 def daily_streak(active_days: Iterable[date], pauses: Sequence[PausedSpan], today: date) -> Streak:

@@ -24,12 +24,13 @@ from bot.db.models import (
 )
 from bot.errors import Conflict, InvalidInput, NotFound
 from bot.roadmap import Module
+from bot.services.activity import zone_of
 from bot.services.cohorts import CohortService, CohortView
 from bot.services.enrolment import EnrolmentService
 from bot.services.events import ApprovalListener, CheckpointApproved
 from bot.services.outbox import CHANNEL_LANE, Outbox, OutboxItem, learner_lane, owe
 from bot.services.quotas import VERSIONS_PER_CHECKPOINT, refuse_if_spent_in
-from bot.services.streak_book import Member, refresh, zone_of
+from bot.services.streak_book import Member, refresh
 
 MAX_LINK = 2048
 MAX_NOTES = 1000

@@ -3,26 +3,27 @@
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select, update
 
 from bot.clock import ManualClock
-from bot.db.models import Cohort, DailyStreak, LearnerSettings, Membership, MembershipStatus
+from bot.db.models import (
+    Cohort,
+    DailyStreak,
+    LearnerSettings,
+    Membership,
+    MembershipStatus,
+    Submission,
+    SubmissionStatus,
+)
 from bot.harness import RunningBot, StudyServer
 from bot.sandbox import Member, Sandbox
-from bot.services.progress import member_daily_streak
-from bot.services.streak_book import (
-    Member as Zoned,
-)
-from bot.services.streak_book import (
-    check_in_days_of,
-    cohort_pauses,
-    standings,
-    still_holds,
-    submission_moments,
-)
+from bot.services.activity import check_in_days_of, cohort_pauses, member_daily_streak, submission_moments
+from bot.services.boards import streak_board
+from bot.services.progress import LEADERBOARD_SIZE, RankBy, Standing
+from bot.services.streak_book import still_holds
 from bot.services.streaks import Streak, local_day
 from tests.e2e.test_progress import running  # noqa: F401 - the fixture: a started cohort with three learners
 
@@ -30,28 +31,30 @@ ZONES = ("Pacific/Honolulu", "Pacific/Auckland", "America/New_York", None)
 
 
 async def both_ways(bot: RunningBot) -> tuple[dict[int, Streak], dict[int, Streak], int]:
-    """Every active member's streak from the kept rows and from the pure rules; and how many rows hold."""
+    """Every active member's streak on the board (kept rows) and from the pure rules; and how many rows hold."""
     now = bot.bot.clock.now()
     async with bot.bot.sessions() as session:
         found = (await session.execute(
-            select(Membership.id, Membership.cohort_id, LearnerSettings.timezone)
+            select(Membership.id, Membership.cohort_id, LearnerSettings.timezone, Membership.user_id)
             .outerjoin(LearnerSettings, (LearnerSettings.guild_id == Membership.guild_id)
                        & (LearnerSettings.user_id == Membership.user_id))
             .where(Membership.status == MembershipStatus.ACTIVE)
         )).all()
         cohort_id = found[0].cohort_id
         cohort_zone = await session.scalar(select(Cohort.timezone).where(Cohort.id == cohort_id))
-        members = [Zoned(m, cohort_id, zone or cohort_zone) for m, _, zone in found]
+        zones = {m: zone or cohort_zone for m, _, zone, _ in found}
         pauses = (await cohort_pauses(session, [cohort_id]))[cohort_id]
-        kept = await standings(session, cohort_id, members, pauses, now)
-        ids = [m.membership_id for m in members]
+        kept = {}
+        for m, _, _, user_id in found:
+            mine = (await streak_board(session, cohort_id, cohort_zone, pauses, user_id, now, LEADERBOARD_SIZE)).mine
+            assert mine is not None
+            kept[m] = Streak(mine.value, mine.detail)
+        ids = list(zones)
         days, moments = await check_in_days_of(session, ids), await submission_moments(session, ids)
         rows = {r.membership_id: r for r in await session.scalars(select(DailyStreak))}
-    pure = {m.membership_id: member_daily_streak(days[m.membership_id], moments[m.membership_id], pauses, m.zone, now)
-            for m in members}
+    pure = {m: member_daily_streak(days[m], moments[m], pauses, zone, now) for m, zone in zones.items()}
     holding = sum(
-        1 for m in members
-        if m.membership_id in rows and still_holds(rows[m.membership_id], m.zone, pauses, local_day(now, m.zone))
+        1 for m, zone in zones.items() if m in rows and still_holds(rows[m], zone, pauses, local_day(now, zone))
     )
     return kept, pure, holding
 
@@ -148,3 +151,89 @@ async def test_a_big_cohorts_board_acknowledges_first_then_shows_the_same_board(
     deferred = await sandbox.slash("leaderboard", user=ada)
     assert at_once.type == 4 and deferred.deferred and deferred.ephemeral
     assert deferred.embeds == at_once.embeds
+
+
+def ranked_by_hand(scores: dict[int, tuple[int, int, str]], caller: int) -> tuple[list[Standing], Standing | None]:
+    """The board as every member's score sorted in Python (what the indexed queries must give)."""
+    order = sorted(scores, key=lambda u: (-scores[u][0], -scores[u][1], scores[u][2].casefold()))
+    top, mine, rank, previous = [], None, 0, None
+    for position, user_id in enumerate(order, start=1):
+        value, detail, name = scores[user_id]
+        if (value, detail) != previous:
+            rank, previous = position, (value, detail)
+        standing = Standing(rank, user_id, name, value, detail)
+        if position <= LEADERBOARD_SIZE and value > 0:
+            top.append(standing)
+        if user_id == caller:
+            mine = standing
+    return top, mine
+
+
+async def test_boards_read_by_indexed_queries_rank_like_every_members_score_sorted_by_hand(
+    sandbox: Sandbox, server: StudyServer, running: RunningBot, clock: ManualClock  # noqa: F811
+) -> None:
+    rng = random.Random(5)
+    crowd = [server.guild.add_member(f"{rng.choice('aAbBéÉ')}{k:02d}") for k in range(27)]
+    for member in crowd:
+        await sandbox.slash("join", user=member)
+    learners = [*server.learners, *crowd]
+    # Short runs so that many tie, some kept rows that hold, some not (a zone change, none kept yet).
+    for day in range(9):
+        clock.advance(timedelta(hours=rng.choice((20, 24, 28))))
+        for learner in learners:
+            if rng.random() < 0.5:
+                await sandbox.slash("checkin", user=learner, minutes=15)
+        if day == 4:
+            await running.bot.streak_book.correct()
+    for learner in crowd[:3]:  # their kept rows no longer hold: the board recomputes them
+        await sandbox.slash("settings", user=learner, timezone="Pacific/Auckland")
+    await sandbox.slash("submit", user=crowd[1], link="https://example.org/late")
+    async with running.bot.sessions.begin() as session:  # a member who left is on no board
+        await session.execute(update(Membership).where(Membership.user_id == crowd[2].id)
+                              .values(status=MembershipStatus.LEFT))
+    kept, pure, holding = await both_ways(running)
+    assert kept == pure and 0 < holding < len(pure), "both kinds of row are on the board"
+    async with running.bot.sessions() as session:
+        found = (await session.execute(
+            select(Membership.id, Membership.user_id, Membership.display_name)
+            .where(Membership.status == MembershipStatus.ACTIVE)
+        )).all()
+    scores = {user_id: (pure[m].current, pure[m].best, name) for m, user_id, name in found}
+    assert len(scores) >= LEADERBOARD_SIZE + 10
+    view = await running.bot.enrolment.cohort_for_reading(server.guild.id, None, learners[0].id)
+    for learner in [*learners, server.moderator]:
+        board = await running.bot.progress.leaderboard(view, learner.id, RankBy.STREAK)
+        assert (list(board.top), board.mine) == ranked_by_hand(scores, learner.id), learner.name
+    assert len({s.value for s in board.top}) < len(board.top), "the walk made ties worth checking"
+
+
+async def test_the_approved_board_counts_only_approved_checkpoints_of_active_members(
+    sandbox: Sandbox, server: StudyServer, running: RunningBot  # noqa: F811
+) -> None:
+    rng = random.Random(9)
+    crowd = [server.guild.add_member(f"{rng.choice('aAbB')}{k:02d}") for k in range(20)]
+    for member in crowd:
+        await sandbox.slash("join", user=member)
+    async with running.bot.sessions.begin() as session:
+        found = (await session.execute(
+            select(Membership.id, Membership.cohort_id, Membership.user_id, Membership.display_name)
+        )).all()
+        scores = {}
+        for membership_id, cohort_id, user_id, name in found:
+            statuses = [rng.choice(list(SubmissionStatus)) for _ in range(rng.randrange(6))]
+            for week, status in enumerate(statuses, start=1):
+                await session.execute(insert(Submission).values(
+                    cohort_id=cohort_id, membership_id=membership_id, week=week, status=status, current_version=1,
+                    created_at=clock_now(running), updated_at=clock_now(running)))
+            scores[user_id] = (statuses.count(SubmissionStatus.APPROVED), 0, name)
+        gone = found[-1].user_id
+        await session.execute(update(Membership).where(Membership.user_id == gone).values(status=MembershipStatus.LEFT))
+        del scores[gone]
+    view = await running.bot.enrolment.cohort_for_reading(server.guild.id, None, server.learners[0].id)
+    for user_id in [*scores, gone]:
+        board = await running.bot.progress.leaderboard(view, user_id, RankBy.APPROVED)
+        assert (list(board.top), board.mine) == ranked_by_hand(scores, user_id)
+
+
+def clock_now(bot: RunningBot) -> datetime:
+    return bot.bot.clock.now()

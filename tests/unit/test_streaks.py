@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, date, datetime, timedelta
 
 from bot.services.streaks import (
     CheckpointRecord,
     PausedSpan,
     Streak,
+    breaks_on,
     checkpoint_outcome,
+    current_of,
+    daily_run,
     daily_streak,
+    day_start,
     local_day,
     paused_spans,
     weekly_streak,
@@ -179,6 +184,34 @@ def test_pause_moments_become_local_dates_in_the_learners_zone() -> None:
     pauses = [(utc(2026, 3, 4, 11, 30), utc(2026, 3, 6, 9, 0)), (utc(2026, 3, 10, 12, 0), None)]
     assert paused_spans(pauses, TONGA) == [PausedSpan(mar(5), mar(6)), PausedSpan(mar(11), None)]
     assert paused_spans(pauses, HONOLULU) == [PausedSpan(mar(4), mar(5)), PausedSpan(mar(10), None)]
+
+
+# When a kept run breaks: what a leaderboard compares with the moment now instead of recomputing.
+
+
+def test_a_run_breaks_on_the_first_day_current_of_gives_zero_through_random_histories_and_ended_pauses() -> None:
+    rng = random.Random(7)
+    for _ in range(400):
+        active = {mar(1) + timedelta(days=rng.randrange(40)) for _ in range(rng.randrange(12))}
+        pauses = []
+        for _ in range(rng.randrange(3)):
+            first = mar(1) + timedelta(days=rng.randrange(40))
+            pauses.append(PausedSpan(first, first + timedelta(days=rng.randrange(6))))
+        computed = mar(1) + timedelta(days=40 + rng.randrange(4))
+        run = daily_run(active, pauses, computed)
+        breaks = breaks_on(run, pauses, computed)
+        for later in range(30):
+            today = computed + timedelta(days=later)
+            alive = current_of(run, pauses, today).current > 0
+            assert alive == (breaks is not None and today < breaks), (sorted(active), pauses, computed, today)
+
+
+def test_a_day_starts_at_its_local_midnight_also_when_the_clocks_jump_at_midnight() -> None:
+    assert day_start(mar(5), TONGA) == utc(2026, 3, 4, 11, 0)
+    # Santiago springs forward at midnight (2025-09-07 00:00 became 01:00): the day starts at the jump.
+    start = day_start(date(2025, 9, 7), "America/Santiago")
+    assert local_day(start, "America/Santiago") == date(2025, 9, 7)
+    assert local_day(start - timedelta(microseconds=1), "America/Santiago") == date(2025, 9, 6)
 
 
 # Weekly streak: on time, not sent back.
