@@ -4,8 +4,8 @@ indexed query (cohort, run, best) instead of a row per member in Python
 The kept rows are a cache: they are dropped here and the bot's start-up correction computes them again
 (until then a board recomputes the missing ones on the spot).
 
-Revision ID: 0008_perf
-Revises: 0007_sessions
+Revision ID: 0009_perf
+Revises: 0008_arch1
 """
 
 from collections.abc import Sequence
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0008_perf'
-down_revision: str | None = '0007_sessions'
+revision: str = '0009_perf'
+down_revision: str | None = '0008_arch1'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
