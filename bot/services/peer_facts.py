@@ -1,0 +1,104 @@
+"""What peer reviews add to other views: verdicts on a review message, counts on /progress, the roster and the board."""
+
+from __future__ import annotations
+
+import enum
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import Membership, PeerAssignment, PeerReview, PeerState, Submission
+
+
+class Verdict(enum.StrEnum):
+    MET = "met"
+    PARTLY = "partly"
+    NOT_YET = "not_yet"
+
+
+@dataclass(frozen=True)
+class PeerVerdict:
+    """One peer's review of one version, as moderators see it (always named: they may need to discard it)."""
+
+    review_id: int
+    reviewer_name: str
+    verdicts: tuple[Verdict, ...]
+    comment: str | None
+
+    def count(self, verdict: Verdict) -> int:
+        return sum(1 for v in self.verdicts if v is verdict)
+
+
+@dataclass(frozen=True)
+class PeerTally:
+    """A learner's peer reviews in one cohort: given, received, and the weeks in which they let one lapse."""
+
+    given: int = 0
+    received: int = 0
+    missed_weeks: frozenset[int] = field(default_factory=frozenset)
+
+
+async def verdicts_of(session: AsyncSession, submission_id: int, version: int) -> tuple[PeerVerdict, ...]:
+    """The peer reviews of one version of a submission, oldest first."""
+    rows = await session.execute(
+        select(PeerReview.id, Membership.display_name, PeerReview.verdicts, PeerReview.comment)
+        .join(PeerAssignment, PeerAssignment.id == PeerReview.assignment_id)
+        .join(Membership, Membership.id == PeerAssignment.reviewer_id)
+        .where(PeerAssignment.submission_id == submission_id, PeerReview.version == version)
+        .order_by(PeerReview.submitted_at, PeerReview.id)
+    )
+    return tuple(
+        PeerVerdict(review_id, name, tuple(Verdict(v) for v in verdicts), comment)
+        for review_id, name, verdicts, comment in rows
+    )
+
+
+async def peer_tallies(session: AsyncSession, membership_ids: Sequence[int]) -> dict[int, PeerTally]:
+    """Every listed member's tally, in three statements whatever their number."""
+    if not membership_ids:
+        return {}
+    given = dict(
+        (
+            await session.execute(
+                select(PeerAssignment.reviewer_id, func.count())
+                .join(PeerReview, PeerReview.assignment_id == PeerAssignment.id)
+                .where(PeerAssignment.reviewer_id.in_(membership_ids))
+                .group_by(PeerAssignment.reviewer_id)
+            )
+        ).all()
+    )
+    received = dict(
+        (
+            await session.execute(
+                select(Submission.membership_id, func.count())
+                .join(PeerAssignment, PeerAssignment.submission_id == Submission.id)
+                .join(PeerReview, PeerReview.assignment_id == PeerAssignment.id)
+                .where(Submission.membership_id.in_(membership_ids))
+                .group_by(Submission.membership_id)
+            )
+        ).all()
+    )
+    missed: dict[int, set[int]] = defaultdict(set)
+    for reviewer, week in await session.execute(
+        select(PeerAssignment.reviewer_id, PeerAssignment.week).where(
+            PeerAssignment.reviewer_id.in_(membership_ids), PeerAssignment.state == PeerState.MISSED
+        )
+    ):
+        missed[reviewer].add(week)
+    return {
+        m: PeerTally(given.get(m, 0), received.get(m, 0), frozenset(missed.get(m, ()))) for m in membership_ids
+    }
+
+
+async def reviews_given(session: AsyncSession, cohort_id: int) -> dict[int, int]:
+    """Peer reviews given per member of one cohort (the leaderboard by reviews), in one statement."""
+    rows = await session.execute(
+        select(PeerAssignment.reviewer_id, func.count())
+        .join(PeerReview, PeerReview.assignment_id == PeerAssignment.id)
+        .where(PeerAssignment.cohort_id == cohort_id)
+        .group_by(PeerAssignment.reviewer_id)
+    )
+    return dict(rows.all())
