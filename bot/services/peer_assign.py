@@ -10,8 +10,10 @@ from datetime import datetime
 
 from bot.db.models import PeerState
 
-TRIED_ORDERS = 16
-"""Orders of a week's submitters weighed when pairs from earlier weeks are to be avoided."""
+SWAP_PASSES = 4
+SWAP_PARTNERS = 64
+"""Bounds on the search for a ring that repeats fewer earlier pairs: passes over the ring, and the positions tried
+as swap partners for each (all of them in a ring this small or smaller)."""
 LIVE = frozenset({PeerState.OPEN, PeerState.DONE, PeerState.DISCARDED})
 """Assignments that count: a review owed, given, or given and removed by a moderator."""
 
@@ -102,29 +104,53 @@ def plan(
 def first_round(seed: int, reviewers: int, items: Sequence[Work], earlier: MetBefore) -> list[NewAssignment]:
     """A week's first assignment: the submitters in a ring, each reviewing the next `reviewers` along it, so each
     submission gets that many peers and each peer that many submissions (all the others when there are too few).
-    Of a few seeded orders of the ring, the one repeating the fewest earlier pairs wins."""
+    The ring's order is a seeded shuffle, then improved by swaps while a swap repeats fewer earlier pairs."""
     k = min(reviewers, len(items) - 1)
     if k <= 0:
         return []
-    best: tuple[int, list[Work]] | None = None
-    for attempt in range(TRIED_ORDERS if earlier else 1):
-        ring = sorted(items, key=lambda w: _rank(seed, attempt, w.author))
-        repeats = sum(
-            frozenset((ring[i].author, ring[(i + j) % len(ring)].author)) in earlier
-            for i in range(len(ring))
-            for j in range(1, k + 1)
-        )
-        if best is None or repeats < best[0]:
-            best = (repeats, ring)
-        if repeats == 0:
-            break
-    assert best is not None
-    ring = best[1]
+    ring = sorted(items, key=lambda w: _rank(seed, 0, w.author))
+    if earlier:
+        _avoid_repeats(ring, k, earlier, seed)
     return [
         NewAssignment(ring[i].submission_id, ring[(i + j) % len(ring)].author, ring[i].week)
         for i in range(len(ring))
         for j in range(1, k + 1)
     ]
+
+
+def _avoid_repeats(ring: list[Work], k: int, earlier: MetBefore, seed: int) -> None:
+    """Hill-climb: swap a position whose pairs met before with another while that lowers the repeats nearby."""
+    n = len(ring)
+
+    def cost(positions: set[int]) -> int:
+        return sum(
+            frozenset((ring[p].author, ring[(p + d) % n].author)) in earlier for p in positions for d in range(1, k + 1)
+        )
+
+    def around(i: int) -> set[int]:
+        return {(i + d) % n for d in range(-k, k + 1)}
+
+    partners = list(range(n))
+    if n > SWAP_PARTNERS:
+        partners.sort(key=lambda j: _rank(seed, 1, j))
+        partners = partners[:SWAP_PARTNERS]
+    for _ in range(SWAP_PASSES):
+        improved = False
+        for i in range(n):
+            if not cost(around(i)):
+                continue
+            for j in partners:
+                if j == i:
+                    continue
+                touched = around(i) | around(j)
+                before = cost(touched)
+                ring[i], ring[j] = ring[j], ring[i]
+                if cost(touched) < before:
+                    improved = True
+                    break
+                ring[i], ring[j] = ring[j], ring[i]
+        if not improved:
+            return
 
 
 def top_up(
