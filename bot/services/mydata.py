@@ -28,6 +28,7 @@ from bot.db.models import (
 )
 from bot.errors import NotFound
 from bot.services.outbox import learner_lane
+from bot.services.peer_review import forget_reviewer
 from bot.services.quotas import DATA_EXPORTS, forget_user, take, uses_of
 
 ERASED_NAME = "(erased)"
@@ -155,6 +156,7 @@ class MyDataService:
                 delete(TierAward).where(TierAward.membership_id.in_(ids), TierAward.status != AwardStatus.GRANTED)
             )
             deliveries = await session.execute(delete(Delivery).where(_delivery_subjects(guild_id, user_id, ids)))
+            await forget_reviewer(session, self._clock, ids)
             checkins = await session.execute(delete(CheckIn).where(CheckIn.membership_id.in_(ids)))
             await session.execute(delete(DailyStreak).where(DailyStreak.membership_id.in_(ids)))
             submissions = await session.execute(delete(Submission).where(Submission.membership_id.in_(ids)))

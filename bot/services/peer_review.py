@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, insert, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
@@ -561,6 +561,37 @@ class PeerReviewService:
                 )
             )
         return result
+
+
+async def forget_reviewer(session: AsyncSession, clock: Clock, membership_ids: Sequence[int]) -> int:
+    """Erasure: delete the reviews these memberships gave and withdraw their assignments (which stay, anonymous with
+    the membership, so pairs and counts hold); the review messages they were on are owed an edit. Returns how many
+    reviews went."""
+    if not membership_ids:
+        return 0
+    theirs = select(PeerAssignment.id).where(PeerAssignment.reviewer_id.in_(membership_ids))
+    touched = (
+        await session.execute(
+            select(Submission.id, Cohort.review_channel_id, Cohort.channel_id)
+            .join(Cohort, Cohort.id == Submission.cohort_id)
+            .join(PeerAssignment, PeerAssignment.submission_id == Submission.id)
+            .join(PeerReview, PeerReview.assignment_id == PeerAssignment.id)
+            .where(PeerAssignment.reviewer_id.in_(membership_ids), Submission.membership_id.not_in(membership_ids))
+        )
+    ).all()
+    removed = await session.execute(delete(PeerReview).where(PeerReview.assignment_id.in_(theirs)))
+    await session.execute(
+        update(PeerAssignment)
+        .where(
+            PeerAssignment.reviewer_id.in_(membership_ids),
+            PeerAssignment.state.in_((PeerState.OPEN, PeerState.DONE)),
+        )
+        .values(state=PeerState.WITHDRAWN, closed_at=clock.now())
+    )
+    for submission_id, review_channel_id, channel_id in touched:
+        lane = f"{CHANNEL_LANE}{review_channel_id or channel_id}"
+        owe(session, clock, PEER_VERDICTS, {"submission_id": submission_id}, lane)
+    return removed.rowcount or 0
 
 
 GONE = "That peer review no longer exists: the submission was withdrawn or erased."

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
@@ -34,6 +34,7 @@ from bot.roadmap import Module, Roadmap, Tier
 from bot.services.cohorts import CohortService, CohortView
 from bot.services.enrolment import EnrolmentService
 from bot.services.learners import as_prefs
+from bot.services.peer_facts import PeerTally, peer_tallies, reviews_given
 from bot.services.quotas import CHECK_INS, refuse_if_spent_in
 from bot.services.streak_book import (
     Member,
@@ -73,6 +74,8 @@ class WeekState(enum.StrEnum):
 class RankBy(enum.StrEnum):
     STREAK = "streak"
     APPROVED = "approved"
+    REVIEWS = "reviews"
+    """Peer reviews given."""
 
 
 @dataclass(frozen=True)
@@ -124,6 +127,8 @@ class Progress:
     study: dict[date, int]
     """Minutes logged per local day with any study (0: a check-in without minutes, or only a submission)."""
     paused_days: frozenset[date]
+    peer: PeerTally = field(default_factory=PeerTally)
+    """Peer reviews given and received (cohorts with peer review)."""
 
     @property
     def tiers_earned(self) -> list[TierProgress]:
@@ -275,6 +280,7 @@ class ProgressService:
                 for a in await session.scalars(select(TierAward).where(TierAward.membership_id == membership.id))
             }
             pauses = await cohort_pauses(session, [cohort.id])
+            peer = (await peer_tallies(session, [membership.id]))[membership.id]
         today = local_day(now, zone)
         days = {d for d, _ in logged}
         study = {day: 0 for day in active_days((), submitted[membership.id], zone)}
@@ -291,7 +297,7 @@ class ProgressService:
             today=today,
             checkpoints=tuple(checkpoints),
             daily=member_daily_streak(days, submitted[membership.id], pauses[cohort.id], zone, now),
-            weekly=member_weekly_streak(checkpoints, by_week, now),
+            weekly=member_weekly_streak(checkpoints, by_week, now, peer.missed_weeks),
             checked_in_today=today in days,
             check_in_days=len(days),
             minutes_logged=sum(int(m) for _, m in logged),
@@ -300,6 +306,7 @@ class ProgressService:
             start=local_day(first, zone) if first is not None else cohort.start_date,
             study=study,
             paused_days=paused_dates(paused_spans(pauses[cohort.id], zone), today),
+            peer=peer,
         )
 
     # /leaderboard
@@ -330,6 +337,9 @@ class ProgressService:
                     ).all()
                 )
                 scores = {m.id: (counts.get(m.id, 0), 0) for m in members}
+            elif by is RankBy.REVIEWS:
+                given = await reviews_given(session, view.id)
+                scores = {m.id: (given.get(m.id, 0), 0) for m in members}
             else:
                 pauses = (await cohort_pauses(session, [view.id]))[view.id]
                 zoned = [Member(m.id, view.id, m.timezone or view.cohort.timezone) for m in members]
@@ -417,10 +427,17 @@ def member_daily_streak(
 
 
 def member_weekly_streak(
-    checkpoints: list[CheckpointProgress], by_week: dict[int, tuple[SubmissionStatus, datetime]], now: datetime
+    checkpoints: list[CheckpointProgress],
+    by_week: dict[int, tuple[SubmissionStatus, datetime]],
+    now: datetime,
+    peer_missed: frozenset[int] = frozenset(),
 ) -> Streak:
-    """One learner's weekly streak from their checkpoint states and what stands for each week."""
-    records = [CheckpointRecord(c.due, *handed_in(by_week.get(c.module.week))) for c in checkpoints]
+    """One learner's weekly streak from their checkpoint states, what stands for each week, and the weeks in which
+    they let a peer review lapse."""
+    records = [
+        CheckpointRecord(c.due, *handed_in(by_week.get(c.module.week)), peer_missed=c.module.week in peer_missed)
+        for c in checkpoints
+    ]
     return weekly_streak(records, now)
 
 
