@@ -10,10 +10,11 @@ from datetime import datetime
 
 from bot.db.models import PeerState
 
+SHUFFLES = 8
 SWAP_PASSES = 4
 SWAP_PARTNERS = 64
-"""Bounds on the search for a ring that repeats fewer earlier pairs: passes over the ring, and the positions tried
-as swap partners for each (all of them in a ring this small or smaller)."""
+"""Bounds on the search for a ring that repeats fewer earlier pairs: seeded shuffles tried, passes over the ring,
+and the positions tried as swap partners for each (all of them in a ring this small or smaller)."""
 LIVE = frozenset({PeerState.OPEN, PeerState.DONE, PeerState.DISCARDED})
 """Assignments that count: a review owed, given, or given and removed by a moderator."""
 
@@ -78,39 +79,59 @@ def plan(
     by_week: dict[int, list[Work]] = defaultdict(list)
     for w in work:
         by_week[w.week].append(w)
-    weeks_of: dict[frozenset[int], set[int]] = defaultdict(set)
     in_week: dict[int, list[Given]] = defaultdict(list)
     for a in current:
-        weeks_of[frozenset((a.author, a.reviewer))].add(a.week)
         in_week[a.week].append(a)
     told = set(told)
     for week, items in sorted(by_week.items()):
         items.sort(key=lambda w: w.submission_id)
         this_week = in_week[week]
-        earlier = MetBefore(weeks_of, week)
-        if not this_week:
-            new = first_round(seed + week, reviewers, items, earlier)
-        else:
-            new = top_up(seed + week, reviewers, items, this_week, earlier)
+        live = Counter(a.submission_id for a in this_week if a.state in LIVE)
+        new: list[NewAssignment] = []
+        if any(live[w.submission_id] < reviewers for w in items):
+            # Pairs of other weeks, read only when something is to be assigned (the usual minute assigns nothing).
+            earlier = met_before(current, week)
+            if this_week:
+                new = top_up(seed + week, reviewers, items, this_week, earlier)
+            else:
+                new = first_round(seed + week, reviewers, items, earlier)
         result.new.extend(new)
-        counts = Counter(a.submission_id for a in this_week if a.state in LIVE)
-        counts.update(n.submission_id for n in new)
-        short = [w.submission_id for w in items if counts[w.submission_id] < reviewers]
+        live.update(n.submission_id for n in new)
+        short = [w.submission_id for w in items if live[w.submission_id] < reviewers]
         if short and week not in told:
             result.short[week] = short
     return result
 
 
-def first_round(seed: int, reviewers: int, items: Sequence[Work], earlier: MetBefore) -> list[NewAssignment]:
+def met_before(given: Iterable[Given], week: int) -> dict[int, set[int]]:
+    """Who met whom (as author or reviewer, either way round) in weeks other than `week`."""
+    met: dict[int, set[int]] = defaultdict(set)
+    for a in given:
+        if a.week != week:
+            met[a.author].add(a.reviewer)
+            met[a.reviewer].add(a.author)
+    return met
+
+
+def first_round(
+    seed: int, reviewers: int, items: Sequence[Work], earlier: dict[int, set[int]]
+) -> list[NewAssignment]:
     """A week's first assignment: the submitters in a ring, each reviewing the next `reviewers` along it, so each
     submission gets that many peers and each peer that many submissions (all the others when there are too few).
-    The ring's order is a seeded shuffle, then improved by swaps while a swap repeats fewer earlier pairs."""
+    The ring's order is a seeded shuffle, improved by swaps while a swap repeats fewer earlier pairs; of a few such
+    shuffles, the first without repeats (else the one with fewest) wins."""
     k = min(reviewers, len(items) - 1)
     if k <= 0:
         return []
-    ring = sorted(items, key=lambda w: _rank(seed, 0, w.author))
-    if earlier:
-        _avoid_repeats(ring, k, earlier, seed)
+    best: tuple[int, list[Work]] | None = None
+    for attempt in range(SHUFFLES if earlier else 1):
+        ring = sorted(items, key=lambda w: _rank(seed, attempt, w.author))
+        repeats = _avoid_repeats(ring, k, earlier, seed) if earlier else 0
+        if best is None or repeats < best[0]:
+            best = (repeats, ring)
+        if not repeats:
+            break
+    ring = best[1] if best else []
     return [
         NewAssignment(ring[i].submission_id, ring[(i + j) % len(ring)].author, ring[i].week)
         for i in range(len(ring))
@@ -118,13 +139,15 @@ def first_round(seed: int, reviewers: int, items: Sequence[Work], earlier: MetBe
     ]
 
 
-def _avoid_repeats(ring: list[Work], k: int, earlier: MetBefore, seed: int) -> None:
-    """Hill-climb: swap a position whose pairs met before with another while that lowers the repeats nearby."""
+def _avoid_repeats(ring: list[Work], k: int, earlier: dict[int, set[int]], seed: int) -> int:
+    """Hill-climb: swap a position whose pairs met before with another while that lowers the repeats nearby;
+    returns the repeats left."""
     n = len(ring)
+    nobody: set[int] = set()
 
     def cost(positions: set[int]) -> int:
         return sum(
-            frozenset((ring[p].author, ring[(p + d) % n].author)) in earlier for p in positions for d in range(1, k + 1)
+            ring[(p + d) % n].author in earlier.get(ring[p].author, nobody) for p in positions for d in range(1, k + 1)
         )
 
     def around(i: int) -> set[int]:
@@ -136,9 +159,9 @@ def _avoid_repeats(ring: list[Work], k: int, earlier: MetBefore, seed: int) -> N
         partners = partners[:SWAP_PARTNERS]
     for _ in range(SWAP_PASSES):
         improved = False
-        for i in range(n):
+        for i in [i for i in range(n) if cost({i})]:
             if not cost(around(i)):
-                continue
+                continue  # an earlier swap fixed it
             for j in partners:
                 if j == i:
                     continue
@@ -150,11 +173,12 @@ def _avoid_repeats(ring: list[Work], k: int, earlier: MetBefore, seed: int) -> N
                     break
                 ring[i], ring[j] = ring[j], ring[i]
         if not improved:
-            return
+            break
+    return cost(set(range(n)))
 
 
 def top_up(
-    seed: int, reviewers: int, items: Sequence[Work], this_week: Sequence[Given], earlier: MetBefore
+    seed: int, reviewers: int, items: Sequence[Work], this_week: Sequence[Given], earlier: dict[int, set[int]]
 ) -> list[NewAssignment]:
     """Later in a week (a late submission, a missed or withdrawn review): each submission short of peers gets the
     least loaded submitters of the week, preferring pairs that have not met, never its author or a peer it had, nor
@@ -164,39 +188,25 @@ def top_up(
     for a in this_week:
         had[a.submission_id].add(a.reviewer)
     lapsed = {a.reviewer for a in this_week if a.state is PeerState.MISSED}
-    pool = [w.author for w in items if w.author not in lapsed]
+    rank = {w.author: _rank(seed, 0, w.author) for w in items if w.author not in lapsed}
     live = Counter(a.submission_id for a in this_week if a.state in LIVE)
+    nobody: set[int] = set()
     new = []
     for w in items:
-        candidates = [m for m in pool if m != w.author and m not in had[w.submission_id]]
-        for _ in range(reviewers - live[w.submission_id]):
+        wanted = reviewers - live[w.submission_id]
+        if wanted <= 0:
+            continue
+        met = earlier.get(w.author, nobody)
+        candidates = [m for m in rank if m != w.author and m not in had[w.submission_id]]
+        for _ in range(wanted):
             if not candidates:
                 break
-            pick = min(candidates, key=lambda m: (load[m], frozenset((w.author, m)) in earlier, _rank(seed, 0, m)))
+            pick = min(candidates, key=lambda m: (load[m], m in met, rank[m]))
             candidates.remove(pick)
             had[w.submission_id].add(pick)
             load[pick] += 1
             new.append(NewAssignment(w.submission_id, pick, w.week))
     return new
-
-
-@dataclass(frozen=True)
-class MetBefore:
-    """The pairs (author, reviewer) that met in a week other than `week`."""
-
-    weeks_of: dict[frozenset[int], set[int]]
-    week: int
-
-    def __contains__(self, pair: frozenset[int]) -> bool:
-        return bool(self.weeks_of.get(pair, set()) - {self.week})
-
-    def __bool__(self) -> bool:
-        return any(weeks - {self.week} for weeks in self.weeks_of.values())
-
-
-def loads(assignments: Iterable[NewAssignment]) -> Counter[int]:
-    """How many submissions each peer was given."""
-    return Counter(a.reviewer for a in assignments)
 
 
 def _rank(seed: int, attempt: int, member: int) -> bytes:

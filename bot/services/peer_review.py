@@ -33,7 +33,7 @@ from bot.errors import Conflict, Forbidden, InvalidInput, NotFound
 from bot.roadmap import Module
 from bot.services.catalog import RoadmapCatalog
 from bot.services.cohorts import CohortService
-from bot.services.outbox import CHANNEL_LANE, Outbox, learner_lane, owe
+from bot.services.outbox import CHANNEL_LANE, Outbox, learner_lane, owe, owe_many
 from bot.services.peer_assign import Given, Plan, Work, plan
 from bot.services.peer_facts import Verdict
 from bot.services.quotas import PEER_REVIEWS, take
@@ -266,7 +266,7 @@ class PeerReviewService:
                 .where(PeerAssignment.id.in_(ids), PeerAssignment.state == PeerState.OPEN)
                 .values(state=state, closed_at=now)
             )
-        owed = []
+        owed: list[int] = []
         if todo.new:
             due = now + timedelta(days=settings.due_days)
             rows = [
@@ -293,13 +293,11 @@ class PeerReviewService:
                 ).all()
             )
             # One DM per reviewer and pass, written with the assignments: a restart neither loses nor doubles it.
-            owed += [
-                owe(
-                    session, self._clock, PEER_ASSIGNED, {"assignment_ids": sorted(ids)},
-                    learner_lane(cohort.guild_id, users[reviewer_id]),
-                )
+            debts = [
+                ({"assignment_ids": sorted(ids)}, learner_lane(cohort.guild_id, users[reviewer_id]))
                 for reviewer_id, ids in per_reviewer.items()
             ]
+            owed += await owe_many(session, self._clock, PEER_ASSIGNED, debts)
         for week, short in todo.short.items():
             claimed = await session.execute(
                 insert_for(session)(Delivery)
@@ -315,9 +313,10 @@ class PeerReviewService:
                     "cohort_id": cohort_id, "week": week, "reviewers": settings.reviewers, "short": len(short),
                 }
                 lane = f"{CHANNEL_LANE}{cohort.review_channel_id or cohort.channel_id}"
-                owed.append(owe(session, self._clock, PEER_SHORT, payload, lane))
-        await session.flush()
-        return [o.id for o in owed]
+                message = owe(session, self._clock, PEER_SHORT, payload, lane)
+                await session.flush()
+                owed.append(message.id)
+        return owed
 
     async def short_week(self, cohort_id: int, week: int) -> tuple[str, Module, int, int] | None:
         """For the moderators' notice: the cohort's name, the module, how many handed in, and where to tell."""
