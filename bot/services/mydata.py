@@ -21,6 +21,8 @@ from bot.db.models import (
     Membership,
     MembershipStatus,
     OutboxMessage,
+    PeerAssignment,
+    PeerReview,
     Review,
     Submission,
     SubmissionVersion,
@@ -84,6 +86,14 @@ class MyDataService:
             deliveries = (
                 await session.scalars(select(Delivery).where(_delivery_subjects(guild_id, user_id, ids)))
             ).all()
+            peer = (
+                await session.execute(
+                    select(PeerAssignment, PeerReview)
+                    .outerjoin(PeerReview, PeerReview.assignment_id == PeerAssignment.id)
+                    .where(PeerAssignment.reviewer_id.in_(ids))
+                    .order_by(PeerAssignment.id)
+                )
+            ).all()
         cohort_of = {m.id: c.name for m, c in memberships}
         reviews_of = {r.submission_version_id: r for r in reviews}
 
@@ -117,6 +127,11 @@ class MyDataService:
                 for s in submissions
             ],
             "extensions": [owned(e, "week", "days", "created_at") for e in extensions],
+            "peer_reviews_given": [
+                _row(a, "week", "state", "assigned_at", "due_at") | {"cohort": cohort_of[a.reviewer_id]}
+                | {"review": _row(r, "verdicts", "comment", "submitted_at", "edited_at") if r else None}
+                for a, r in peer
+            ],
             "tier_awards": [owned(a, "tier_key", "status", "earned_at", "granted_at") for a in awards],
             "deliveries": [_row(d, "kind", "period", "state", "sent_at") for d in deliveries],
             "quota_uses": [_row(u, "action", "at") for u in quota_uses],

@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Membership, PeerAssignment, PeerReview, PeerState, Submission
@@ -57,39 +57,35 @@ async def verdicts_of(session: AsyncSession, submission_id: int, version: int) -
 
 
 async def peer_tallies(session: AsyncSession, membership_ids: Sequence[int]) -> dict[int, PeerTally]:
-    """Every listed member's tally, in three statements whatever their number."""
+    """Every listed member's tally, in one statement whatever their number."""
     if not membership_ids:
         return {}
-    given = dict(
-        (
-            await session.execute(
-                select(PeerAssignment.reviewer_id, func.count())
-                .join(PeerReview, PeerReview.assignment_id == PeerAssignment.id)
-                .where(PeerAssignment.reviewer_id.in_(membership_ids))
-                .group_by(PeerAssignment.reviewer_id)
-            )
-        ).all()
+    given = (
+        select(literal("given"), PeerAssignment.reviewer_id, func.count())
+        .join(PeerReview, PeerReview.assignment_id == PeerAssignment.id)
+        .where(PeerAssignment.reviewer_id.in_(membership_ids))
+        .group_by(PeerAssignment.reviewer_id)
     )
-    received = dict(
-        (
-            await session.execute(
-                select(Submission.membership_id, func.count())
-                .join(PeerAssignment, PeerAssignment.submission_id == Submission.id)
-                .join(PeerReview, PeerReview.assignment_id == PeerAssignment.id)
-                .where(Submission.membership_id.in_(membership_ids))
-                .group_by(Submission.membership_id)
-            )
-        ).all()
+    received = (
+        select(literal("received"), Submission.membership_id, func.count())
+        .join(PeerAssignment, PeerAssignment.submission_id == Submission.id)
+        .join(PeerReview, PeerReview.assignment_id == PeerAssignment.id)
+        .where(Submission.membership_id.in_(membership_ids))
+        .group_by(Submission.membership_id)
     )
-    missed: dict[int, set[int]] = defaultdict(set)
-    for reviewer, week in await session.execute(
-        select(PeerAssignment.reviewer_id, PeerAssignment.week).where(
-            PeerAssignment.reviewer_id.in_(membership_ids), PeerAssignment.state == PeerState.MISSED
-        )
-    ):
-        missed[reviewer].add(week)
+    missed = select(literal("missed"), PeerAssignment.reviewer_id, PeerAssignment.week).where(
+        PeerAssignment.reviewer_id.in_(membership_ids), PeerAssignment.state == PeerState.MISSED
+    )
+    counts: dict[tuple[str, int], int] = {}
+    weeks: dict[int, set[int]] = defaultdict(set)
+    for kind, member, value in await session.execute(union_all(given, received, missed)):
+        if kind == "missed":
+            weeks[member].add(value)
+        else:
+            counts[kind, member] = value
     return {
-        m: PeerTally(given.get(m, 0), received.get(m, 0), frozenset(missed.get(m, ()))) for m in membership_ids
+        m: PeerTally(counts.get(("given", m), 0), counts.get(("received", m), 0), frozenset(weeks.get(m, ())))
+        for m in membership_ids
     }
 
 

@@ -4,6 +4,7 @@ restarts, and every refusal."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -418,6 +419,10 @@ async def test_progress_the_roster_and_the_leaderboard_count_reviews_and_erasure
     roster = await sandbox.slash("cohort roster", user=server.moderator, cohort="Spring")
     text = roster.attachments[0].text()
     assert "peer_reviews_given,peer_reviews_received" in text.splitlines()[0]
+
+    exported = json.loads((await sandbox.slash("mydata export", user=ada)).attachments[0].text())
+    [given] = exported["peer_reviews_given"]
+    assert (given["week"], given["state"], given["review"]["verdicts"]) == (1, "done", ["met", "not_yet", "not_yet"])
 
     [ada_gave] = [a for a in await assignments(bot) if await user_of(bot, a.reviewer_id) == ada.id]
     erase = await sandbox.slash("mydata erase", user=ada)
