@@ -101,7 +101,6 @@ class Assignment:
 
 @dataclass(frozen=True)
 class Reviewed:
-    assignment: Assignment
     edited: bool
     owed: tuple[int, ...]
 
@@ -412,7 +411,7 @@ class PeerReviewService:
                 await self._owe_verdicts(session, row.submission_id),
             ]
             await session.flush()
-            return Reviewed(assignment, edited, tuple(o.id for o in owed))
+            return Reviewed(edited, tuple(o.id for o in owed))
 
     async def queue(self, guild_id: int, user_id: int) -> list[Assignment]:
         """The reviews this person still owes in this server, soonest deadline first."""
