@@ -4,6 +4,7 @@ restarts, and every refusal."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -435,3 +436,27 @@ async def test_progress_the_roster_and_the_leaderboard_count_reviews_and_erasure
     async with bot.bot.sessions() as session:
         reviewer = await session.get_one(Membership, ada_gave.reviewer_id) if ada_gave.id in states else None
     assert reviewer is None or reviewer.user_id < 0  # the assignment stays, anonymous
+
+
+async def test_a_late_submission_gets_its_peer_at_the_next_sweep_and_two_sweeps_at_once_assign_once(
+    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock
+) -> None:
+    await start(sandbox, server, bot, clock)
+    await submit_all(sandbox, server.learners[:3])
+    clock.set(DEADLINE_1 + timedelta(minutes=1))
+    await settle(bot)
+    reports = await asyncio.gather(bot.bot.peer.sweep(), bot.bot.peer.sweep())  # e.g. two processes at once
+    assert sorted(r.assigned for r in reports) == [0, 3]
+    await settle(bot)
+    assert all(len(peer_dms(sandbox, m)) == 1 for m in server.learners[:3])
+
+    linus = server.learners[3]
+    late = await sandbox.slash("submit", user=linus, week=1, link="https://github.com/linus/late")
+    assert "**late**" in late.content
+    await sweep_at(bot, clock, DEADLINE_1 + timedelta(hours=1))
+    made = await assignments(bot)
+    [his] = [a for a in made if await author_of(bot, a.submission_id) == linus.id]
+    assert await user_of(bot, his.reviewer_id) != linus.id
+    reviewer = member_by_user(server, await user_of(bot, his.reviewer_id))
+    assert len(peer_dms(sandbox, reviewer)) == 2
+    assert "linus" in peer_dms(sandbox, reviewer)[1].content
