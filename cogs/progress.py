@@ -115,7 +115,9 @@ class ProgressCommands(commands.Cog):
         member = user if isinstance(user, discord.Member) else guild.get_member(user.id)
         return member is not None and await self.bot.is_moderator(member)
 
-    @app_commands.command(name="leaderboard", description="Top learners of a cohort by streak or approved checkpoints")
+    @app_commands.command(
+        name="leaderboard", description="Top learners of a cohort by streak, approved checkpoints or peer reviews given"
+    )
     @app_commands.describe(
         cohort="The cohort (may be left out when you are in one)",
         by="Rank by current daily streak (default), approved checkpoints or peer reviews given",
