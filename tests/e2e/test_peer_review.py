@@ -26,6 +26,7 @@ MET = "Requirements fully met"
 PARTLY = "Requirements partly met"
 COMMENT = "Comment for the author (optional)"
 WAIT = 5.0
+SETTLE_WITHIN = 60.0
 
 
 @pytest.fixture
@@ -34,8 +35,10 @@ def server() -> StudyServer:
 
 
 async def settle(bot: RunningBot) -> None:
-    await bot.bot.runner.settle()
-    await bot.bot.outbox.settle()
+    # Bounded, so a delivery that never finishes fails the test instead of hanging it.
+    async with asyncio.timeout(SETTLE_WITHIN):
+        await bot.bot.runner.settle()
+        await bot.bot.outbox.settle()
 
 
 async def sweep_at(bot: RunningBot, clock: ManualClock, moment: datetime) -> None:
