@@ -108,7 +108,7 @@ class CohortBot(commands.Bot):
         self.clock: Clock = clock or SystemClock()
         self.commands_synced = False
         self.catch_up: asyncio.Task[None] | None = None
-        self.tree.on_error = report_interaction_error
+        self.tree.error(report_interaction_error)
 
     async def login(self, token: str) -> None:
         """discord.py's login, with "Discord cannot be reached" told apart from everything else."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import discord
 from discord import app_commands
@@ -11,6 +11,12 @@ from bot.errors import Forbidden
 
 if TYPE_CHECKING:
     from bot.app import CohortBot
+
+
+def cohort_bot(interaction: discord.Interaction) -> CohortBot:
+    """The bot an interaction reached: always ours, though discord.py types `interaction.client` as any Client."""
+    return cast("CohortBot", interaction.client)
+
 
 def known_guild(interaction: discord.Interaction) -> discord.Guild:
     """The server of a guild interaction; refuses when the bot has not been told about it yet."""
@@ -25,7 +31,7 @@ def known_guild(interaction: discord.Interaction) -> discord.Guild:
 async def require_moderator(interaction: discord.Interaction) -> None:
     """Bot-side check: Discord's default permissions can be overridden by server admins, this cannot."""
     guild = known_guild(interaction)
-    bot: CohortBot = interaction.client  # type: ignore[assignment]
+    bot = cohort_bot(interaction)
     member = interaction.user if isinstance(interaction.user, discord.Member) else guild.get_member(interaction.user.id)
     if member is None or not await bot.is_moderator(member):
         raise Forbidden("Only moderators can do that: members with Manage Server or the server's moderator role.")
@@ -43,7 +49,7 @@ async def open_cohort_autocomplete(interaction: discord.Interaction, current: st
 async def _cohort_choices(
     interaction: discord.Interaction, current: str, *, open_only: bool
 ) -> list[app_commands.Choice[str]]:
-    bot: CohortBot = interaction.client  # type: ignore[assignment]
+    bot = cohort_bot(interaction)
     if interaction.guild_id is None:
         return []
     names = await bot.cohorts.names(interaction.guild_id, current, open_only=open_only)
@@ -57,7 +63,7 @@ async def roadmap_autocomplete(interaction: discord.Interaction, current: str) -
 async def _roadmap_choices(
     interaction: discord.Interaction, current: str, *, uploaded_only: bool
 ) -> list[app_commands.Choice[str]]:
-    bot: CohortBot = interaction.client  # type: ignore[assignment]
+    bot = cohort_bot(interaction)
     if interaction.guild_id is None:
         return []
     needle = current.casefold()
@@ -80,7 +86,7 @@ async def roadmap_version_autocomplete(
     interaction: discord.Interaction, current: str
 ) -> list[app_commands.Choice[int]]:
     """The stored versions of the roadmap chosen in the same command, with the cohorts using each."""
-    bot: CohortBot = interaction.client  # type: ignore[assignment]
+    bot = cohort_bot(interaction)
     roadmap = getattr(interaction.namespace, "roadmap", None)
     if interaction.guild_id is None or not roadmap:
         return []

@@ -43,7 +43,7 @@ class ReminderRunner:
 
     @property
     def running(self) -> bool:
-        return self._scheduler.running
+        return bool(self._scheduler.running)  # APScheduler 3 is untyped
 
     def shutdown(self) -> None:
         if self._scheduler.running:

@@ -49,7 +49,7 @@ class ScheduleRunner:
 
     @property
     def running(self) -> bool:
-        return self._scheduler.running
+        return bool(self._scheduler.running)  # APScheduler 3 is untyped
 
     def shutdown(self) -> None:
         if self._scheduler.running:
