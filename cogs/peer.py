@@ -58,7 +58,7 @@ class PeerReviewButton(discord.ui.DynamicItem[discord.ui.Button], template=PEER_
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> PeerReviewButton:
         return cls(int(match["aid"]))
 
@@ -107,6 +107,8 @@ class PeerReviewModal(ErrorHandlingModal):
     async def on_submit(self, interaction: discord.Interaction) -> None:
         bot: CohortBot = interaction.client  # type: ignore[assignment]
         item = self._item
+        # Acknowledge at once: at a deadline many reviews arrive together and one may wait its turn to write.
+        await interaction.response.defer(ephemeral=True, thinking=True)
         result = await bot.peer.review(
             item.id,
             interaction.user.id,
@@ -118,7 +120,7 @@ class PeerReviewModal(ErrorHandlingModal):
         owed = asyncio.create_task(bot.outbox.deliver(result.owed), name="peer-review-owed")
         try:
             done = "updated" if result.edited else "sent"
-            await interaction.response.send_message(
+            await interaction.followup.send(
                 f"Your review of {item.author_name}'s {item.module.label.lower()} checkpoint is {done}. "
                 f"You can edit it until {stamp(item.due_at)} with the same Review button.",
                 ephemeral=True,
@@ -157,8 +159,9 @@ class PeerCommands(commands.Cog):
     async def discard(self, interaction: discord.Interaction, review: app_commands.Range[int, 1]) -> None:
         await require_moderator(interaction)
         guild = known_guild(interaction)
+        await interaction.response.defer(ephemeral=True, thinking=True)
         owed = await self.bot.peer.discard(guild.id, review, interaction.user.id)
-        await interaction.response.send_message(
+        await interaction.followup.send(
             f"Removed peer review #{review}. Its author is told, and the review message no longer shows it.",
             ephemeral=True,
         )

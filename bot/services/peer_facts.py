@@ -97,4 +97,4 @@ async def reviews_given(session: AsyncSession, cohort_id: int) -> dict[int, int]
         .where(PeerAssignment.cohort_id == cohort_id)
         .group_by(PeerAssignment.reviewer_id)
     )
-    return dict(rows.all())
+    return dict(rows.tuples().all())

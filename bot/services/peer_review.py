@@ -28,6 +28,7 @@ from bot.db.models import (
     Submission,
     SubmissionVersion,
 )
+from bot.db.changes import rows_changed
 from bot.db.upsert import insert_for, locked_row
 from bot.errors import Conflict, Forbidden, InvalidInput, NotFound
 from bot.roadmap import Module
@@ -233,8 +234,8 @@ class PeerReviewService:
         ]
         reviewer = aliased(Membership)
         given = [
-            Given(*r[:7], r[7] == MembershipStatus.ACTIVE)
-            for r in await session.execute(
+            Given(a, s, author, reviewer_id, week, state, due, status == MembershipStatus.ACTIVE)
+            for a, s, author, reviewer_id, week, state, due, status in await session.execute(
                 select(
                     PeerAssignment.id, PeerAssignment.submission_id, Submission.membership_id,
                     PeerAssignment.reviewer_id, PeerAssignment.week, PeerAssignment.state, PeerAssignment.due_at,
@@ -289,7 +290,7 @@ class PeerReviewService:
                     await session.execute(
                         select(Membership.id, Membership.user_id).where(Membership.id.in_(list(per_reviewer)))
                     )
-                ).all()
+                ).tuples().all()
             )
             # One DM per reviewer and pass, written with the assignments: a restart neither loses nor doubles it.
             debts = [
@@ -298,7 +299,8 @@ class PeerReviewService:
             ]
             owed += await owe_many(session, self._clock, PEER_ASSIGNED, debts)
         for week, short in todo.short.items():
-            claimed = await session.execute(
+            claimed = await rows_changed(
+                session,
                 insert_for(session)(Delivery)
                 .values(
                     kind=PEER_SHORT, subject=_subject(cohort_id), period=f"week-{week}", cohort_id=cohort_id,
@@ -307,7 +309,7 @@ class PeerReviewService:
                 )
                 .on_conflict_do_nothing(index_elements=["kind", "subject", "period"])
             )
-            if claimed.rowcount == 1:
+            if claimed == 1:
                 payload = {
                     "cohort_id": cohort_id, "week": week, "reviewers": settings.reviewers, "short": len(short),
                 }
@@ -391,6 +393,7 @@ class PeerReviewService:
                 for i in range(len(rubric))
             ]
             version = await session.scalar(select(Submission.current_version).where(Submission.id == row.submission_id))
+            assert version is not None  # the assignment's submission, locked with it
             if existing is None:
                 existing = PeerReview(
                     assignment_id=assignment_id, version=version, verdicts=[v.value for v in verdicts],
@@ -577,7 +580,7 @@ async def forget_reviewer(session: AsyncSession, clock: Clock, membership_ids: S
             .where(PeerAssignment.reviewer_id.in_(membership_ids), Submission.membership_id.not_in(membership_ids))
         )
     ).all()
-    removed = await session.execute(delete(PeerReview).where(PeerReview.assignment_id.in_(theirs)))
+    removed = await rows_changed(session, delete(PeerReview).where(PeerReview.assignment_id.in_(theirs)))
     await session.execute(
         update(PeerAssignment)
         .where(
@@ -589,7 +592,7 @@ async def forget_reviewer(session: AsyncSession, clock: Clock, membership_ids: S
     for submission_id, review_channel_id, channel_id in touched:
         lane = f"{CHANNEL_LANE}{review_channel_id or channel_id}"
         owe(session, clock, PEER_VERDICTS, {"submission_id": submission_id}, lane)
-    return removed.rowcount or 0
+    return removed
 
 
 GONE = "That peer review no longer exists: the submission was withdrawn or erased."
