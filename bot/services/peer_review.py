@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from bot.clock import Clock
+from bot.db.changes import rows_changed
 from bot.db.models import (
     Cohort,
     CohortStatus,
@@ -28,7 +29,6 @@ from bot.db.models import (
     Submission,
     SubmissionVersion,
 )
-from bot.db.changes import rows_changed
 from bot.db.upsert import insert_for, locked_row
 from bot.errors import Conflict, Forbidden, InvalidInput, NotFound
 from bot.roadmap import Module
