@@ -35,6 +35,7 @@ from bot.services.ledger import Ledger
 from bot.services.live_sessions import LiveSessionService
 from bot.services.mydata import MyDataService
 from bot.services.outbox import Outbox
+from bot.services.peer_review import PeerReviewService
 from bot.services.posting import PostingService
 from bot.services.progress import ProgressService
 from bot.services.reminders import ReminderService
@@ -70,6 +71,7 @@ class CohortBot(commands.Bot):
     stats: StatsService
     ledger: Ledger
     outbox: Outbox
+    peer: PeerReviewService
     port: BotDiscordPort
     posting: PostingService
     progress: ProgressService
@@ -150,6 +152,8 @@ class CohortBot(commands.Bot):
         )
         self.runner.add_sweep(self.session_events.sweep)
         self.calendars = CalendarService(self.sessions, self.clock, self.enrolment, self.live_sessions)
+        self.peer = PeerReviewService(self.sessions, self.clock, self.cohorts, self.catalog, self.outbox)
+        self.runner.add_sweep(self.peer.sweep)
         self.runner.add_sweep(self.outbox.kick)
         self.reminders = ReminderService(
             self.sessions, self.clock, self.posting, self.learners, self.port, stats=self.stats

@@ -137,14 +137,16 @@ class BotDiscordPort:
         await guard(lambda: channel.send(content=content, file=discord.File(io.BytesIO(image), CHART_NAME)))
 
 
-    async def notify_learner(self, notice: LearnerNotice) -> NoticeRoute:
+    async def notify_learner(self, notice: LearnerNotice, *, view: discord.ui.View | None = None) -> NoticeRoute:
+        """By DM, else in the fallback channel pinging only them; `view` adds buttons (peer review's Review)."""
         text = limits.truncate(notice.text, limits.NOTICE_TEXT)
+        extra: dict[str, Any] = {"view": view} if view is not None else {}
         if not notice.dms_closed:
             try:
                 dm = await self._dm_channel(notice.user_id)
                 await self.pace.wait()
                 # discord.py's send() takes nonce=None (then picks one) though its overloads leave None out.
-                await dm.send(content=text, nonce=notice.nonce)  # type: ignore[arg-type]
+                await dm.send(content=text, nonce=notice.nonce, **extra)  # type: ignore[arg-type]
                 return NoticeRoute.DM
             except discord.Forbidden as exc:
                 if exc.code != CANNOT_DM:
@@ -158,7 +160,9 @@ class BotDiscordPort:
         nonce = f"{notice.nonce}c" if notice.nonce else None  # Discord matches nonces per author, not per channel
         content = f"<@{notice.user_id}> {text}"
         await guard(
-            lambda: channel.send(content=content, allowed_mentions=only_them, nonce=nonce)  # type: ignore[arg-type]
+            lambda: channel.send(
+                content=content, allowed_mentions=only_them, nonce=nonce, **extra  # type: ignore[arg-type]
+            )
         )
         return NoticeRoute.CHANNEL if notice.dms_closed else NoticeRoute.CHANNEL_DMS_REFUSED
 

@@ -22,6 +22,7 @@ from bot.errors import Forbidden, InvalidInput
 from bot.render import limits
 from bot.render.drawing import picture
 from bot.render.messages import cohort_summary, removal_text, schedule_line, stamp
+from bot.render.peer import config_text
 from bot.render.roster_csv import roster_csv
 from bot.render.sessions import session_line
 from bot.render.stats_chart import render_chart
@@ -366,6 +367,28 @@ class CohortCommands(
             f"Removed **{view.session.title}** from **{view.cohort.name}**; its Discord event is cancelled.",
             ephemeral=True,
         )
+
+    @app_commands.command(name="peer-review", description="Turn peer review on (1-3 peers per submission) or off (0)")
+    @app_commands.describe(
+        cohort="The cohort",
+        reviewers="Peers who review each submission, 0-3 (0 turns peer review off)",
+        anonymous="Hide reviewers' names from authors (default: shown)",
+        due_days="Days peers have to review, 1-14 (default 3)",
+    )
+    @app_commands.autocomplete(cohort=cohort_autocomplete)
+    async def peer_review(
+        self,
+        interaction: discord.Interaction,
+        cohort: str,
+        reviewers: int,
+        anonymous: bool | None = None,
+        due_days: int | None = None,
+    ) -> None:
+        # Plain integers, checked by the service: its refusal says what the range is.
+        config = await self.bot.peer.configure(
+            known_guild(interaction).id, cohort, reviewers, anonymous, due_days, interaction.user.id
+        )
+        await interaction.response.send_message(config_text(config), ephemeral=True)
 
     @app_commands.command(name="remove-roadmap", description="Delete uploaded roadmap versions that no cohort uses")
     @app_commands.describe(

@@ -116,15 +116,18 @@ class ProgressCommands(commands.Cog):
         member = user if isinstance(user, discord.Member) else guild.get_member(user.id)
         return member is not None and await self.bot.is_moderator(member)
 
-    @app_commands.command(name="leaderboard", description="Top learners of a cohort by streak or approved checkpoints")
+    @app_commands.command(
+        name="leaderboard", description="Top learners of a cohort by streak, approved checkpoints or peer reviews given"
+    )
     @app_commands.describe(
         cohort="The cohort (may be left out when you are in one)",
-        by="Rank by current daily streak (default) or by approved checkpoints",
+        by="Rank by current daily streak (default), approved checkpoints or peer reviews given",
     )
     @app_commands.choices(
         by=[
             app_commands.Choice(name="daily streak", value=RankBy.STREAK.value),
             app_commands.Choice(name="approved checkpoints", value=RankBy.APPROVED.value),
+            app_commands.Choice(name="peer reviews given", value=RankBy.REVIEWS.value),
         ]
     )
     @app_commands.autocomplete(cohort=cohort_autocomplete)
@@ -135,7 +138,7 @@ class ProgressCommands(commands.Cog):
         guild = known_guild(interaction)
         view = await self.bot.enrolment.cohort_for_reading(guild.id, cohort, interaction.user.id)
         if by not in set(RankBy):
-            raise InvalidInput("Rank by `streak` or `approved`.")
+            raise InvalidInput("Rank by `streak` or `approved`. With peer review, `reviews` ranks by reviews given.")
         if view.active_members <= self.answer_at_once_up_to:
             board = await self.bot.progress.leaderboard(view, interaction.user.id, RankBy(by))
             await interaction.response.send_message(embed=leaderboard_embed(board), ephemeral=True)

@@ -471,3 +471,72 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class PeerSettings(Base):
+    """A cohort's peer review: how many peers review each submission (0 = off), anonymously or not, and by when."""
+
+    __tablename__ = "peer_settings"
+    __table_args__ = (
+        CheckConstraint("reviewers BETWEEN 0 AND 3", name="reviewers_range"),
+        CheckConstraint("due_days BETWEEN 1 AND 14", name="due_days_range"),
+    )
+
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"), primary_key=True)
+    reviewers: Mapped[int] = mapped_column(Integer)
+    anonymous: Mapped[bool] = mapped_column(Boolean)
+    due_days: Mapped[int] = mapped_column(Integer)
+    enabled_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    """When it was last turned on: only weeks whose deadline passes from then on are assigned."""
+    updated_by: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PeerState(enum.StrEnum):
+    OPEN = "open"
+    DONE = "done"
+    MISSED = "missed"
+    """The reviewer let the deadline pass; the submission was passed on to another peer."""
+    WITHDRAWN = "withdrawn"
+    """The reviewer left the cohort or erased their data."""
+    DISCARDED = "discarded"
+    """A moderator removed the review."""
+
+
+class PeerAssignment(Base):
+    """One peer asked to review one submission; the unique pair is the ledger that makes assignment happen once."""
+
+    __tablename__ = "peer_assignments"
+    __table_args__ = (
+        UniqueConstraint("submission_id", "reviewer_id"),
+        Index("ix_peer_assignments_cohort_week", "cohort_id", "week"),
+        Index("ix_peer_assignments_reviewer_id", "reviewer_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
+    week: Mapped[int] = mapped_column(Integer)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("memberships.id", ondelete="CASCADE"))
+    """The reviewer's membership (anonymised with it when they erase their data)."""
+    state: Mapped[PeerState] = mapped_column(_enum(PeerState, "peer_state"))
+    assigned_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class PeerReview(Base):
+    """What a peer said: one verdict per checkpoint requirement and a comment; editable until the deadline."""
+
+    __tablename__ = "peer_reviews"
+    __table_args__ = (UniqueConstraint("assignment_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("peer_assignments.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    """The submission's version that was reviewed."""
+    verdicts: Mapped[list] = mapped_column(JSON)
+    """One of "met", "partly", "not_yet" per requirement, in the rubric's order."""
+    comment: Mapped[str | None] = mapped_column(String(1000))
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -29,6 +29,11 @@ MARKS = {
     WeekState.OPEN: "📝",
 }
 TITLE_WIDTH = 40
+BOARD_BY = {
+    RankBy.STREAK: "current daily streak",
+    RankBy.APPROVED: "approved checkpoints",
+    RankBy.REVIEWS: "peer reviews given",
+}
 
 
 def plural(count: int, word: str) -> str:
@@ -99,6 +104,12 @@ def progress_embed(progress: Progress) -> discord.Embed:
         value=f"{plural(progress.check_in_days, 'day')}, {plural(progress.minutes_logged, 'minute')}",
         inline=True,
     )
+    peer = progress.peer
+    if peer.given or peer.received or peer.missed_weeks:
+        missed = f" · {len(peer.missed_weeks)} week(s) with one missed" if peer.missed_weeks else ""
+        embed.add_field(
+            name="Peer reviews", value=f"{peer.given} given · {peer.received} received{missed}", inline=False
+        )
     embed.add_field(name="Tiers earned", value=_earned(progress.tiers_earned), inline=False)
     embed.add_field(name="Next tier", value=_next_tier(progress), inline=False)
     embed.add_field(name="Next deadline", value=_deadline(progress), inline=False)
@@ -147,7 +158,7 @@ def _deadline(progress: Progress) -> str:
 
 
 def leaderboard_embed(board: Leaderboard) -> discord.Embed:
-    what = "current daily streak" if board.by is RankBy.STREAK else "approved checkpoints"
+    what = BOARD_BY[board.by]
     lines = [f"**{board.view.name}** · by {what} · {plural(board.members, 'member')}", ""]
     if board.top:
         lines.extend(_standing(s, board.by) for s in board.top)
@@ -168,4 +179,6 @@ def _standing(standing: Standing, by: RankBy) -> str:
     who = f"<@{standing.user_id}>"
     if by is RankBy.STREAK:
         return f"#{standing.rank} {who} — {plural(standing.value, 'day')} (best {standing.detail})"
+    if by is RankBy.REVIEWS:
+        return f"#{standing.rank} {who} — {plural(standing.value, 'peer review')} given"
     return f"#{standing.rank} {who} — {plural(standing.value, 'approved checkpoint')}"

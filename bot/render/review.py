@@ -7,6 +7,7 @@ import discord
 from bot.db.models import ReviewDecision
 from bot.render import limits
 from bot.render.messages import stamp
+from bot.render.peer import peer_lines
 from bot.services.submissions import Decision, SubmissionCard
 
 PENDING_COLOR = 0xF1C40F
@@ -41,6 +42,8 @@ def review_embed(card: SubmissionCard, decision: Decision | None = None) -> disc
     timing = "late" if card.late else "on time"
     due = f"; due {stamp(card.deadline)}" if card.deadline else ""
     embed.add_field(name="Submitted", value=f"{stamp(card.submitted_at)} — **{timing}**{due}", inline=False)
+    if card.peer:
+        embed.add_field(name="Peer reviews (advice only)", value=peer_lines(card.peer), inline=False)
     embed.set_footer(text=f"Version {card.version} · submission #{card.submission_id}")
     if decision is not None:
         verb = "Approved" if decision.decision is ReviewDecision.APPROVED else "Changes requested"

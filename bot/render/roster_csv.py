@@ -12,7 +12,8 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 HEADER = (
     "display_name", "user_id", "joined_at", "status", "timezone", "checkins",
     "approved", "pending", "changes_requested", "missing", "late",
-    "daily_streak", "daily_best", "weekly_streak", "weekly_best", "tiers",
+    "daily_streak", "daily_best", "weekly_streak", "weekly_best", "peer_reviews_given", "peer_reviews_received",
+    "tiers",
 )
 
 
@@ -34,6 +35,8 @@ class RosterRow:
     weekly_streak: int
     weekly_best: int
     tiers: tuple[tuple[str, datetime], ...]
+    peer_reviews_given: int = 0
+    peer_reviews_received: int = 0
 
 
 def neutralise(text: str) -> str:
@@ -52,7 +55,7 @@ def roster_csv(rows: Iterable[RosterRow]) -> bytes:
                 neutralise(row.display_name), str(row.user_id), row.joined_at.isoformat(), row.status,
                 neutralise(row.timezone), row.checkins, row.approved, row.pending, row.changes_requested,
                 row.missing, row.late, row.daily_streak, row.daily_best, row.weekly_streak, row.weekly_best,
-                neutralise(tiers),
+                row.peer_reviews_given, row.peer_reviews_received, neutralise(tiers),
             )
         )
     return buffer.getvalue().encode("utf-8")

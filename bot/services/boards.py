@@ -1,6 +1,6 @@
 """The leaderboards' reads: a cohort's top and one member's place, by indexed queries whatever the cohort's size.
 
-Neither board brings a row per member into Python: the top comes from the database in rank order (every member
+No board brings a row per member into Python: the top comes from the database in rank order (every member
 tied with the last place included, since names break ties and SQL cannot casefold them), and the caller's place
 is a count of the members ahead. Kept streaks that no longer hold (streak_book.py) are the exception: those few
 members are recomputed from their history and merged in.
@@ -12,10 +12,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, not_, or_, select
+from sqlalchemy import ColumnElement, Select, Subquery, and_, func, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import DailyStreak, LearnerSettings, Membership, MembershipStatus, Submission, SubmissionStatus
+from bot.db.models import (
+    DailyStreak,
+    LearnerSettings,
+    Membership,
+    MembershipStatus,
+    PeerAssignment,
+    PeerReview,
+    Submission,
+    SubmissionStatus,
+)
 from bot.services.activity import Pauses
 from bot.services.streak_book import Member, holds, recompute
 from bot.services.streaks import current_of, local_day, paused_spans
@@ -100,12 +109,30 @@ async def streak_board(
 
 async def approved_board(session: AsyncSession, cohort_id: int, user_id: int, size: int) -> Board:
     """By approved checkpoints, counted once from the (cohort, status, membership) index and ranked by the database."""
+    approved = (
+        select(Submission.membership_id.label("member"))
+        .where(Submission.cohort_id == cohort_id, Submission.status == SubmissionStatus.APPROVED)
+    )
+    return await _counted_board(session, approved.subquery(), cohort_id, user_id, size)
+
+
+async def reviews_board(session: AsyncSession, cohort_id: int, user_id: int, size: int) -> Board:
+    """By peer reviews given, counted once per reviewer and ranked by the database."""
+    given = (
+        select(PeerAssignment.reviewer_id.label("member"))
+        .join(PeerReview, PeerReview.assignment_id == PeerAssignment.id)
+        .where(PeerAssignment.cohort_id == cohort_id)
+    )
+    return await _counted_board(session, given.subquery(), cohort_id, user_id, size)
+
+
+async def _counted_board(session: AsyncSession, things: Subquery, cohort_id: int, user_id: int, size: int) -> Board:
+    """A board of how many of `things` (one row per thing, naming its `member`) each active member has."""
     counts = (
         select(Membership.user_id, Membership.display_name, func.count().label("n"))
-        .select_from(Submission)
-        .join(Membership, Membership.id == Submission.membership_id)
-        .where(Submission.cohort_id == cohort_id, Submission.status == SubmissionStatus.APPROVED,
-               Membership.status == MembershipStatus.ACTIVE)
+        .select_from(things)
+        .join(Membership, Membership.id == things.c.member)
+        .where(Membership.status == MembershipStatus.ACTIVE)
         .group_by(Membership.id)
         .subquery()
     )
@@ -126,7 +153,7 @@ async def approved_board(session: AsyncSession, cohort_id: int, user_id: int, si
     mine = next((row for row in found if row.user_id == user_id), None)
     if mine is not None:
         return Board(candidates, Entry(user_id, name, mine.n, 0), mine.place - 1)
-    # No approved checkpoint: everyone with one is ahead.
+    # None counted: everyone with one is ahead.
     return Board(candidates, Entry(user_id, name, 0, 0), found[0].with_any if found else 0)
 
 

@@ -22,6 +22,8 @@ from bot.db.models import (
     Membership,
     MembershipStatus,
     OutboxMessage,
+    PeerAssignment,
+    PeerReview,
     Review,
     Submission,
     SubmissionVersion,
@@ -29,6 +31,7 @@ from bot.db.models import (
 )
 from bot.errors import NotFound
 from bot.services.outbox import learner_lane
+from bot.services.peer_review import forget_reviewer
 from bot.services.quotas import DATA_EXPORTS, forget_user, take, uses_of
 
 ERASED_NAME = "(erased)"
@@ -84,6 +87,14 @@ class MyDataService:
             deliveries = (
                 await session.scalars(select(Delivery).where(_delivery_subjects(guild_id, user_id, ids)))
             ).all()
+            peer = (
+                await session.execute(
+                    select(PeerAssignment, PeerReview)
+                    .outerjoin(PeerReview, PeerReview.assignment_id == PeerAssignment.id)
+                    .where(PeerAssignment.reviewer_id.in_(ids))
+                    .order_by(PeerAssignment.id)
+                )
+            ).all()
         cohort_of = {m.id: c.name for m, c in memberships}
         reviews_of = {r.submission_version_id: r for r in reviews}
 
@@ -117,6 +128,11 @@ class MyDataService:
                 for s in submissions
             ],
             "extensions": [owned(e, "week", "days", "created_at") for e in extensions],
+            "peer_reviews_given": [
+                _row(a, "week", "state", "assigned_at", "due_at") | {"cohort": cohort_of[a.reviewer_id]}
+                | {"review": _row(r, "verdicts", "comment", "submitted_at", "edited_at") if r else None}
+                for a, r in peer
+            ],
             "tier_awards": [owned(a, "tier_key", "status", "earned_at", "granted_at") for a in awards],
             "deliveries": [_row(d, "kind", "period", "state", "sent_at") for d in deliveries],
             "quota_uses": [_row(u, "action", "at") for u in quota_uses],
@@ -157,6 +173,7 @@ class MyDataService:
                 delete(TierAward).where(TierAward.membership_id.in_(ids), TierAward.status != AwardStatus.GRANTED),
             )
             deliveries = await rows_changed(session, delete(Delivery).where(_delivery_subjects(guild_id, user_id, ids)))
+            await forget_reviewer(session, self._clock, ids)
             checkins = await rows_changed(session, delete(CheckIn).where(CheckIn.membership_id.in_(ids)))
             await session.execute(delete(DailyStreak).where(DailyStreak.membership_id.in_(ids)))
             submissions = await rows_changed(session, delete(Submission).where(Submission.membership_id.in_(ids)))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import Row, func, select
@@ -31,9 +31,10 @@ from bot.db.models import (
 from bot.errors import InvalidInput, NotFound
 from bot.roadmap import Module, Roadmap, Tier
 from bot.services.activity import active_days, check_in_days_of, member_daily_streak, own_zone, zone_of
-from bot.services.boards import approved_board, streak_board
+from bot.services.boards import approved_board, reviews_board, streak_board
 from bot.services.cohorts import CohortService, CohortView
 from bot.services.enrolment import EnrolmentService
+from bot.services.peer_facts import PeerTally, peer_tallies
 from bot.services.quotas import CHECK_INS, refuse_if_spent_in
 from bot.services.streak_book import Member, refresh
 from bot.services.streaks import (
@@ -64,6 +65,8 @@ class WeekState(enum.StrEnum):
 class RankBy(enum.StrEnum):
     STREAK = "streak"
     APPROVED = "approved"
+    REVIEWS = "reviews"
+    """Peer reviews given."""
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,8 @@ class Progress:
     study: dict[date, int]
     """Minutes logged per local day with any study (0: a check-in without minutes, or only a submission)."""
     paused_days: frozenset[date]
+    peer: PeerTally = field(default_factory=PeerTally)
+    """Peer reviews given and received (cohorts with peer review)."""
 
     @property
     def tiers_earned(self) -> list[TierProgress]:
@@ -261,6 +266,7 @@ class ProgressService:
                     )
                 )
             }
+            peer = (await peer_tallies(session, [membership.id]))[membership.id]
         today = local_day(now, zone)
         days = {d for d, _ in logged}
         submitted = [at for *_, at in versions]
@@ -278,7 +284,7 @@ class ProgressService:
             today=today,
             checkpoints=tuple(checkpoints),
             daily=member_daily_streak(days, submitted, view.pauses, zone, now),
-            weekly=member_weekly_streak(checkpoints, by_week, now),
+            weekly=member_weekly_streak(checkpoints, by_week, now, peer.missed_weeks),
             checked_in_today=today in days,
             check_in_days=len(days),
             minutes_logged=sum(int(m) for _, m in logged),
@@ -287,6 +293,7 @@ class ProgressService:
             start=local_day(first, zone) if first is not None else cohort.start_date,
             study=study,
             paused_days=paused_dates(paused_spans(view.pauses, zone), today),
+            peer=peer,
         )
 
     # /leaderboard
@@ -296,6 +303,8 @@ class ProgressService:
         async with self._sessions() as session:
             if by is RankBy.APPROVED:
                 board = await approved_board(session, view.id, user_id, LEADERBOARD_SIZE)
+            elif by is RankBy.REVIEWS:
+                board = await reviews_board(session, view.id, user_id, LEADERBOARD_SIZE)
             else:
                 board = await streak_board(session, view.id, view.cohort.timezone, list(view.pauses), user_id,
                                            self._clock.now(), LEADERBOARD_SIZE)
@@ -360,10 +369,17 @@ def checkpoint_states(
 
 
 def member_weekly_streak(
-    checkpoints: list[CheckpointProgress], by_week: dict[int, tuple[SubmissionStatus, datetime]], now: datetime
+    checkpoints: list[CheckpointProgress],
+    by_week: dict[int, tuple[SubmissionStatus, datetime]],
+    now: datetime,
+    peer_missed: frozenset[int] = frozenset(),
 ) -> Streak:
-    """One learner's weekly streak from their checkpoint states and what stands for each week."""
-    records = [CheckpointRecord(c.due, *handed_in(by_week.get(c.module.week))) for c in checkpoints]
+    """One learner's weekly streak from their checkpoint states, what stands for each week, and the weeks in which
+    they let a peer review lapse."""
+    records = [
+        CheckpointRecord(c.due, *handed_in(by_week.get(c.module.week)), peer_missed=c.module.week in peer_missed)
+        for c in checkpoints
+    ]
     return weekly_streak(records, now)
 
 

@@ -44,6 +44,9 @@ JOINS = Quota("join", 5, DAY, "You have joined cohorts on this server 5 times in
 VERSIONS_PER_CHECKPOINT = Quota(
     "submission", 5, DAY, "You have sent 5 versions of this checkpoint in the last 24 hours, the most you may"
 )
+PEER_REVIEWS = Quota(
+    "peer-review", 20, DAY, "You have sent 20 peer reviews or edits in the last 24 hours, the most you may"
+)
 CHECK_INS = Quota("check-in", 20, DAY, "You have checked in 20 times in the last 24 hours, the most you may")
 
 

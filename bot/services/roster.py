@@ -24,6 +24,7 @@ from bot.db.models import (
 from bot.render.roster_csv import RosterRow
 from bot.services.activity import check_in_days_of, cohort_pauses, member_daily_streak, submission_moments
 from bot.services.cohorts import CohortService, CohortView
+from bot.services.peer_facts import peer_tallies
 from bot.services.progress import WeekState, checkpoint_states, member_weekly_streak
 from bot.services.quotas import ROSTER_DOWNLOADS, take
 
@@ -102,13 +103,14 @@ class RosterService:
             ):
                 awards[award.membership_id].append(award)
             pauses = (await cohort_pauses(session, [cohort.id]))[cohort.id]
+            peer = await peer_tallies(session, ids)
         rows = []
         for membership, timezone in members:
             zone = timezone or cohort.timezone
             by_week = standing[membership.id]
             checkpoints = checkpoint_states(view, by_week, extensions[membership.id], now)
             daily = member_daily_streak(days[membership.id], moments[membership.id], pauses, zone, now)
-            weekly = member_weekly_streak(checkpoints, by_week, now)
+            weekly = member_weekly_streak(checkpoints, by_week, now, peer[membership.id].missed_weeks)
             states = Counter(c.state for c in checkpoints)
             tiers = tuple((_tier_name(view, a.tier_key), a.earned_at) for a in awards[membership.id])
             rows.append(
@@ -129,6 +131,8 @@ class RosterService:
                     weekly_streak=weekly.current,
                     weekly_best=weekly.best,
                     tiers=tiers,
+                    peer_reviews_given=peer[membership.id].given,
+                    peer_reviews_received=peer[membership.id].received,
                 )
             )
         return Roster(view, rows)

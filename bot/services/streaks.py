@@ -51,6 +51,8 @@ class CheckpointRecord:
     """When the version that stands was handed in; None if nothing was."""
     sent_back: bool = False
     """Changes were requested on the version that stands."""
+    peer_missed: bool = False
+    """A peer review the learner was given for this week lapsed (cohorts with peer review)."""
 
 
 def local_day(moment: datetime, zone: str | ZoneInfo) -> date:
@@ -124,7 +126,10 @@ def daily_streak(active_days: Iterable[date], pauses: Sequence[PausedSpan], toda
 
 
 def checkpoint_outcome(record: CheckpointRecord, now: datetime) -> bool | None:
-    """True: on time and not sent back. False: its deadline passed without that. None: not decided yet."""
+    """True: on time, not sent back and no peer review let lapse. False: its deadline passed without that, or a
+    peer review lapsed. None: not decided yet."""
+    if record.peer_missed:
+        return False
     on_time = record.submitted_at is not None and (record.due is None or record.submitted_at <= record.due)
     if on_time and not record.sent_back:
         return True

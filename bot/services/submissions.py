@@ -29,6 +29,7 @@ from bot.services.cohorts import CohortService, CohortView
 from bot.services.enrolment import EnrolmentService
 from bot.services.events import ApprovalListener, CheckpointApproved
 from bot.services.outbox import CHANNEL_LANE, Outbox, OutboxItem, learner_lane, owe
+from bot.services.peer_facts import PeerVerdict, verdicts_of
 from bot.services.quotas import VERSIONS_PER_CHECKPOINT, refuse_if_spent_in
 from bot.services.streak_book import Member, refresh
 
@@ -90,6 +91,8 @@ class SubmissionCard:
     """A newer version was submitted since."""
     owed: tuple[int, ...] = ()
     """Outbox messages written with this submission (its review message), to deliver after the commit."""
+    peer: tuple[PeerVerdict, ...] = ()
+    """Peer reviews of this version, shown to the moderators beside their buttons."""
 
 
 @dataclass(frozen=True)
@@ -258,7 +261,10 @@ class SubmissionService:
         card = _card(submission, row, cohort, membership, module, deadline)
         current = submission.current_version == row.version
         return replace(
-            card, review_message_id=submission.review_message_id if current else None, superseded=not current
+            card,
+            review_message_id=submission.review_message_id if current else None,
+            superseded=not current,
+            peer=await verdicts_of(session, submission.id, row.version),
         )
 
     async def decision(self, review_id: int) -> Decision | None:

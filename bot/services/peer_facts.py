@@ -1,0 +1,89 @@
+"""What peer reviews add to other views: verdicts on a review message, counts on /progress, the roster and the board."""
+
+from __future__ import annotations
+
+import enum
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, literal, select, union_all
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import Membership, PeerAssignment, PeerReview, PeerState, Submission
+
+
+class Verdict(enum.StrEnum):
+    MET = "met"
+    PARTLY = "partly"
+    NOT_YET = "not_yet"
+
+
+@dataclass(frozen=True)
+class PeerVerdict:
+    """One peer's review of one version, as moderators see it (always named: they may need to discard it)."""
+
+    review_id: int
+    reviewer_name: str
+    verdicts: tuple[Verdict, ...]
+    comment: str | None
+
+    def count(self, verdict: Verdict) -> int:
+        return sum(1 for v in self.verdicts if v is verdict)
+
+
+@dataclass(frozen=True)
+class PeerTally:
+    """A learner's peer reviews in one cohort: given, received, and the weeks in which they let one lapse."""
+
+    given: int = 0
+    received: int = 0
+    missed_weeks: frozenset[int] = field(default_factory=frozenset)
+
+
+async def verdicts_of(session: AsyncSession, submission_id: int, version: int) -> tuple[PeerVerdict, ...]:
+    """The peer reviews of one version of a submission, oldest first."""
+    rows = await session.execute(
+        select(PeerReview.id, Membership.display_name, PeerReview.verdicts, PeerReview.comment)
+        .join(PeerAssignment, PeerAssignment.id == PeerReview.assignment_id)
+        .join(Membership, Membership.id == PeerAssignment.reviewer_id)
+        .where(PeerAssignment.submission_id == submission_id, PeerReview.version == version)
+        .order_by(PeerReview.submitted_at, PeerReview.id)
+    )
+    return tuple(
+        PeerVerdict(review_id, name, tuple(Verdict(v) for v in verdicts), comment)
+        for review_id, name, verdicts, comment in rows
+    )
+
+
+async def peer_tallies(session: AsyncSession, membership_ids: Sequence[int]) -> dict[int, PeerTally]:
+    """Every listed member's tally, in one statement whatever their number."""
+    if not membership_ids:
+        return {}
+    given = (
+        select(literal("given"), PeerAssignment.reviewer_id, func.count())
+        .join(PeerReview, PeerReview.assignment_id == PeerAssignment.id)
+        .where(PeerAssignment.reviewer_id.in_(membership_ids))
+        .group_by(PeerAssignment.reviewer_id)
+    )
+    received = (
+        select(literal("received"), Submission.membership_id, func.count())
+        .join(PeerAssignment, PeerAssignment.submission_id == Submission.id)
+        .join(PeerReview, PeerReview.assignment_id == PeerAssignment.id)
+        .where(Submission.membership_id.in_(membership_ids))
+        .group_by(Submission.membership_id)
+    )
+    missed = select(literal("missed"), PeerAssignment.reviewer_id, PeerAssignment.week).where(
+        PeerAssignment.reviewer_id.in_(membership_ids), PeerAssignment.state == PeerState.MISSED
+    )
+    counts: dict[tuple[str, int], int] = {}
+    weeks: dict[int, set[int]] = defaultdict(set)
+    for kind, member, value in await session.execute(union_all(given, received, missed)):
+        if kind == "missed":
+            weeks[member].add(value)
+        else:
+            counts[kind, member] = value
+    return {
+        m: PeerTally(counts.get(("given", m), 0), counts.get(("received", m), 0), frozenset(weeks.get(m, ())))
+        for m in membership_ids
+    }
