@@ -25,16 +25,19 @@ from sqlalchemy import event, insert, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.app import CohortBot
 from bot.clock import Clock
+from bot.config import Settings
 from bot.db.engine import create_engine, session_factory
 from bot.db.migrate import upgrade_to_head
 from bot.db.models import Cohort, CohortAdvance, CohortPause, CohortStatus, Delivery, DeliveryState
+from bot.discord_port import BotDiscordPort
 from bot.roadmap import Roadmap, RoadmapRegistry
-from bot.roadmap_worker import RoadmapChecker
 from bot.schedule.planner import EventKind, ScheduleEvent, Timeline, current_week, week_openings
 from bot.services.catalog import RoadmapCatalog
 from bot.services.parsing import name_key
 from bot.services.posting import WEEK_POST, ScheduledCohort
+from bot.wiring import Services, build_services
 
 T = TypeVar("T")
 
@@ -114,6 +117,21 @@ async def opened(url: str) -> AsyncIterator[tuple[AsyncEngine, async_sessionmake
         yield engine, session_factory(engine)
     finally:
         await engine.dispose()
+
+
+@contextlib.asynccontextmanager
+async def wired(
+    url: str, clock: Clock, registry: RoadmapRegistry | None = None
+) -> AsyncIterator[tuple[AsyncEngine, async_sessionmaker[AsyncSession], Services]]:
+    """The bot's services on `url`, wired as the bot wires them, with the Discord port of a bot never connected
+    (what is timed here sends nothing); the scheduler is not started."""
+    async with opened(url) as (engine, sessions):
+        never_started = CohortBot(Settings(DATABASE_URL=url), clock=clock)
+        services = build_services(sessions, clock, BotDiscordPort(never_started), registry=registry)
+        try:
+            yield engine, sessions, services
+        finally:
+            await services.close()
 
 
 # Counting SQL statements.
@@ -202,13 +220,6 @@ def ms(seconds: float) -> str:
 class SeededVersion:
     id: int
     roadmap: Roadmap
-
-
-def bench_catalog(
-    sessions: async_sessionmaker[AsyncSession], clock: Clock, registry: RoadmapRegistry | None = None
-) -> RoadmapCatalog:
-    """The catalog as the bot builds it (its upload checker starts no process until something is uploaded)."""
-    return RoadmapCatalog(sessions, registry or RoadmapRegistry.load(), clock, RoadmapChecker())
 
 
 async def bundled_versions(sessions: async_sessionmaker[AsyncSession], catalog: RoadmapCatalog) -> list[SeededVersion]:

@@ -58,17 +58,16 @@ from sqlalchemy import func, insert, select
 from bench.common import (
     Databases,
     Table,
-    bench_catalog,
     bundled_versions,
     check_postgres_option,
     insert_plan,
     monday_morning,
     ms,
-    opened,
     repeat,
     same_minute_cohorts,
     server_version,
     timed,
+    wired,
 )
 from bot.clock import ManualClock
 from bot.db.models import CheckIn, Delivery, DeliveryState, LearnerSettings, Membership, MembershipStatus
@@ -146,8 +145,8 @@ def build_world(cohorts: int, learners: int) -> tuple[World, Any, Population]:
 async def seed(url: str, guild: Any, people: Population, opens: datetime, clock: ManualClock) -> float:
     """Cohorts (week 1 opens at `opens`), memberships, settings and today's check-ins, in bulk."""
     started = time.perf_counter()
-    async with opened(url) as (_engine, sessions):
-        versions = await bundled_versions(sessions, bench_catalog(sessions, clock))
+    async with wired(url, clock) as (_engine, sessions, services):
+        versions = await bundled_versions(sessions, services.catalog)
         ids = await insert_plan(
             sessions, same_minute_cohorts(versions, guild.id, [c.id for c in people.channels], opens)
         )

@@ -7,6 +7,7 @@ from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
 
+from discord import app_commands
 from sqlalchemy import select
 
 from bot.clock import ManualClock
@@ -527,6 +528,34 @@ async def test_cohort_autocomplete_offers_only_this_servers_cohorts(
     # Nor can a name from the other server be used here.
     reply = await sandbox.slash("cohort info", cohort="Spring Club")
     assert_refused(reply, "no cohort named 'Spring Club' on this server")
+
+
+async def test_a_non_moderator_is_offered_nothing_by_moderator_autocompletes(
+    sandbox: Sandbox, server: StudyServer, bot: RunningBot
+):
+    await create(sandbox, server, bot)
+    learner = server.learners[0]
+    assert await sandbox.autocomplete("cohort info", "cohort", "") == [{"name": "Spring", "value": "Spring"}]
+    for command, option in [
+        ("cohort info", "cohort"),
+        ("cohort pause", "cohort"),
+        ("cohort create", "roadmap"),
+        ("cohort remove-roadmap", "roadmap"),
+        ("cohort session add", "weekday"),
+        ("review queue", "cohort"),
+    ]:
+        offered = await sandbox.autocomplete(command, option, "", user=learner)
+        assert offered == [], f"/{command} {option}: a learner was offered {offered}"
+    # The same choices stay open to learners where the command is theirs.
+    assert [c["value"] for c in await sandbox.autocomplete("join", "cohort", "", user=learner)] == ["Spring"]
+
+
+async def test_every_cohort_command_checks_for_a_moderator(bot: RunningBot):
+    group = bot.bot.tree.get_command("cohort")
+    assert isinstance(group, app_commands.Group)
+    commands = list(group.walk_commands())
+    unguarded = [c.qualified_name for c in commands if isinstance(c, app_commands.Command) and not c.checks]
+    assert len(commands) > 15 and not unguarded, unguarded
 
 
 async def test_roadmap_autocomplete_shows_titles_and_sends_ids(
