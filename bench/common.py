@@ -14,14 +14,14 @@ import sqlite3
 import statistics
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import event, insert, select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -31,6 +31,7 @@ from bot.config import Settings
 from bot.db.engine import create_engine, session_factory
 from bot.db.migrate import upgrade_to_head
 from bot.db.models import Cohort, CohortAdvance, CohortPause, CohortStatus, Delivery, DeliveryState
+from bot.db.statements import counting_statements
 from bot.discord_port import BotDiscordPort
 from bot.roadmap import Roadmap, RoadmapRegistry
 from bot.schedule.planner import EventKind, ScheduleEvent, Timeline, current_week, week_openings
@@ -143,32 +144,10 @@ async def server_version(url: str) -> str:
         return str(await connection.scalar(text("SHOW server_version")))
 
 
-@dataclass
-class StatementCounter:
-    count: int = 0
-
-    def __call__(self, _connection: object, _cursor: object, statement: str, *_args: object) -> None:
-        # The BEGIN the bot sends on SQLite (bot/db/engine.py) is not a query; asyncpg's is not seen at all.
-        if not statement.startswith("BEGIN"):
-            self.count += 1
-
-
 def check_postgres_option(parser: argparse.ArgumentParser, url: str | None) -> None:
     """Refuse a --postgres value that is not an asyncpg URL, as argparse refuses a bad option."""
     if url and not url.startswith("postgresql+asyncpg://"):
         parser.error("--postgres needs a postgresql+asyncpg:// URL")
-
-
-@contextlib.contextmanager
-def counting_statements(target: AsyncEngine | type[Engine] = Engine) -> Iterator[StatementCounter]:
-    """Count statements sent to the driver by one engine, or by every engine (the default: `Engine`)."""
-    counter = StatementCounter()
-    sync_target = target.sync_engine if isinstance(target, AsyncEngine) else target
-    event.listen(sync_target, "before_cursor_execute", counter)
-    try:
-        yield counter
-    finally:
-        event.remove(sync_target, "before_cursor_execute", counter)
 
 
 # Timing.

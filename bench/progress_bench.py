@@ -48,7 +48,6 @@ from bench.common import (
     Table,
     bundled_versions,
     check_postgres_option,
-    counting_statements,
     mark_due_weeks_sent,
     monday_morning,
     ms,
@@ -69,6 +68,7 @@ from bot.db.models import (
     SubmissionVersion,
     TierAward,
 )
+from bot.db.statements import counting_statements
 from bot.harness import StudyServer, build_study_server, start_bot
 from bot.roadmap import RoadmapRegistry
 from bot.sandbox import Member, Reply, Sandbox

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, insert, select
+from sqlalchemy import insert, select
 
 from bot.clock import ManualClock
 from bot.db.models import (
@@ -21,6 +21,7 @@ from bot.db.models import (
     SubmissionVersion,
     TierAward,
 )
+from bot.db.statements import counting_statements
 from bot.harness import RunningBot, StudyServer
 from bot.sandbox import Member, Reply, Sandbox, SandboxError
 from tests.e2e.test_error_path import guild_command
@@ -371,18 +372,10 @@ async def test_leaderboard_refusals(sandbox: Sandbox, server: StudyServer, runni
 
 async def statements(bot: RunningBot, call: Callable[[], Awaitable[Reply]]) -> int:
     await bot.bot.outbox.settle()  # owed messages still going out are not the command's statements
-    seen: list[str] = []
-
-    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
-        seen.append(statement)
-
-    event.listen(bot.bot.engine.sync_engine, "before_cursor_execute", count)
-    try:
+    with counting_statements(bot.bot.engine) as counter:
         reply = await call()
-    finally:
-        event.remove(bot.bot.engine.sync_engine, "before_cursor_execute", count)
     assert reply.embeds, reply
-    return len(seen)
+    return counter.count
 
 
 async def add_history(bot: RunningBot, membership_ids: list[int], cohort_id: int, *, days: int, weeks: int) -> None:
