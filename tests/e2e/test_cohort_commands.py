@@ -4,52 +4,31 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import time, timedelta
-from pathlib import Path
 from typing import Any
 
 from discord import app_commands
-from sqlalchemy import select
 
 from bot.clock import ManualClock
-from bot.db.models import Base, CohortStatus
+from bot.db.models import CohortStatus
 from bot.harness import RunningBot, StudyServer
 from bot.sandbox import Perm, Reply, Sandbox, SandboxFile
 from bot.sandbox.options import ATTACHMENT, BOOLEAN, CHANNEL, INTEGER, NUMBER, ROLE, STRING, SUB_COMMAND, USER
 from bot.services.cohorts import CohortView
+from tests.e2e.helpers import (
+    BUNDLED_FILE,
+    ROADMAP,
+    TITLE,
+    UPLOAD_ID,
+    assert_refused,
+    db_rows,
+    reply_text,
+    uploaded_yaml,
+)
 
-ROADMAP = "ml-for-senior-engineers"
-TITLE = "ML/AI Learning Roadmap for Senior Software Engineers"
-BUNDLED_FILE = Path(__file__).resolve().parents[2] / "roadmaps" / f"{ROADMAP}.yaml"
-UPLOAD_ID = "our-senior-track"
 Launcher = Callable[[], Awaitable[RunningBot]]
 
 
 # Helpers.
-
-
-async def db_rows(bot: RunningBot) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table (bar the command-sync bookkeeping), to show a refusal changed nothing."""
-    await bot.bot.runner.settle()
-    async with bot.bot.sessions() as session:
-        rows = {}
-        for table in Base.metadata.sorted_tables:
-            if table.name != "bot_state":
-                query = select(table).order_by(*table.primary_key.columns)
-                rows[table.name] = [tuple(row) for row in (await session.execute(query)).all()]
-        return rows
-
-
-def assert_refused(reply: Reply, *phrases: str) -> None:
-    """An ephemeral reply whose text carries every phrase (what was wrong, what to do)."""
-    text = reply_text(reply)
-    assert reply.ephemeral, f"refusal was not ephemeral: {reply!r}"
-    for phrase in phrases:
-        assert phrase in text, f"{phrase!r} not in {text!r}"
-
-
-def reply_text(reply: Reply) -> str:
-    """What the user reads: the response (after a deferral, the first followup fills it in)."""
-    return reply.content or ""
 
 
 async def create(
@@ -69,15 +48,6 @@ async def the_cohort(bot: RunningBot, server: StudyServer, name: str = "Spring")
 
 def week_posts(sandbox: Sandbox, server: StudyServer) -> list[str]:
     return [m.content for m in sandbox.messages_in(server.cohort_channel) if "is open.**" in m.content]
-
-
-def uploaded_yaml(roadmap_id: str = UPLOAD_ID, title: str | None = None) -> bytes:
-    """A bundled roadmap under a new id (and optionally a new title), as a moderator would upload it."""
-    text = BUNDLED_FILE.read_text(encoding="utf-8").replace(f"id: {ROADMAP}\n", f"id: {roadmap_id}\n", 1)
-    if title is not None:
-        text = text.replace(f'title: "{TITLE}"\n', f'title: "{title}"\n', 1)
-    assert f"id: {roadmap_id}\n" in text
-    return text.encode("utf-8")
 
 
 # /cohort create.

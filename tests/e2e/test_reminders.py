@@ -21,8 +21,7 @@ from bot.db.statements import counting_statements
 from bot.harness import RunningBot, StudyServer
 from bot.sandbox import Member, Perm, Reply, Sandbox, payloads
 from bot.services.reminders import DAILY_REMINDER, ReminderReport
-from tests.e2e.conftest import Launcher
-from tests.e2e.test_schedule import create_cohort
+from tests.e2e.helpers import Launcher, create_cohort
 
 DAILY = "Daily reminder for **Spring**"
 WEEKLY = "checkpoint **"

@@ -24,7 +24,6 @@ from bot.services.streak_book import (
     submission_moments,
 )
 from bot.services.streaks import Streak, local_day
-from tests.e2e.test_progress import running  # noqa: F401 - the fixture: a started cohort with three learners
 
 ZONES = ("Pacific/Honolulu", "Pacific/Auckland", "America/New_York", None)
 
@@ -57,7 +56,7 @@ async def both_ways(bot: RunningBot) -> tuple[dict[int, Streak], dict[int, Strea
 
 
 async def test_kept_streaks_match_the_pure_rules_through_days_zones_pauses_and_the_correction(
-    sandbox: Sandbox, server: StudyServer, running: RunningBot, clock: ManualClock  # noqa: F811
+    sandbox: Sandbox, server: StudyServer, running: RunningBot, clock: ManualClock
 ) -> None:
     rng = random.Random(12)
     learners: list[Member] = server.learners
@@ -94,7 +93,7 @@ async def test_kept_streaks_match_the_pure_rules_through_days_zones_pauses_and_t
 
 
 async def test_rows_are_kept_by_checkins_and_submissions_and_dropped_by_erase(
-    sandbox: Sandbox, server: StudyServer, running: RunningBot, clock: ManualClock  # noqa: F811
+    sandbox: Sandbox, server: StudyServer, running: RunningBot, clock: ManualClock
 ) -> None:
     ada, grace, _ = server.learners
     for _ in range(3):
@@ -121,7 +120,7 @@ async def test_rows_are_kept_by_checkins_and_submissions_and_dropped_by_erase(
 
 
 async def test_the_correction_leaves_a_fresher_row_alone(
-    sandbox: Sandbox, server: StudyServer, running: RunningBot, clock: ManualClock  # noqa: F811
+    sandbox: Sandbox, server: StudyServer, running: RunningBot, clock: ManualClock
 ) -> None:
     ada = server.learners[0]
     await sandbox.slash("checkin", user=ada, minutes=30)
@@ -139,7 +138,7 @@ async def test_the_correction_leaves_a_fresher_row_alone(
 
 
 async def test_a_big_cohorts_board_acknowledges_first_then_shows_the_same_board(
-    sandbox: Sandbox, server: StudyServer, running: RunningBot, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+    sandbox: Sandbox, server: StudyServer, running: RunningBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ada = server.learners[0]
     await sandbox.slash("checkin", user=ada, minutes=30)

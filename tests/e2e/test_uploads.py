@@ -13,8 +13,16 @@ from bot.harness import RunningBot, StudyServer
 from bot.roadmap_worker import RoadmapChecker
 from bot.sandbox import Perm, Reply, Sandbox, SandboxFile
 from bot.services.catalog import MAX_STORED_VERSIONS
-from tests.e2e.conftest import START, Launcher
-from tests.e2e.test_cohort_commands import ROADMAP, UPLOAD_ID, assert_refused, db_rows, reply_text, uploaded_yaml
+from tests.e2e.helpers import (
+    ROADMAP,
+    START,
+    UPLOAD_ID,
+    Launcher,
+    assert_refused,
+    db_rows,
+    reply_text,
+    uploaded_yaml,
+)
 
 HOG_SECONDS = 4
 
