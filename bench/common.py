@@ -12,6 +12,7 @@ import platform
 import random
 import sqlite3
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -59,6 +60,26 @@ ZONES = (
 )
 POST_HOURS = (7, 8, 9, 12, 17, 18, 19, 20)
 SEED = 20260302
+
+
+# Progress and checks.
+
+
+def progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+class Checks:
+    """Correctness checks along the way; any failure makes the exit code 1."""
+
+    def __init__(self) -> None:
+        self.failures: list[str] = []
+
+    def expect(self, ok: bool, what: str) -> bool:
+        if not ok:
+            self.failures.append(what)
+            progress(f"CHECK FAILED: {what}")
+        return ok
 
 
 # Databases.
@@ -136,6 +157,15 @@ async def wired(
 
 
 # Counting SQL statements.
+
+
+async def machine_line(postgres_url: str | None) -> str:
+    """The machine a table was measured on: CPU, cores, Python, SQLite (and PostgreSQL when it ran)."""
+    machine = (
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"SQLite {sqlite3.sqlite_version}"
+    )
+    return machine + (f", PostgreSQL {await server_version(postgres_url)}" if postgres_url else "")
 
 
 async def server_version(url: str) -> str:
@@ -430,12 +460,7 @@ async def run_on_backends(title: str, args: argparse.Namespace, run_backend: Bac
         for postgres_url in [None, args.postgres] if args.postgres else [None]:
             async with Databases(Path(folder), postgres_url) as dbs:
                 await run_backend(dbs, args, table, failures)
-    machine = (
-        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"SQLite {sqlite3.sqlite_version}"
-    )
-    if args.postgres:
-        machine += f", PostgreSQL {await server_version(args.postgres)}"
+    machine = await machine_line(args.postgres)
     print(f"{title} — {machine}.\n")
     print(table.render())
     if failures:

@@ -51,6 +51,7 @@ from bench.common import (
     mark_due_weeks_sent,
     monday_morning,
     ms,
+    progress,
     run_on_backends,
     wired,
 )
@@ -83,10 +84,6 @@ SEED = 20260302
 BIG = "Bench"
 SMALL = "Small"
 ID_TABLES = ("memberships", "submissions", "submission_versions", "checkins", "extensions", "tier_awards")
-
-
-def progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 @dataclass

@@ -36,10 +36,7 @@ import asyncio
 import collections
 import contextlib
 import logging
-import os
-import platform
 import random
-import sqlite3
 import sys
 import tempfile
 import time
@@ -56,16 +53,18 @@ import discord
 from sqlalchemy import func, insert, select
 
 from bench.common import (
+    Checks,
     Databases,
     Table,
     bundled_versions,
     check_postgres_option,
     insert_plan,
+    machine_line,
     monday_morning,
     ms,
+    progress,
     repeat,
     same_minute_cohorts,
-    server_version,
     timed,
     wired,
 )
@@ -79,21 +78,6 @@ from bot.services.reminders import DAILY_REMINDER
 SEED = 20260302
 MESSAGES_ROUTE = "/channels/{channel_id}/messages"
 DAILY = "Daily reminder for"
-
-
-class Checks:
-    def __init__(self) -> None:
-        self.failures: list[str] = []
-
-    def expect(self, ok: bool, what: str) -> bool:
-        if not ok:
-            self.failures.append(what)
-            progress(f"CHECK FAILED: {what}")
-        return ok
-
-
-def progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 # The server and its learners.
@@ -374,12 +358,7 @@ async def main(args: argparse.Namespace) -> int:
             async with Databases(Path(folder), postgres_url) as dbs:
                 await daily_burst(dbs, args.cohorts, args.learners, args.runs, table, checks)
                 await paced(dbs, args.paced, table, checks)
-    machine = (
-        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"SQLite {sqlite3.sqlite_version}"
-    )
-    if args.postgres:
-        machine += f", PostgreSQL {await server_version(args.postgres)}"
+    machine = await machine_line(args.postgres)
     print(f"Reminders benchmark — {machine}; {args.learners:,} learners in {args.cohorts} cohorts, "
           f"plan() median of {args.runs} runs.\n")
     print(table.render())

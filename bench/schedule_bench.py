@@ -32,9 +32,6 @@ import argparse
 import asyncio
 import collections
 import logging
-import os
-import platform
-import sqlite3
 import sys
 import tempfile
 import time
@@ -48,6 +45,7 @@ if __package__ in (None, ""):  # run as a file: make the repository root importa
 
 
 from bench.common import (
+    Checks,
     Databases,
     Table,
     Timing,
@@ -55,13 +53,14 @@ from bench.common import (
     check_postgres_option,
     count_rows,
     insert_plan,
+    machine_line,
     mark_due_weeks_sent,
     monday_morning,
     ms,
+    progress,
     repeat,
     same_minute_cohorts,
     sent_week_posts,
-    server_version,
     spread_cohorts,
     timed,
     wired,
@@ -75,23 +74,6 @@ from bot.schedule.planner import week_openings
 T = TypeVar("T")
 POSTS_ROUTE = "/channels/{channel_id}/messages"
 THREADS_ROUTE = r"/channels/\d+/messages/\d+/threads"
-
-
-class Checks:
-    """Correctness checks along the way; any failure makes the exit code 1."""
-
-    def __init__(self) -> None:
-        self.failures: list[str] = []
-
-    def expect(self, ok: bool, what: str) -> bool:
-        if not ok:
-            self.failures.append(what)
-            progress(f"CHECK FAILED: {what}")
-        return ok
-
-
-def progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 # a. Start-up with many cohorts.
@@ -286,12 +268,7 @@ async def main(args: argparse.Namespace) -> int:
             async with Databases(Path(folder), postgres_url) as dbs:
                 await many_cohorts(dbs, args.cohorts, args.runs, table, checks)
                 await same_minute(dbs, args.posts, table, checks)
-    machine = (
-        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"SQLite {sqlite3.sqlite_version}"
-    )
-    if args.postgres:
-        machine += f", PostgreSQL {await server_version(args.postgres)}"
+    machine = await machine_line(args.postgres)
     print(f"Schedule benchmark — {machine}; wall times are medians of {args.runs} runs unless marked first.\n")
     print(table.render())
     if checks.failures:
