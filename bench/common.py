@@ -70,10 +70,10 @@ def progress(message: str) -> None:
 
 
 class Checks:
-    """Correctness checks along the way; any failure makes the exit code 1."""
+    """Correctness checks along the way, noted in `failures` (run_on_backends' list); any makes the exit code 1."""
 
-    def __init__(self) -> None:
-        self.failures: list[str] = []
+    def __init__(self, failures: list[str]) -> None:
+        self.failures = failures
 
     def expect(self, ok: bool, what: str) -> bool:
         if not ok:
@@ -452,8 +452,9 @@ class Table:
 BackendRun = Callable[["Databases", argparse.Namespace, "Table", list[str]], Awaitable[None]]
 
 
-async def run_on_backends(title: str, args: argparse.Namespace, run_backend: BackendRun) -> int:
-    """Run on SQLite (and PostgreSQL with --postgres), print the machine, the table and any failed check."""
+async def run_on_backends(title: str, args: argparse.Namespace, run_backend: BackendRun, detail: str = "") -> int:
+    """Run on SQLite (and PostgreSQL with --postgres), print the machine (and `detail`), the table and any
+    failed check."""
     table = Table(["SQLite"] + (["PostgreSQL"] if args.postgres else []))
     failures: list[str] = []
     with tempfile.TemporaryDirectory(prefix="cohort-bench-") as folder:
@@ -461,7 +462,7 @@ async def run_on_backends(title: str, args: argparse.Namespace, run_backend: Bac
             async with Databases(Path(folder), postgres_url) as dbs:
                 await run_backend(dbs, args, table, failures)
     machine = await machine_line(args.postgres)
-    print(f"{title} — {machine}.\n")
+    print(f"{title} — {machine}{f'; {detail}' if detail else ''}.\n")
     print(table.render())
     if failures:
         shown = failures[:20] + ([f"... and {len(failures) - 20} more"] if len(failures) > 20 else [])

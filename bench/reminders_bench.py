@@ -38,7 +38,6 @@ import contextlib
 import logging
 import random
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -59,11 +58,11 @@ from bench.common import (
     bundled_versions,
     check_postgres_option,
     insert_plan,
-    machine_line,
     monday_morning,
     ms,
     progress,
     repeat,
+    run_on_backends,
     same_minute_cohorts,
     timed,
     wired,
@@ -350,22 +349,13 @@ async def paced(dbs: Databases, learners: int, table: Table, checks: Checks) -> 
 
 
 async def main(args: argparse.Namespace) -> int:
-    backends = ["SQLite"] + (["PostgreSQL"] if args.postgres else [])
-    table = Table(backends)
-    checks = Checks()
-    with tempfile.TemporaryDirectory(prefix="cohort-bench-") as folder:
-        for postgres_url in [None, args.postgres] if args.postgres else [None]:
-            async with Databases(Path(folder), postgres_url) as dbs:
-                await daily_burst(dbs, args.cohorts, args.learners, args.runs, table, checks)
-                await paced(dbs, args.paced, table, checks)
-    machine = await machine_line(args.postgres)
-    print(f"Reminders benchmark — {machine}; {args.learners:,} learners in {args.cohorts} cohorts, "
-          f"plan() median of {args.runs} runs.\n")
-    print(table.render())
-    if checks.failures:
-        print("\nFAILED CHECKS:\n" + "\n".join(f"- {f}" for f in checks.failures))
-        return 1
-    return 0
+    async def backend(dbs: Databases, args: argparse.Namespace, table: Table, failures: list[str]) -> None:
+        checks = Checks(failures)
+        await daily_burst(dbs, args.cohorts, args.learners, args.runs, table, checks)
+        await paced(dbs, args.paced, table, checks)
+
+    detail = f"{args.learners:,} learners in {args.cohorts} cohorts, plan() median of {args.runs} runs"
+    return await run_on_backends("Reminders benchmark", args, backend, detail)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

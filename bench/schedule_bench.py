@@ -33,7 +33,6 @@ import asyncio
 import collections
 import logging
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -53,12 +52,12 @@ from bench.common import (
     check_postgres_option,
     count_rows,
     insert_plan,
-    machine_line,
     mark_due_weeks_sent,
     monday_morning,
     ms,
     progress,
     repeat,
+    run_on_backends,
     same_minute_cohorts,
     sent_week_posts,
     spread_cohorts,
@@ -260,21 +259,13 @@ async def same_minute(dbs: Databases, posts: int, table: Table, checks: Checks) 
 
 
 async def main(args: argparse.Namespace) -> int:
-    backends = ["SQLite"] + (["PostgreSQL"] if args.postgres else [])
-    table = Table(backends)
-    checks = Checks()
-    with tempfile.TemporaryDirectory(prefix="cohort-bench-") as folder:
-        for postgres_url in [None, args.postgres] if args.postgres else [None]:
-            async with Databases(Path(folder), postgres_url) as dbs:
-                await many_cohorts(dbs, args.cohorts, args.runs, table, checks)
-                await same_minute(dbs, args.posts, table, checks)
-    machine = await machine_line(args.postgres)
-    print(f"Schedule benchmark — {machine}; wall times are medians of {args.runs} runs unless marked first.\n")
-    print(table.render())
-    if checks.failures:
-        print("\nFAILED CHECKS:\n" + "\n".join(f"- {f}" for f in checks.failures))
-        return 1
-    return 0
+    async def backend(dbs: Databases, args: argparse.Namespace, table: Table, failures: list[str]) -> None:
+        checks = Checks(failures)
+        await many_cohorts(dbs, args.cohorts, args.runs, table, checks)
+        await same_minute(dbs, args.posts, table, checks)
+
+    detail = f"wall times are medians of {args.runs} runs unless marked first"
+    return await run_on_backends("Schedule benchmark", args, backend, detail)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
