@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, TypeVar
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import discord
 from discord import app_commands
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from bot.app import CohortBot
 
 ChoiceT = TypeVar("ChoiceT", str, int)
-Autocomplete = Callable[[discord.Interaction, str], Awaitable[list[app_commands.Choice[ChoiceT]]]]
+Autocomplete = Callable[[discord.Interaction, str], Coroutine[Any, Any, list[app_commands.Choice[ChoiceT]]]]
 
 def known_guild(interaction: discord.Interaction) -> discord.Guild:
     """The server of a guild interaction; refuses when the bot has not been told about it yet."""
