@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 ChoiceT = TypeVar("ChoiceT", str, int)
 Autocomplete = Callable[[discord.Interaction, str], Coroutine[Any, Any, list[app_commands.Choice[ChoiceT]]]]
 
+
 def known_guild(interaction: discord.Interaction) -> discord.Guild:
     """The server of a guild interaction; refuses when the bot has not been told about it yet."""
     guild = interaction.guild
