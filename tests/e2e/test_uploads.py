@@ -85,7 +85,7 @@ async def test_a_hostile_upload_is_stopped_while_another_server_keeps_answering(
     lena = other.add_member("lena")
     hall = other.text_channels[0]
     # The worker runs a check that burns CPU until its time limit, as the slowest hostile file would.
-    monkeypatch.setattr("bot.app.RoadmapChecker", hog_checker)
+    monkeypatch.setattr("bot.wiring.RoadmapChecker", hog_checker)
     await launch()
     created = await sandbox.slash(
         "cohort create", user=otto, channel=hall, name="Club", roadmap=ROADMAP, start="2026-03-02",
