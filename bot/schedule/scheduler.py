@@ -26,7 +26,7 @@ class Scheduler:
 
     @property
     def running(self) -> bool:
-        return self._aps.running
+        return bool(self._aps.running)
 
     def start(self) -> None:
         self._aps.start()
