@@ -188,11 +188,11 @@ def _roadmap_show(args: argparse.Namespace) -> int:
             weeks = ", ".join(str(m.week) for m in roadmap.tier_modules(tier))
             print(f"  tier {tier.key}: {tier.name} (checkpoints of weeks {weeks})")
         return 0
-    module = roadmap.module_for_week(args.week)
-    if module is None:
+    shown = roadmap.module_for_week(args.week)
+    if shown is None:
         print(f"{roadmap.id} has weeks 1-{roadmap.total_weeks}; there is no week {args.week}", file=sys.stderr)
         return 1
-    print(render_text(roadmap, module))
+    print(render_text(roadmap, shown))
     return 0
 
 

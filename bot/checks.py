@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import discord
 from discord import app_commands
@@ -15,6 +15,11 @@ if TYPE_CHECKING:
 
 ChoiceT = TypeVar("ChoiceT", str, int)
 Autocomplete = Callable[[discord.Interaction, str], Coroutine[Any, Any, list[app_commands.Choice[ChoiceT]]]]
+
+
+def cohort_bot(interaction: discord.Interaction) -> CohortBot:
+    """The bot an interaction reached: always ours, though discord.py types `interaction.client` as any Client."""
+    return cast("CohortBot", interaction.client)
 
 
 def known_guild(interaction: discord.Interaction) -> discord.Guild:
@@ -30,7 +35,7 @@ def known_guild(interaction: discord.Interaction) -> discord.Guild:
 async def require_moderator(interaction: discord.Interaction) -> None:
     """Bot-side check: Discord's default permissions can be overridden by server admins, this cannot."""
     guild = known_guild(interaction)
-    bot: CohortBot = interaction.client  # type: ignore[assignment]
+    bot = cohort_bot(interaction)
     member = interaction.user if isinstance(interaction.user, discord.Member) else guild.get_member(interaction.user.id)
     if member is None or not await bot.is_moderator(member):
         raise Forbidden("Only moderators can do that: members with Manage Server or the server's moderator role.")
@@ -71,7 +76,7 @@ async def open_cohort_autocomplete(interaction: discord.Interaction, current: st
 async def _cohort_choices(
     interaction: discord.Interaction, current: str, *, open_only: bool
 ) -> list[app_commands.Choice[str]]:
-    bot: CohortBot = interaction.client  # type: ignore[assignment]
+    bot = cohort_bot(interaction)
     if interaction.guild_id is None:
         return []
     names = await bot.cohorts.names(interaction.guild_id, current, open_only=open_only)
@@ -85,7 +90,7 @@ async def roadmap_autocomplete(interaction: discord.Interaction, current: str) -
 async def _roadmap_choices(
     interaction: discord.Interaction, current: str, *, uploaded_only: bool
 ) -> list[app_commands.Choice[str]]:
-    bot: CohortBot = interaction.client  # type: ignore[assignment]
+    bot = cohort_bot(interaction)
     if interaction.guild_id is None:
         return []
     needle = current.casefold()
@@ -108,7 +113,7 @@ async def roadmap_version_autocomplete(
     interaction: discord.Interaction, current: str
 ) -> list[app_commands.Choice[int]]:
     """The stored versions of the roadmap chosen in the same command, with the cohorts using each."""
-    bot: CohortBot = interaction.client  # type: ignore[assignment]
+    bot = cohort_bot(interaction)
     roadmap = getattr(interaction.namespace, "roadmap", None)
     if interaction.guild_id is None or not roadmap:
         return []

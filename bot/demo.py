@@ -121,7 +121,7 @@ def _names(server: StudyServer) -> dict[int, str]:
 
 
 def _buttons(components: Iterable[dict[str, Any]]) -> list[str]:
-    labels = []
+    labels: list[str] = []
     for row in components or []:
         labels.extend(
             c.get("label", "?") for c in row.get("components", []) if c.get("type") == 2 and not c.get("disabled")

@@ -116,7 +116,7 @@ class BotDiscordPort:
 
         async def look() -> discord.Message | None:
             async for message in channel.history(limit=HISTORY_CHECKED):
-                if message.author.id == self._bot.user.id and any(e.footer.text == footer for e in message.embeds):
+                if message.author == self._bot.user and any(e.footer.text == footer for e in message.embeds):
                     return message
             return None
 
@@ -143,7 +143,8 @@ class BotDiscordPort:
             try:
                 dm = await self._dm_channel(notice.user_id)
                 await self.pace.wait()
-                await dm.send(content=text, nonce=notice.nonce)
+                # discord.py's send() takes nonce=None (then picks one) though its overloads leave None out.
+                await dm.send(content=text, nonce=notice.nonce)  # type: ignore[arg-type]
                 return NoticeRoute.DM
             except discord.Forbidden as exc:
                 if exc.code != CANNOT_DM:
@@ -156,7 +157,9 @@ class BotDiscordPort:
         await self.pace.wait()
         nonce = f"{notice.nonce}c" if notice.nonce else None  # Discord matches nonces per author, not per channel
         content = f"<@{notice.user_id}> {text}"
-        await guard(lambda: channel.send(content=content, allowed_mentions=only_them, nonce=nonce))
+        await guard(
+            lambda: channel.send(content=content, allowed_mentions=only_them, nonce=nonce)  # type: ignore[arg-type]
+        )
         return NoticeRoute.CHANNEL if notice.dms_closed else NoticeRoute.CHANNEL_DMS_REFUSED
 
     async def _dm_channel(self, user_id: int) -> discord.PartialMessageable:

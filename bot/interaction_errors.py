@@ -33,15 +33,15 @@ def user_message(error: BaseException) -> str | None:
 async def report_interaction_error(interaction: discord.Interaction, error: BaseException) -> None:
     message = user_message(error)
     note_outcome(Outcome.APOLOGY if message is None else Outcome.REFUSED)
-    if isinstance(error, app_commands.CommandNotFound):
-        # Discord's command list lags behind a sync: worth a line in the log, not a traceback.
-        log.warning("%s (Discord's copy of the commands may be stale)", error)
-    elif message is None:
+    if message is None:
         error_id = secrets.token_hex(4)
         original = getattr(error, "original", None) or error
         command = interaction.command.qualified_name if interaction.command else interaction.data
         log.error("interaction failed [%s] %s", error_id, command, exc_info=original)
         message = f"Sorry, something went wrong on my side. If it keeps happening, give a moderator this id: {error_id}"
+    elif isinstance(error, app_commands.CommandNotFound):
+        # Discord's command list lags behind a sync: worth a line in the log, not a traceback.
+        log.warning("%s (Discord's copy of the commands may be stale)", error)
     await reply_ephemeral(interaction, message)
 
 
@@ -72,5 +72,6 @@ class ErrorHandlingView(discord.ui.View):
 
 
 class ErrorHandlingModal(discord.ui.Modal):
-    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
+    # Modal.on_error in discord.py 2.7 itself drops BaseView.on_error's `item`; this is Modal's own signature.
+    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:  # type: ignore[override]
         await report_interaction_error(interaction, error)

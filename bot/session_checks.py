@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import discord
 from discord import app_commands
 
+from bot.checks import cohort_bot
 from bot.errors import Forbidden, InvalidInput
 from bot.schedule.sessions import WEEKDAYS
-
-if TYPE_CHECKING:
-    from bot.app import CohortBot
 
 VOCAL = (discord.ChannelType.voice, discord.ChannelType.stage_voice)
 
@@ -48,7 +44,7 @@ async def weekday_autocomplete(interaction: discord.Interaction, current: str) -
 
 
 async def session_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-    bot: CohortBot = interaction.client  # type: ignore[assignment]
+    bot = cohort_bot(interaction)
     cohort = getattr(interaction.namespace, "cohort", None)
     if interaction.guild_id is None or not cohort:
         return []

@@ -14,6 +14,7 @@ import aiohttp
 import discord
 from discord import app_commands
 
+from bot.checks import cohort_bot
 from bot.errors import InvalidInput
 from bot.roadmap import Roadmap
 from bot.role_check import grant_time_problem, invoker_cannot_give, unsafe_role
@@ -176,7 +177,7 @@ def check_named_tier_roles(guild: discord.Guild, names: Iterable[str], invoker: 
 
 async def tier_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
     """The tiers of the cohort named in the same command."""
-    bot: CohortBot = interaction.client  # type: ignore[assignment]
+    bot = cohort_bot(interaction)
     cohort = getattr(interaction.namespace, "cohort", None)
     if interaction.guild_id is None or not cohort:
         return []

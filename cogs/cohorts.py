@@ -28,7 +28,7 @@ from bot.render.sessions import session_line
 from bot.render.stats_chart import render_chart
 from bot.render.stats_csv import stats_csv
 from bot.render.stats_text import stats_embed
-from bot.roadmap.loader import MAX_ROADMAP_BYTES
+from bot.roadmap.limits import MAX_ROADMAP_BYTES
 from bot.role_check import check_role_to_give
 from bot.services.cohorts import NewCohort
 from bot.services.live_sessions import MAX_LOCATION, MAX_MINUTES, MAX_TITLE, MIN_MINUTES, NewSession
@@ -390,7 +390,9 @@ class CohortCommands(
         roadmap="A roadmap uploaded to this server",
         version="One version to delete (default: every version no cohort uses)",
     )
-    @app_commands.autocomplete(roadmap=uploaded_roadmap_choices, version=roadmap_version_choices)
+    # One decorator each: discord.py types a single call's callbacks with one choice type (str here, int there).
+    @app_commands.autocomplete(roadmap=uploaded_roadmap_choices)
+    @app_commands.autocomplete(version=roadmap_version_choices)
     @moderator_only
     async def remove_roadmap(
         self, interaction: discord.Interaction, roadmap: str, version: app_commands.Range[int, 1] | None = None

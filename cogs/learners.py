@@ -79,6 +79,9 @@ class LearnerCommands(commands.Cog):
         async def confirmed(click: discord.Interaction) -> Answer:
             left = await self.bot.enrolment.leave(guild.id, view.name, click.user.id)
             role_id = left.cohort.role_id
+            text = f"You left **{left.name}**. Your history is kept; /join brings you back."
+            if role_id is None:
+                return Answer(text)
 
             async def drop_role() -> None:
                 try:
@@ -86,10 +89,7 @@ class LearnerCommands(commands.Cog):
                 except discord.HTTPException as exc:
                     log.warning("could not remove cohort role %s: %s", role_id, exc)
 
-            return Answer(
-                f"You left **{left.name}**. Your history is kept; /join brings you back.",
-                then=drop_role if role_id is not None else None,
-            )
+            return Answer(text, then=drop_role)
 
         confirm = ConfirmView(interaction.user.id, confirmed, confirm_label="Leave")
         await interaction.response.send_message(

@@ -93,7 +93,8 @@ class ProgressCommands(commands.Cog):
         note = None
         if channel is not None:
             note = await self._share(channel, result.display_name, result.view.name, card)
-        await interaction.followup.send(note, embed=embed, file=discord.File(io.BytesIO(card), CARD_NAME),
+        # discord.py sends content=None as "no text" (http.handle_message_parameters), though send() is typed str.
+        await interaction.followup.send(note, embed=embed, file=discord.File(io.BytesIO(card), CARD_NAME),  # type: ignore[arg-type]
                                         ephemeral=True)
 
     @staticmethod

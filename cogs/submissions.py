@@ -14,7 +14,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.checks import cohort_autocomplete, for_moderators, known_guild, moderator_only, require_moderator
+from bot.checks import cohort_autocomplete, cohort_bot, for_moderators, known_guild, moderator_only, require_moderator
 from bot.db.models import ReviewDecision
 from bot.discord_port import guard
 from bot.errors import InvalidInput, Unavailable
@@ -77,7 +77,7 @@ class ReviewButton(discord.ui.DynamicItem[discord.ui.Button], template=REVIEW_ID
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> ReviewButton:
         return cls(match["action"], int(match["sid"]), int(match["ver"]))
 
@@ -85,7 +85,8 @@ class ReviewButton(discord.ui.DynamicItem[discord.ui.Button], template=REVIEW_ID
         # discord.py swallows errors raised by dynamic items, so they go through our error path here.
         try:
             await require_moderator(interaction)
-            cog: SubmissionCommands = interaction.client.get_cog("SubmissionCommands")  # type: ignore[assignment]
+            cog = cohort_bot(interaction).get_cog("SubmissionCommands")
+            assert isinstance(cog, SubmissionCommands)  # loaded with this button in setup()
             if self.action == "ok":
                 await cog.decide(interaction, self.submission_id, self.version, ReviewDecision.APPROVED, None)
             else:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 WRITES = "cohort_bot_writes"
@@ -31,11 +32,11 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     return engine
 
 
-def _sqlite_connect(dbapi_connection: object, _record: object) -> None:
+def _sqlite_connect(dbapi_connection: DBAPIConnection, _record: object) -> None:
     # SQLAlchemy's recipe for pysqlite/aiosqlite: the driver's own BEGIN comes only before an INSERT or
     # UPDATE, so a transaction's reads ran outside it. With the driver's BEGIN off, `_sqlite_begin` emits it.
-    dbapi_connection.isolation_level = None  # type: ignore[attr-defined]
-    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
@@ -95,6 +96,7 @@ class Sessions(async_sessionmaker[AsyncSession]):
         sqlite = engine.dialect.name == "sqlite"
         self._turns = _turns.setdefault(engine.sync_engine, WriterTurns()) if sqlite else None
 
+    # SQLAlchemy annotates begin() with its private context-manager class; this one is used alike (async with).
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncSession]:  # type: ignore[override]
         async with self._turn(), self(bind=self._writer) as session, session.begin():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime, time
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -453,7 +454,7 @@ class OutboxMessage(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
-    payload: Mapped[dict] = mapped_column(JSON)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     lane: Mapped[str] = mapped_column(String(64))
     """Messages of one lane (a channel, a learner) go out in the order they were written."""
     state: Mapped[OutboxState] = mapped_column(_enum(OutboxState, "outbox_state"))

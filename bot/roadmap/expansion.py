@@ -75,13 +75,18 @@ def measure_expansion(text: str, loader: type) -> str | None:
             tally.add(size)
         elif isinstance(event, yaml.AliasEvent):
             # An unknown or still-open anchor is left to the loader, which reports it as an error.
-            tally.add(tally.anchors.get(event.anchor, _Size()))
+            tally.add(tally.anchors.get(event.anchor, _Size()) if event.anchor else _Size())
         else:
             continue
-        problem = _over_limit(tally, event.start_mark.line + 1)
+        problem = _over_limit(tally, _line(event))
         if problem is not None:
             return problem
     return None
+
+
+def _line(event: yaml.Event) -> int:
+    # The parser marks every event it reads from text; only a hand-built event has no mark.
+    return event.start_mark.line + 1 if event.start_mark else 0
 
 
 def _over_limit(tally: _Tally, line: int) -> str | None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from bot.errors import RoadmapInvalid
 from bot.roadmap.expansion import measure_expansion
@@ -53,13 +55,17 @@ def load_roadmap_text(text: str, source: str) -> Roadmap:
     return roadmap
 
 
-_SafeBase = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when present: ~10x faster
+if TYPE_CHECKING:
+    # The checker sees the pure-Python loader: libyaml's, when present, has the same interface.
+    _SafeBase = yaml.SafeLoader
+else:
+    _SafeBase = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when present: ~10x faster
 
 
 class _StrictLoader(_SafeBase):
     """Safe YAML that refuses a key given twice (the second would silently replace the first)."""
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
         seen: set[object] = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
@@ -86,7 +92,7 @@ def _parse_yaml(text: str, source: str) -> object:
     except yaml.constructor.ConstructorError as exc:
         # The safe loader refuses python/object and friends: say so plainly instead of a parser dump.
         where = _mark(exc.problem_mark)
-        if exc.problem.startswith("duplicate key"):
+        if exc.problem and exc.problem.startswith("duplicate key"):
             raise RoadmapInvalid(source, [f"{where}{exc.problem}"]) from None
         raise RoadmapInvalid(source, [f"{where}unsafe or unknown YAML tag: {exc.problem}"]) from None
     except yaml.YAMLError as exc:
@@ -99,7 +105,7 @@ def _mark(mark: yaml.Mark | None) -> str:
     return f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
 
 
-def _describe(error: dict) -> str:
+def _describe(error: ErrorDetails) -> str:
     location = _location(error["loc"])
     message = error["msg"]
     if error["type"] == "missing":
@@ -166,7 +172,7 @@ def _week_problems(roadmap: Roadmap) -> list[str]:
                 f"modules[{index}].week: week {module.week} comes after week {previous[1].week}; "
                 "list modules in week order"
             )
-        elif module.week < expected:
+        elif previous is not None and module.week < expected:
             problems.append(
                 f"modules[{index}].week: week {module.week} overlaps modules[{previous[0]}] "
                 f"({previous[1].label.lower()})"

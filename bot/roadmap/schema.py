@@ -203,6 +203,7 @@ class Roadmap(_Frozen):
     @classmethod
     def _not_too_many(cls, value: Any, info: ValidationInfo) -> Any:
         # Before validation, so a file of 100,000 modules is refused without validating each one.
+        assert info.field_name is not None  # a field validator is always told its field
         most = _MOST[info.field_name]
         if isinstance(value, list | tuple) and len(value) > most:
             raise ValueError(f"has {len(value):,} entries; a roadmap may have at most {most}")
@@ -210,7 +211,7 @@ class Roadmap(_Frozen):
 
     @field_validator("phases", "modules")
     @classmethod
-    def _not_empty(cls, value: tuple) -> tuple:
+    def _not_empty(cls, value: tuple[object, ...]) -> tuple[object, ...]:
         # An after-validator: it only runs when every item was valid, so it never adds a false problem.
         if not value:
             raise ValueError("needs at least one entry")

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 FILE_FIELD = re.compile(r"files\[(\d+)\]")
 
@@ -57,6 +57,7 @@ async def _read_multipart(request: web.Request) -> Body:
     body = Body()
     reader = await request.multipart()
     while (part := await reader.next()) is not None:
+        assert isinstance(part, BodyPartReader)  # discord.py never nests one multipart body in another
         name = part.name or ""
         if name == "payload_json":
             body.json = json.loads(await part.text())

@@ -173,7 +173,7 @@ class EventRoutes:
                        "Cannot schedule event to end before starting.")
         channel_id, location = self._where(guild, event, fields, entity_type, end, errors)
         errors.raise_if_any()
-        assert start is not None and isinstance(name, str)
+        assert start is not None and isinstance(name, str) and isinstance(entity_type, int)
         event.name, event.description, event.start, event.end = name, description, start, end
         event.entity_type, event.channel_id, event.location = entity_type, channel_id, location
 
@@ -203,7 +203,7 @@ class EventRoutes:
         if entity_type not in ENTITY_CHANNELS:
             errors.add(("entity_type",), "BASE_TYPE_CHOICES", "Value must be one of {1, 2, 3}.")
             return None, None
-        channel = guild.channels.get(int(raw_channel)) if str(raw_channel or "").isdigit() else None
+        channel = guild.channels.get(int(raw_channel)) if raw_channel and str(raw_channel).isdigit() else None
         if channel is None or channel.type != ENTITY_CHANNELS[entity_type]:
             errors.add(("channel_id",), "GUILD_SCHEDULED_EVENT_INVALID_CHANNEL",
                        "The channel must be a voice channel for voice events and a stage for stage events.")

@@ -78,7 +78,8 @@ class Gateway:
     async def _on_frame(
         self, socket: web.WebSocketResponse, msg: dict[str, Any], session: Session | None
     ) -> Session | None:
-        op, data = msg.get("op"), msg.get("d")
+        op, d = msg.get("op"), msg.get("d")
+        data: dict[str, Any] = d if isinstance(d, dict) else {}
         if op == 1:
             await self._send(socket, {"op": 11, "d": None, "s": None, "t": None})
         elif op == 2:

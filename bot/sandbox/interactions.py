@@ -100,12 +100,12 @@ class InteractionRoutes:
             raise not_found(10062)
         body = request[BODY]
         with self._tracking(record):
-            kind = body.fields.get("type")
+            asked = body.fields.get("type")
             if record.response_type is not None:
                 raise ApiError(400, 40060)
             if time.monotonic() - record.created > self.sb.interaction_deadline:
                 raise not_found(10062)
-            self._check_type(record, kind)
+            kind = self._response_type(record, asked)
             message = await self._respond(record, kind, Body(body.fields.get("data") or {}, body.files))
         record.response_type = kind
         self.sb.notifier.bump()
@@ -113,7 +113,8 @@ class InteractionRoutes:
             return no_content()
         return json_response(_callback_body(record, kind, message))
 
-    def _check_type(self, record: InteractionRecord, kind: Any) -> None:
+    def _response_type(self, record: InteractionRecord, kind: Any) -> int:
+        """The response type asked for, once it is one this interaction may answer with."""
         allowed = set(ALLOWED_RESPONSES.get(record.type, set()))
         if record.type == MODAL_SUBMIT and record.source_message is None:
             allowed -= {DEFERRED_UPDATE, UPDATE_MESSAGE}
@@ -122,6 +123,7 @@ class InteractionRoutes:
             form.add(("type",), "INTERACTION_RESPONSE_TYPE_INVALID",
                      f"Response type {kind} is not valid for interaction type {record.type}")
             form.raise_if_any()
+        return int(kind)
 
     async def _respond(self, record: InteractionRecord, kind: int, data: Body) -> Message | None:
         if kind == CHANNEL_MESSAGE:

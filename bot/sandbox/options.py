@@ -93,7 +93,7 @@ def _leaf_options(
             if not spec.get("autocomplete"):
                 raise SandboxError(f"/{ctx.command} option {focused!r} does not have autocomplete enabled")
             # Discord sends what the user has typed so far, as text, whatever the option's type.
-            option.update(value=str(values[focused]), focused=True)
+            option.update(value=str(values[spec["name"]]), focused=True)
         else:
             option["value"] = convert(spec, values[spec["name"]], ctx)
         result.append(option)

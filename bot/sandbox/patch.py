@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import discord.gateway
@@ -26,7 +27,7 @@ def patch_discord(api_base: str, gateway_url: str) -> Callable[[], None]:
         original_setter(value)
         discord.http.Route.BASE = api_base
 
-    set_api_version.__wrapped__ = original_setter  # type: ignore[attr-defined]
+    functools.update_wrapper(set_api_version, original_setter)  # sets __wrapped__, read back above
     discord.http.Route.BASE = api_base
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
     discord.http._set_api_version = set_api_version

@@ -155,8 +155,9 @@ class Sandbox(Injection):
                 request.transport.close()  # done, but the bot never hears so: it looks like a timeout
             return answer
         record.status = answer.status
-        if isinstance(answer, web.Response) and answer.content_type == "application/json" and answer.body:
-            record.response = json.loads(answer.body)  # type: ignore[arg-type]
+        sent = answer.body if isinstance(answer, web.Response) and answer.content_type == "application/json" else None
+        if isinstance(sent, bytes) and sent:
+            record.response = json.loads(sent)
         self.notifier.bump()
         return answer
 

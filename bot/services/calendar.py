@@ -73,7 +73,7 @@ class CalendarService:
             extended = dict(
                 (await session.execute(
                     select(Extension.week, Extension.days).where(Extension.membership_id == membership.id)
-                )).all()
+                )).tuples().all()
             )
             return await self._build(session, cohort, extended, [], whole_cohort=False)
 

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -162,9 +162,11 @@ class RoadmapCatalog:
 
     @staticmethod
     async def _room_for_one_more(session: AsyncSession, guild_id: int) -> None:
-        stored = await session.scalar(
-            select(func.count()).select_from(RoadmapVersion).where(RoadmapVersion.guild_id == guild_id)
-        )
+        stored = (
+            await session.execute(
+                select(func.count()).select_from(RoadmapVersion).where(RoadmapVersion.guild_id == guild_id)
+            )
+        ).scalar_one()
         if stored >= MAX_STORED_VERSIONS:
             raise Conflict(
                 f"This server keeps {stored} roadmap versions; a server may keep at most {MAX_STORED_VERSIONS}. "
@@ -233,15 +235,16 @@ class RoadmapCatalog:
 
 
 async def _latest(session: AsyncSession, guild_id: int, roadmap_id: str) -> RoadmapVersion | None:
-    return await session.scalar(
+    query = (
         select(RoadmapVersion)
         .where(RoadmapVersion.guild_id == guild_id, RoadmapVersion.roadmap_id == roadmap_id)
         .order_by(RoadmapVersion.version.desc())
         .limit(1)
     )
+    return (await session.scalars(query)).first()
 
 
-def _latest_uploads(guild_id: int, roadmap_id: str | None = None):
+def _latest_uploads(guild_id: int, roadmap_id: str | None = None) -> Select[tuple[RoadmapVersion]]:
     latest = (
         select(RoadmapVersion.roadmap_id, func.max(RoadmapVersion.version).label("version"))
         .where(RoadmapVersion.guild_id == guild_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -167,11 +167,13 @@ class CohortService:
 
     @staticmethod
     async def _refuse_too_many(session: AsyncSession, guild_id: int) -> None:
-        running = await session.scalar(
-            select(func.count())
-            .select_from(Cohort)
-            .where(Cohort.guild_id == guild_id, Cohort.status.in_(OPEN_STATUSES))
-        )
+        running = (
+            await session.execute(
+                select(func.count())
+                .select_from(Cohort)
+                .where(Cohort.guild_id == guild_id, Cohort.status.in_(OPEN_STATUSES))
+            )
+        ).scalar_one()
         if running >= MAX_RUNNING_COHORTS:
             raise Conflict(
                 f"This server already runs {running} cohorts; a server may run at most {MAX_RUNNING_COHORTS}. "
@@ -339,7 +341,7 @@ async def load_timeline(session: AsyncSession, cohort: Cohort, total_weeks: int)
 
 
 def build_timeline(
-    cohort: Cohort, total_weeks: int, pauses: list[CohortPause], advances: list[CohortAdvance]
+    cohort: Cohort, total_weeks: int, pauses: Iterable[CohortPause], advances: Iterable[CohortAdvance]
 ) -> Timeline:
     events: list[ScheduleEvent] = []
     for pause in pauses:

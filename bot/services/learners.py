@@ -102,9 +102,8 @@ def as_prefs(row: LearnerSettings | None) -> LearnerPrefs:
 
 
 async def _row(session: AsyncSession, guild_id: int, user_id: int) -> LearnerSettings | None:
-    return await session.scalar(
-        select(LearnerSettings).where(LearnerSettings.guild_id == guild_id, LearnerSettings.user_id == user_id)
-    )
+    query = select(LearnerSettings).where(LearnerSettings.guild_id == guild_id, LearnerSettings.user_id == user_id)
+    return (await session.scalars(query)).first()
 
 
 async def _locked_row(session: AsyncSession, guild_id: int, user_id: int, clock: Clock) -> LearnerSettings:

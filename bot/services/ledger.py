@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
+from bot.db.changes import rows_changed
 from bot.db.models import Delivery, DeliveryState
 
 MAX_BACKOFF = timedelta(hours=1)
@@ -165,7 +166,8 @@ class Ledger:
     async def release(self, kind: str, subject: str, period: str) -> bool:
         """Forget a row, so the same (kind, subject, period) may be sent again; True if there was one."""
         async with self._sessions.begin() as session:
-            result = await session.execute(
-                delete(Delivery).where(Delivery.kind == kind, Delivery.subject == subject, Delivery.period == period)
+            removed = await rows_changed(
+                session,
+                delete(Delivery).where(Delivery.kind == kind, Delivery.subject == subject, Delivery.period == period),
             )
-            return bool(result.rowcount)
+            return bool(removed)

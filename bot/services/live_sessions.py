@@ -133,9 +133,11 @@ class LiveSessionService:
             cohort = await self._cohorts.find(session, request.guild_id, request.cohort_name, for_update=True)
             if cohort.status not in OPEN_STATUSES:
                 raise Conflict(f"'{cohort.name}' has {cohort.status.value}; it can have no more live sessions.")
-            count = await session.scalar(
-                select(func.count()).where(LiveSession.cohort_id == cohort.id, LiveSession.removed_at.is_(None))
-            )
+            count = (
+                await session.execute(
+                    select(func.count()).where(LiveSession.cohort_id == cohort.id, LiveSession.removed_at.is_(None))
+                )
+            ).scalar_one()
             if count >= MAX_SESSIONS_PER_COHORT:
                 raise Conflict(
                     f"'{cohort.name}' already has {count} live sessions, the most a cohort may have. "

@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
+from bot.db.changes import rows_changed
 from bot.db.models import (
     AwardStatus,
     CheckIn,
@@ -151,13 +152,14 @@ class MyDataService:
                 if a.role_id
             ]
             # A role not yet given is never to be given now: the award goes with the rest of their data.
-            cancelled = await session.execute(
-                delete(TierAward).where(TierAward.membership_id.in_(ids), TierAward.status != AwardStatus.GRANTED)
+            cancelled = await rows_changed(
+                session,
+                delete(TierAward).where(TierAward.membership_id.in_(ids), TierAward.status != AwardStatus.GRANTED),
             )
-            deliveries = await session.execute(delete(Delivery).where(_delivery_subjects(guild_id, user_id, ids)))
-            checkins = await session.execute(delete(CheckIn).where(CheckIn.membership_id.in_(ids)))
+            deliveries = await rows_changed(session, delete(Delivery).where(_delivery_subjects(guild_id, user_id, ids)))
+            checkins = await rows_changed(session, delete(CheckIn).where(CheckIn.membership_id.in_(ids)))
             await session.execute(delete(DailyStreak).where(DailyStreak.membership_id.in_(ids)))
-            submissions = await session.execute(delete(Submission).where(Submission.membership_id.in_(ids)))
+            submissions = await rows_changed(session, delete(Submission).where(Submission.membership_id.in_(ids)))
             await session.execute(delete(Extension).where(Extension.membership_id.in_(ids)))
             await forget_user(session, guild_id, user_id)
             # Notices still owed to them would carry their id (and need data that is now gone).
@@ -173,11 +175,11 @@ class MyDataService:
                             left_at=membership.left_at or self._clock.now())
                 )
         return ErasureReport(
-            checkins=checkins.rowcount or 0,
-            submissions=submissions.rowcount or 0,
-            deliveries=deliveries.rowcount or 0,
+            checkins=checkins,
+            submissions=submissions,
+            deliveries=deliveries,
             memberships_anonymised=len(memberships),
-            awards_cancelled=cancelled.rowcount or 0,
+            awards_cancelled=cancelled,
             review_messages=review_messages,
             tier_role_ids=tier_roles,
             cohort_role_ids=[c.role_id for _, c in memberships if c.role_id],

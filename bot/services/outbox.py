@@ -23,6 +23,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
+from bot.db.changes import rows_changed
 from bot.db.models import OutboxMessage, OutboxState
 from bot.pacing import Pacer
 from bot.services.ledger import INTERRUPTED, backoff
@@ -106,17 +107,18 @@ class Outbox:
         """At start-up: rows still `sending` were cut off by a stop; they, and all that wait, are due at once."""
         now = self._clock.now()
         async with self._sessions.begin() as session:
-            result = await session.execute(
+            interrupted = await rows_changed(
+                session,
                 update(OutboxMessage)
                 .where(OutboxMessage.state == OutboxState.SENDING)
-                .values(state=OutboxState.PENDING, last_error=INTERRUPTED, due_at=now)
+                .values(state=OutboxState.PENDING, last_error=INTERRUPTED, due_at=now),
             )
             await session.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.state == OutboxState.PENDING, OutboxMessage.due_at > now)
                 .values(due_at=now)
             )
-            return result.rowcount or 0
+            return interrupted
 
     async def deliver(self, ids: Iterable[int], within: float = WAIT_FOR_DELIVERY) -> None:
         """Deliver these (just committed) messages now, behind any older ones of their lanes, and wait a while
@@ -216,12 +218,13 @@ class Outbox:
 
     async def _claim(self, item: OutboxItem) -> bool:
         async with self._sessions.begin() as session:
-            result = await session.execute(
+            taken = await rows_changed(
+                session,
                 update(OutboxMessage)
                 .where(OutboxMessage.id == item.id, OutboxMessage.state == OutboxState.PENDING)
-                .values(state=OutboxState.SENDING, attempts=item.attempts)
+                .values(state=OutboxState.SENDING, attempts=item.attempts),
             )
-            return result.rowcount == 1
+            return taken == 1
 
     async def _pace(self, lane: str) -> None:
         if not lane.startswith(CHANNEL_LANE):

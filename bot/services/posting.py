@@ -6,6 +6,7 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -115,8 +116,9 @@ class PostingService:
                 log.exception("posting for cohort %s failed unexpectedly", item.cohort.id)
                 report.failed.append((item.cohort.name, 0))
                 continue
-            if in_order and item.end is not None and item.end <= now:
-                await self._complete(item, report)
+            end = item.end
+            if in_order and end is not None and end <= now:
+                await self._complete(item, end, report)
         return report
 
     async def _post_due_weeks(
@@ -173,10 +175,10 @@ class PostingService:
             except DeliveryFailed as exc:
                 if not exc.rejected:
                     raise
-                message_id = await self._post_short(row, post, exc)
-                if message_id is None:
+                short_id = await self._post_short(row, post, exc)
+                if short_id is None:
                     return False
-                parts_sent = total
+                message_id, parts_sent = short_id, total
             await self._ledger.part_sent(
                 row, parts_sent, channel_id=post.channel_id, message_id=row.message_id or message_id
             )
@@ -245,9 +247,9 @@ class PostingService:
         except DeliveryFailed as exc:
             log.error("could not tell the moderators in channel %s: %s", channel_id, exc.reason)
 
-    async def _complete(self, item: ScheduledCohort, report: RunReport) -> None:
+    async def _complete(self, item: ScheduledCohort, end: datetime, report: RunReport) -> None:
         cohort = item.cohort
-        row = await self._ledger.claim(WRAP_UP, f"cohort:{cohort.id}", "end", due_at=item.end, cohort_id=cohort.id)
+        row = await self._ledger.claim(WRAP_UP, f"cohort:{cohort.id}", "end", due_at=end, cohort_id=cohort.id)
         if row is not None:
             wrap_up = WrapUp(cohort.name, cohort.channel_id, item.roadmap, await self._active_members(cohort.id))
             try:
@@ -279,8 +281,11 @@ def _unexpected(exc: Exception) -> DeliveryFailed:
     return DeliveryFailed(f"unexpected error: {type(exc).__name__}", retryable=True)
 
 
-async def _grouped(session: AsyncSession, model: type[CohortPause] | type[CohortAdvance], ids: list[int]) -> dict:
-    grouped: dict[int, list] = defaultdict(list)
+_History = TypeVar("_History", CohortPause, CohortAdvance)
+
+
+async def _grouped(session: AsyncSession, model: type[_History], ids: list[int]) -> dict[int, list[_History]]:
+    grouped: dict[int, list[_History]] = defaultdict(list)
     if ids:
         for row in await session.scalars(select(model).where(model.cohort_id.in_(ids))):
             grouped[row.cohort_id].append(row)

@@ -268,7 +268,7 @@ class ProgressService:
                     await session.execute(
                         select(Extension.week, Extension.days).where(Extension.membership_id == membership.id)
                     )
-                ).all()
+                ).tuples().all()
             )
             awards = {
                 a.tier_key: a
@@ -327,7 +327,7 @@ class ProgressService:
                             .where(Submission.cohort_id == view.id, Submission.status == SubmissionStatus.APPROVED)
                             .group_by(Submission.membership_id)
                         )
-                    ).all()
+                    ).tuples().all()
                 )
                 scores = {m.id: (counts.get(m.id, 0), 0) for m in members}
             else:
@@ -357,9 +357,8 @@ class ProgressService:
 
 
 async def _settings(session: AsyncSession, guild_id: int, user_id: int) -> LearnerSettings | None:
-    return await session.scalar(
-        select(LearnerSettings).where(LearnerSettings.guild_id == guild_id, LearnerSettings.user_id == user_id)
-    )
+    query = select(LearnerSettings).where(LearnerSettings.guild_id == guild_id, LearnerSettings.user_id == user_id)
+    return (await session.scalars(query)).first()
 
 
 # Pure helpers.

@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from bot.db.changes import rows_changed
 from bot.db.models import QuotaUse
 from bot.errors import QuotaExceeded
 
@@ -81,10 +82,9 @@ async def uses_of(session: AsyncSession, guild_id: int, user_id: int) -> list[Qu
 
 async def forget_user(session: AsyncSession, guild_id: int, user_id: int) -> int:
     """Delete a person's quota uses in one server (erasure); returns how many there were."""
-    result = await session.execute(
-        delete(QuotaUse).where(QuotaUse.guild_id == guild_id, QuotaUse.user_id == user_id)
+    return await rows_changed(
+        session, delete(QuotaUse).where(QuotaUse.guild_id == guild_id, QuotaUse.user_id == user_id)
     )
-    return result.rowcount
 
 
 def _key(quota: Quota, guild_id: int, user_id: int | None) -> ColumnElement[bool]:

@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -338,7 +339,7 @@ class ReminderService:
         inserted = await self._insert_claims(rows)
         return [(row_id, keyed[key]) for row_id, key in inserted]
 
-    async def _insert_claims(self, rows: list[dict]) -> list[tuple[int, tuple[str, str, str]]]:
+    async def _insert_claims(self, rows: list[dict[str, Any]]) -> list[tuple[int, tuple[str, str, str]]]:
         async with self._sessions.begin() as session:
             statement = (
                 insert_for(session)(Delivery)
@@ -552,7 +553,12 @@ class ReminderService:
                     if r.cohort_id == digest.cohort_id
                 ],
                 pending=[
-                    PendingReview(r.user_id, _week_label(item, r.week), r.updated_at, _message_link(r))
+                    PendingReview(
+                        r.user_id,
+                        _week_label(item, r.week),
+                        r.updated_at,
+                        _message_link(r.guild_id, r.review_channel_id, r.review_message_id),
+                    )
                     for r in pending
                     if r.cohort_id == digest.cohort_id
                 ],
@@ -653,7 +659,7 @@ async def _submitted(
     session: AsyncSession, scheduled: dict[int, ScheduledCohort], wanted: set[tuple[int, int]]
 ) -> set[tuple[int, int]]:
     """(membership, module week) of submissions for the modules some reminder is about: one query."""
-    weeks = set()
+    weeks: set[int] = set()
     for cohort_id, module_week in wanted:
         module = scheduled[cohort_id].roadmap.module_for_week(module_week)
         if module is not None:
@@ -824,12 +830,10 @@ def _week_label(item: ScheduledCohort, week: int) -> str:
     return module.label if module is not None else f"Week {week}"
 
 
-def _message_link(row: object) -> str | None:
-    channel_id = getattr(row, "review_channel_id", None)
-    message_id = getattr(row, "review_message_id", None)
+def _message_link(guild_id: int, channel_id: int | None, message_id: int | None) -> str | None:
     if channel_id is None or message_id is None:
         return None
-    return f"https://discord.com/channels/{row.guild_id}/{channel_id}/{message_id}"  # type: ignore[attr-defined]
+    return f"https://discord.com/channels/{guild_id}/{channel_id}/{message_id}"
 
 
 def _delivery(value: str) -> ReminderDelivery:

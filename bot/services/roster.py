@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -16,6 +17,7 @@ from bot.db.models import (
     Membership,
     MembershipStatus,
     Submission,
+    SubmissionStatus,
     SubmissionVersion,
     TierAward,
 )
@@ -74,11 +76,11 @@ class RosterService:
                         .where(CheckIn.membership_id.in_(ids))
                         .group_by(CheckIn.membership_id)
                     )
-                ).all()
+                ).tuples().all()
             )
             days = await check_in_days_of(session, ids)
             moments = await submission_moments(session, ids)
-            standing: dict[int, dict] = defaultdict(dict)
+            standing: dict[int, dict[int, tuple[SubmissionStatus, datetime]]] = defaultdict(dict)
             for membership_id, week, status, at in await session.execute(
                 select(Submission.membership_id, Submission.week, Submission.status, SubmissionVersion.submitted_at)
                 .join(

@@ -87,7 +87,8 @@ class SessionEventKeeper:
         for item in wanted:
             by_guild[item.cohort.guild_id][0].append(item)
         for row in rows:
-            by_guild[cohorts[row.cohort_id].guild_id][1].append(row)
+            if row.cohort_id is not None:  # every event row is claimed with its cohort; one without has no server
+                by_guild[cohorts[row.cohort_id].guild_id][1].append(row)
         for guild_id, (items, guild_rows) in by_guild.items():
             guild_cohorts = [c for c in cohorts.values() if c.guild_id == guild_id]
             allowed = self._port.can_manage_events(guild_id)

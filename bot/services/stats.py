@@ -12,8 +12,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, select, union_all
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_, case, func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
@@ -139,8 +140,8 @@ async def cohort_stats(
 ) -> CohortStats:
     weeks = _weeks(roadmap, openings, now)
     members = [
-        _Member(*row[:5], row[5] is MembershipStatus.ACTIVE)
-        for row in await session.execute(
+        _Member(member_id, user_id, name, joined_at, left_at, status is MembershipStatus.ACTIVE)
+        for member_id, user_id, name, joined_at, left_at, status in await session.execute(
             select(Membership.id, Membership.user_id, Membership.display_name, Membership.joined_at,
                    Membership.left_at, Membership.status)
             .where(Membership.cohort_id == cohort.id)
@@ -162,7 +163,7 @@ async def cohort_stats(
             .join(Review, Review.submission_version_id == SubmissionVersion.id)
             .where(Submission.cohort_id == cohort.id)
         )
-    ).all()
+    ).tuples().all()
     activity = await _activity(session, cohort.id, [w.end for w in weeks] + [now])
     earned = dict(
         (
@@ -172,14 +173,18 @@ async def cohort_stats(
                 .where(Membership.cohort_id == cohort.id)
                 .group_by(TierAward.tier_key)
             )
-        ).all()
+        ).tuples().all()
     )
     hand_ins = {(m, week): (status is SubmissionStatus.APPROVED, late) for m, week, status, late in first_versions}
     return summarise(cohort.name, roadmap, weeks, now, members, hand_ins, reviewed, activity, earned)
 
 
-def _seconds(session: AsyncSession, start: ColumnElement[datetime], end: ColumnElement[datetime]) -> ColumnElement:
-    """Seconds from `start` to `end`, worked out by the database: no datetime per row crosses into Python."""
+def _seconds(
+    session: AsyncSession, start: SQLColumnExpression[datetime], end: SQLColumnExpression[datetime]
+) -> ColumnElement[Any]:
+    """Seconds from `start` to `end`, worked out by the database: no datetime per row crosses into Python.
+
+    The number's Python type depends on the dialect (PostgreSQL gives a Decimal), hence Any."""
     if session.bind.dialect.name == "postgresql":
         return func.extract("epoch", end - start)
     return (func.julianday(end) - func.julianday(start)) * 86400.0
@@ -236,8 +241,8 @@ def summarise(
     """The numbers from the rows: `hand_ins` maps (membership, week) to (approved, first version late)."""
     sent_back = {(m, w) for m, w, _, decision in reviewed if decision is ReviewDecision.CHANGES_REQUESTED}
     turnaround: dict[int, list[timedelta]] = defaultdict(list)
-    for _, week, seconds, _ in reviewed:
-        turnaround[week].append(timedelta(seconds=round(float(seconds))))
+    for _, number, seconds, _ in reviewed:
+        turnaround[number].append(timedelta(seconds=round(float(seconds))))
     funnel = []
     for index, week in enumerate(weeks):
         number = week.module.week
@@ -291,7 +296,8 @@ def _quiet(member: _Member, activity: _Activity | None, index: int, at: datetime
 
 
 def median(values: Sequence[timedelta]) -> timedelta | None:
-    return statistics.median(sorted(values)) if values else None
+    # typeshed admits only numbers to median(); a timedelta has the + and / it needs.
+    return statistics.median(sorted(values)) if values else None  # type: ignore[type-var]
 
 
 def percentile(values: Sequence[timedelta], share: float) -> timedelta | None:

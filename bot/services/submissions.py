@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
+from bot.db.changes import rows_changed
 from bot.db.models import (
     Cohort,
     Extension,
@@ -251,6 +252,7 @@ class SubmissionService:
         cohort = await session.get_one(Cohort, submission.cohort_id)
         view = await self._cohorts.view(session, cohort)
         module = view.roadmap.module_for_week(submission.week)
+        assert module is not None  # stored under a module's week of the cohort's own (fixed) roadmap version
         deadline = await _deadline(session, view, membership.id, module)
         card = _card(submission, row, cohort, membership, module, deadline)
         current = submission.current_version == row.version
@@ -291,17 +293,18 @@ class SubmissionService:
         """Remember where a version is reviewed (and where its file now lives); False if it was erased meanwhile."""
         where = {"review_channel_id": channel_id, "review_message_id": message_id}
         async with self._sessions.begin() as session:
-            stored = await session.execute(
+            stored = await rows_changed(
+                session,
                 update(SubmissionVersion)
                 .where(SubmissionVersion.submission_id == submission_id, SubmissionVersion.version == version)
-                .values(**where, **({"attachment_url": attachment_url} if attachment_url else {}))
+                .values(**where, **({"attachment_url": attachment_url} if attachment_url else {})),
             )
             await session.execute(
                 update(Submission)
                 .where(Submission.id == submission_id, Submission.current_version == version)
                 .values(**where)
             )
-        return stored.rowcount == 1
+        return stored == 1
 
     async def decide(
         self,
@@ -326,11 +329,13 @@ class SubmissionService:
                 raise NotFound("That submission no longer exists.")
             if submission.current_version != version:
                 raise Conflict("This version was replaced by a newer one; review that one instead.")
-            row = await session.scalar(
-                select(SubmissionVersion).where(
-                    SubmissionVersion.submission_id == submission.id, SubmissionVersion.version == version
+            row = (
+                await session.scalars(
+                    select(SubmissionVersion).where(
+                        SubmissionVersion.submission_id == submission.id, SubmissionVersion.version == version
+                    )
                 )
-            )
+            ).one()  # the current version: it lives as long as its submission
             existing = await session.scalar(select(Review).where(Review.submission_version_id == row.id))
             if existing is not None:
                 raise Conflict(_already_decided(existing))

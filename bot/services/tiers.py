@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
+from bot.db.changes import rows_changed
 from bot.db.models import (
     AwardStatus,
     Cohort,
@@ -135,7 +136,8 @@ class TierService:
             created = []
             insert = insert_for(session)
             for key in earned:
-                result = await session.execute(
+                added = await rows_changed(
+                    session,
                     insert(TierAward)
                     .values(
                         membership_id=membership_id,
@@ -144,9 +146,9 @@ class TierService:
                         attempts=0,
                         earned_at=now,
                     )
-                    .on_conflict_do_nothing(index_elements=["membership_id", "tier_key"])
+                    .on_conflict_do_nothing(index_elements=["membership_id", "tier_key"]),
                 )
-                if result.rowcount:
+                if added:
                     created.append(key)
         return created
 
@@ -282,26 +284,28 @@ class TierService:
     async def _claim(self, award: TierAward) -> int | None:
         """Take the award for one attempt (compare-and-set on `attempts`); None when another worker has it."""
         async with self._sessions.begin() as session:
-            result = await session.execute(
+            taken = await rows_changed(
+                session,
                 update(TierAward)
                 .where(
                     TierAward.id == award.id,
                     TierAward.status == AwardStatus.PENDING,
                     TierAward.attempts == award.attempts,
                 )
-                .values(attempts=TierAward.attempts + 1)
+                .values(attempts=TierAward.attempts + 1),
             )
-        return award.attempts + 1 if result.rowcount == 1 else None
+        return award.attempts + 1 if taken == 1 else None
 
     async def _update(self, award_id: int, **values: Any) -> bool:
         """Change a pending award; False when it is no longer pending (erased or retired meanwhile)."""
         async with self._sessions.begin() as session:
-            result = await session.execute(
+            changed = await rows_changed(
+                session,
                 update(TierAward)
                 .where(TierAward.id == award_id, TierAward.status == AwardStatus.PENDING)
-                .values(**values)
+                .values(**values),
             )
-        return result.rowcount == 1
+        return changed == 1
 
     async def _defer(self, award_ids: list[int], when: datetime) -> None:
         async with self._sessions.begin() as session:
@@ -314,7 +318,7 @@ class TierService:
     async def _failed(self, item: _Pending, attempt: int, exc: DeliveryFailed) -> datetime:
         award, cohort, tier = item.award, item.cohort, item.tier
         reason = exc.reason.rstrip(".")[:499] + "."
-        next_try = self._clock.now() + min(FIRST_RETRY * 2 ** (attempt - 1), LONGEST_RETRY)
+        next_try: datetime = self._clock.now() + min(FIRST_RETRY * 2 ** (attempt - 1), LONGEST_RETRY)
         await self._update(award.id, last_error=reason, next_attempt_at=next_try)
         log.warning("could not give tier %s to user %s (attempt %d): %s", tier.key, item.user_id, attempt, reason)
         if reason == award.last_error or (exc.retryable and attempt < REPORT_RETRYABLE_AFTER):

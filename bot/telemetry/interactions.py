@@ -86,7 +86,7 @@ class InteractionMonitor:
 
     def install(self, client: discord.Client) -> None:
         """Wrap the client's INTERACTION_CREATE parser (discord.py 2.7's one entry for every interaction)."""
-        parsers: dict[str, Callable[[Any], None]] = client._connection.parsers  # type: ignore[attr-defined]
+        parsers: dict[str, Callable[[Any], None]] = client._connection.parsers
         original = parsers["INTERACTION_CREATE"]
 
         def parse(data: dict[str, Any]) -> None:
