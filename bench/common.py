@@ -12,29 +12,34 @@ import platform
 import random
 import sqlite3
 import statistics
+import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import event, insert, select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.app import CohortBot
 from bot.clock import Clock
+from bot.config import Settings
 from bot.db.engine import create_engine, session_factory
 from bot.db.migrate import upgrade_to_head
 from bot.db.models import Cohort, CohortAdvance, CohortPause, CohortStatus, Delivery, DeliveryState
+from bot.db.statements import counting_statements
+from bot.discord_port import BotDiscordPort
 from bot.roadmap import Roadmap, RoadmapRegistry
-from bot.roadmap_worker import RoadmapChecker
 from bot.schedule.planner import EventKind, ScheduleEvent, Timeline, current_week, week_openings
 from bot.services.catalog import RoadmapCatalog
 from bot.services.parsing import name_key
 from bot.services.posting import WEEK_POST, ScheduledCohort
+from bot.wiring import Services, build_services
 
 T = TypeVar("T")
 
@@ -55,6 +60,26 @@ ZONES = (
 )
 POST_HOURS = (7, 8, 9, 12, 17, 18, 19, 20)
 SEED = 20260302
+
+
+# Progress and checks.
+
+
+def progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+class Checks:
+    """Correctness checks along the way, noted in `failures` (run_on_backends' list); any makes the exit code 1."""
+
+    def __init__(self, failures: list[str]) -> None:
+        self.failures = failures
+
+    def expect(self, ok: bool, what: str) -> bool:
+        if not ok:
+            self.failures.append(what)
+            progress(f"CHECK FAILED: {what}")
+        return ok
 
 
 # Databases.
@@ -116,7 +141,31 @@ async def opened(url: str) -> AsyncIterator[tuple[AsyncEngine, async_sessionmake
         await engine.dispose()
 
 
+@contextlib.asynccontextmanager
+async def wired(
+    url: str, clock: Clock, registry: RoadmapRegistry | None = None
+) -> AsyncIterator[tuple[AsyncEngine, async_sessionmaker[AsyncSession], Services]]:
+    """The bot's services on `url`, wired as the bot wires them, with the Discord port of a bot never connected
+    (what is timed here sends nothing); the scheduler is not started."""
+    async with opened(url) as (engine, sessions):
+        never_started = CohortBot(Settings(DATABASE_URL=url), clock=clock)
+        services = build_services(sessions, clock, BotDiscordPort(never_started), registry=registry)
+        try:
+            yield engine, sessions, services
+        finally:
+            await services.close()
+
+
 # Counting SQL statements.
+
+
+async def machine_line(postgres_url: str | None) -> str:
+    """The machine a table was measured on: CPU, cores, Python, SQLite (and PostgreSQL when it ran)."""
+    machine = (
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"SQLite {sqlite3.sqlite_version}"
+    )
+    return machine + (f", PostgreSQL {await server_version(postgres_url)}" if postgres_url else "")
 
 
 async def server_version(url: str) -> str:
@@ -125,32 +174,10 @@ async def server_version(url: str) -> str:
         return str(await connection.scalar(text("SHOW server_version")))
 
 
-@dataclass
-class StatementCounter:
-    count: int = 0
-
-    def __call__(self, _connection: object, _cursor: object, statement: str, *_args: object) -> None:
-        # The BEGIN the bot sends on SQLite (bot/db/engine.py) is not a query; asyncpg's is not seen at all.
-        if not statement.startswith("BEGIN"):
-            self.count += 1
-
-
 def check_postgres_option(parser: argparse.ArgumentParser, url: str | None) -> None:
     """Refuse a --postgres value that is not an asyncpg URL, as argparse refuses a bad option."""
     if url and not url.startswith("postgresql+asyncpg://"):
         parser.error("--postgres needs a postgresql+asyncpg:// URL")
-
-
-@contextlib.contextmanager
-def counting_statements(target: AsyncEngine | type[Engine] = Engine) -> Iterator[StatementCounter]:
-    """Count statements sent to the driver by one engine, or by every engine (the default: `Engine`)."""
-    counter = StatementCounter()
-    sync_target = target.sync_engine if isinstance(target, AsyncEngine) else target
-    event.listen(sync_target, "before_cursor_execute", counter)
-    try:
-        yield counter
-    finally:
-        event.remove(sync_target, "before_cursor_execute", counter)
 
 
 # Timing.
@@ -202,13 +229,6 @@ def ms(seconds: float) -> str:
 class SeededVersion:
     id: int
     roadmap: Roadmap
-
-
-def bench_catalog(
-    sessions: async_sessionmaker[AsyncSession], clock: Clock, registry: RoadmapRegistry | None = None
-) -> RoadmapCatalog:
-    """The catalog as the bot builds it (its upload checker starts no process until something is uploaded)."""
-    return RoadmapCatalog(sessions, registry or RoadmapRegistry.load(), clock, RoadmapChecker())
 
 
 async def bundled_versions(sessions: async_sessionmaker[AsyncSession], catalog: RoadmapCatalog) -> list[SeededVersion]:
@@ -432,21 +452,17 @@ class Table:
 BackendRun = Callable[["Databases", argparse.Namespace, "Table", list[str]], Awaitable[None]]
 
 
-async def run_on_backends(title: str, args: argparse.Namespace, run_backend: BackendRun) -> int:
-    """Run on SQLite (and PostgreSQL with --postgres), print the machine, the table and any failed check."""
+async def run_on_backends(title: str, args: argparse.Namespace, run_backend: BackendRun, detail: str = "") -> int:
+    """Run on SQLite (and PostgreSQL with --postgres), print the machine (and `detail`), the table and any
+    failed check."""
     table = Table(["SQLite"] + (["PostgreSQL"] if args.postgres else []))
     failures: list[str] = []
     with tempfile.TemporaryDirectory(prefix="cohort-bench-") as folder:
         for postgres_url in [None, args.postgres] if args.postgres else [None]:
             async with Databases(Path(folder), postgres_url) as dbs:
                 await run_backend(dbs, args, table, failures)
-    machine = (
-        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"SQLite {sqlite3.sqlite_version}"
-    )
-    if args.postgres:
-        machine += f", PostgreSQL {await server_version(args.postgres)}"
-    print(f"{title} — {machine}.\n")
+    machine = await machine_line(args.postgres)
+    print(f"{title} — {machine}{f'; {detail}' if detail else ''}.\n")
     print(table.render())
     if failures:
         shown = failures[:20] + ([f"... and {len(failures) - 20} more"] if len(failures) > 20 else [])

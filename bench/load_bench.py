@@ -29,10 +29,8 @@ import asyncio
 import contextlib
 import logging
 import os
-import platform
 import re
 import signal
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -45,7 +43,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import Databases, check_postgres_option, server_version
+from bench.common import Databases, check_postgres_option, machine_line, progress
 from bench.progress_bench import BIG, seed
 from bench.submissions_bench import LINK, decision_of
 from bot.harness import StudyServer, build_study_server
@@ -58,10 +56,6 @@ LATE = 3.0
 START_WITHIN = 120.0
 STUCK_AFTER = 60.0
 """An interaction still unanswered after this long counts as an error, so one lost answer never hangs a run."""
-
-
-def progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 @dataclass
@@ -388,10 +382,7 @@ async def main(args: argparse.Namespace) -> int:
                 continue
             async with Databases(Path(folder), postgres_url) as dbs:
                 columns[dbs.backend], all_facts[dbs.backend] = await run_backend(dbs, args)
-    machine = (f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-               f"SQLite {sqlite3.sqlite_version}")
-    if args.postgres:
-        machine += f", PostgreSQL {await server_version(args.postgres)}"
+    machine = await machine_line(args.postgres)
     print(f"Load benchmark — {machine}; {args.in_flight} in flight; dispatch to settled answer.\n")
     print(render(columns))
     for backend, facts in all_facts.items():

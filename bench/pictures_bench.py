@@ -39,7 +39,6 @@ from bench.common import (
     Databases,
     Table,
     check_postgres_option,
-    counting_statements,
     monday_morning,
     ms,
     opened,
@@ -49,6 +48,7 @@ from bench.progress_bench import BIG, ROADMAP, SEED, Measured, progress, seed
 from bench.submissions_bench import in_flight
 from bot.clock import ManualClock
 from bot.db.models import Review, ReviewDecision, Submission, SubmissionStatus, SubmissionVersion
+from bot.db.statements import counting_statements
 from bot.harness import build_study_server, start_bot
 from bot.render.card import CardCell, CardFacts, NextTier, render_card
 from bot.render.drawing import png

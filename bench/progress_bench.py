@@ -46,19 +46,16 @@ from sqlalchemy import insert, text
 from bench.common import (
     Databases,
     Table,
-    bench_catalog,
     bundled_versions,
     check_postgres_option,
-    counting_statements,
     mark_due_weeks_sent,
     monday_morning,
     ms,
-    opened,
+    progress,
     run_on_backends,
+    wired,
 )
-from bot.app import CohortBot
 from bot.clock import ManualClock
-from bot.config import Settings
 from bot.db.models import (
     AwardStatus,
     CheckIn,
@@ -72,14 +69,12 @@ from bot.db.models import (
     SubmissionVersion,
     TierAward,
 )
-from bot.discord_port import BotDiscordPort
+from bot.db.statements import counting_statements
 from bot.harness import StudyServer, build_study_server, start_bot
 from bot.roadmap import RoadmapRegistry
 from bot.sandbox import Member, Reply, Sandbox
 from bot.schedule.planner import Timeline, week_openings
-from bot.services.ledger import Ledger
 from bot.services.parsing import name_key
-from bot.services.posting import PostingService
 
 ROADMAP = "ml-ai-expert"
 WEEKS_AGO = 45
@@ -89,10 +84,6 @@ SEED = 20260302
 BIG = "Bench"
 SMALL = "Small"
 ID_TABLES = ("memberships", "submissions", "submission_versions", "checkins", "extensions", "tier_awards")
-
-
-def progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 @dataclass
@@ -173,8 +164,8 @@ async def seed(url: str, server: StudyServer, big: list[Member], small: list[Mem
     clock = ManualClock(now)
     report = Seeded()
     started = time.perf_counter()
-    async with opened(url) as (engine, sessions):
-        catalog = bench_catalog(sessions, clock, registry)
+    async with wired(url, clock, registry) as (engine, sessions, services):
+        catalog = services.catalog
         version = next(v for v in await bundled_versions(sessions, catalog) if v.roadmap.id == ROADMAP)
         roadmap = version.roadmap
         start = (now - timedelta(weeks=WEEKS_AGO)).date()
@@ -226,9 +217,7 @@ async def seed(url: str, server: StudyServer, big: list[Member], small: list[Mem
             # Fresh planner statistics after the bulk load, as autovacuum (or SQLite's optimize) would give.
             await session.execute(text("ANALYZE"))
         # Every week already due counts as posted, so the bot starts quietly (as after months of running).
-        never_started = CohortBot(Settings(DATABASE_URL=url), clock=clock)
-        posting = PostingService(sessions, clock, catalog, Ledger(sessions, clock), BotDiscordPort(never_started))
-        await mark_due_weeks_sent(sessions, await posting.scheduled_cohorts(), now)
+        await mark_due_weeks_sent(sessions, await services.posting.scheduled_cohorts(), now)
     report.seconds = time.perf_counter() - started
     report.cohorts = len(ids)
     report.members = len(rows.rows[Membership])

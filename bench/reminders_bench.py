@@ -36,12 +36,8 @@ import asyncio
 import collections
 import contextlib
 import logging
-import os
-import platform
 import random
-import sqlite3
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -56,19 +52,20 @@ import discord
 from sqlalchemy import func, insert, select
 
 from bench.common import (
+    Checks,
     Databases,
     Table,
-    bench_catalog,
     bundled_versions,
     check_postgres_option,
     insert_plan,
     monday_morning,
     ms,
-    opened,
+    progress,
     repeat,
+    run_on_backends,
     same_minute_cohorts,
-    server_version,
     timed,
+    wired,
 )
 from bot.clock import ManualClock
 from bot.db.models import CheckIn, Delivery, DeliveryState, LearnerSettings, Membership, MembershipStatus
@@ -80,21 +77,6 @@ from bot.services.reminders import DAILY_REMINDER
 SEED = 20260302
 MESSAGES_ROUTE = "/channels/{channel_id}/messages"
 DAILY = "Daily reminder for"
-
-
-class Checks:
-    def __init__(self) -> None:
-        self.failures: list[str] = []
-
-    def expect(self, ok: bool, what: str) -> bool:
-        if not ok:
-            self.failures.append(what)
-            progress(f"CHECK FAILED: {what}")
-        return ok
-
-
-def progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 # The server and its learners.
@@ -146,8 +128,8 @@ def build_world(cohorts: int, learners: int) -> tuple[World, Any, Population]:
 async def seed(url: str, guild: Any, people: Population, opens: datetime, clock: ManualClock) -> float:
     """Cohorts (week 1 opens at `opens`), memberships, settings and today's check-ins, in bulk."""
     started = time.perf_counter()
-    async with opened(url) as (_engine, sessions):
-        versions = await bundled_versions(sessions, bench_catalog(sessions, clock))
+    async with wired(url, clock) as (_engine, sessions, services):
+        versions = await bundled_versions(sessions, services.catalog)
         ids = await insert_plan(
             sessions, same_minute_cohorts(versions, guild.id, [c.id for c in people.channels], opens)
         )
@@ -367,27 +349,13 @@ async def paced(dbs: Databases, learners: int, table: Table, checks: Checks) -> 
 
 
 async def main(args: argparse.Namespace) -> int:
-    backends = ["SQLite"] + (["PostgreSQL"] if args.postgres else [])
-    table = Table(backends)
-    checks = Checks()
-    with tempfile.TemporaryDirectory(prefix="cohort-bench-") as folder:
-        for postgres_url in [None, args.postgres] if args.postgres else [None]:
-            async with Databases(Path(folder), postgres_url) as dbs:
-                await daily_burst(dbs, args.cohorts, args.learners, args.runs, table, checks)
-                await paced(dbs, args.paced, table, checks)
-    machine = (
-        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"SQLite {sqlite3.sqlite_version}"
-    )
-    if args.postgres:
-        machine += f", PostgreSQL {await server_version(args.postgres)}"
-    print(f"Reminders benchmark — {machine}; {args.learners:,} learners in {args.cohorts} cohorts, "
-          f"plan() median of {args.runs} runs.\n")
-    print(table.render())
-    if checks.failures:
-        print("\nFAILED CHECKS:\n" + "\n".join(f"- {f}" for f in checks.failures))
-        return 1
-    return 0
+    async def backend(dbs: Databases, args: argparse.Namespace, table: Table, failures: list[str]) -> None:
+        checks = Checks(failures)
+        await daily_burst(dbs, args.cohorts, args.learners, args.runs, table, checks)
+        await paced(dbs, args.paced, table, checks)
+
+    detail = f"{args.learners:,} learners in {args.cohorts} cohorts, plan() median of {args.runs} runs"
+    return await run_on_backends("Reminders benchmark", args, backend, detail)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

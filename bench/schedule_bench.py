@@ -32,11 +32,7 @@ import argparse
 import asyncio
 import collections
 import logging
-import os
-import platform
-import sqlite3
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -48,10 +44,10 @@ if __package__ in (None, ""):  # run as a file: make the repository root importa
 
 
 from bench.common import (
+    Checks,
     Databases,
     Table,
     Timing,
-    bench_catalog,
     bundled_versions,
     check_postgres_option,
     count_rows,
@@ -59,47 +55,24 @@ from bench.common import (
     mark_due_weeks_sent,
     monday_morning,
     ms,
-    opened,
+    progress,
     repeat,
+    run_on_backends,
     same_minute_cohorts,
     sent_week_posts,
-    server_version,
     spread_cohorts,
     timed,
+    wired,
 )
-from bot.app import CohortBot
 from bot.clock import ManualClock
-from bot.config import Settings
-from bot.discord_port import BotDiscordPort
 from bot.harness import build_study_server, start_bot
 from bot.roadmap import RoadmapRegistry
 from bot.sandbox import Sandbox, World
 from bot.schedule.planner import week_openings
-from bot.schedule.runner import ScheduleRunner
-from bot.services.cohorts import CohortService
-from bot.services.ledger import Ledger
-from bot.services.posting import PostingService
 
 T = TypeVar("T")
 POSTS_ROUTE = "/channels/{channel_id}/messages"
 THREADS_ROUTE = r"/channels/\d+/messages/\d+/threads"
-
-
-class Checks:
-    """Correctness checks along the way; any failure makes the exit code 1."""
-
-    def __init__(self) -> None:
-        self.failures: list[str] = []
-
-    def expect(self, ok: bool, what: str) -> bool:
-        if not ok:
-            self.failures.append(what)
-            progress(f"CHECK FAILED: {what}")
-        return ok
-
-
-def progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 # a. Start-up with many cohorts.
@@ -144,30 +117,22 @@ async def many_cohorts(dbs: Databases, cohorts: int, runs: int, table: Table, ch
     url = await dbs.fresh("many")
     clock = ManualClock(now)
     registry = RoadmapRegistry.load()
-    async with opened(url) as (engine, sessions):
-        versions = await bundled_versions(sessions, bench_catalog(sessions, clock, registry))
+    async with wired(url, clock, registry) as (engine, sessions, services):
+        versions = await bundled_versions(sessions, services.catalog)
         plan = spread_cohorts(cohorts, versions, now)
         _, seed_seconds, _ = await timed(lambda: insert_plan(sessions, plan), engine)
 
-        # The services exactly as CohortBot.setup_hook wires them (a fresh catalog: its parse cache starts cold).
-        catalog = bench_catalog(sessions, clock, registry)
-        cohort_service = CohortService(sessions, clock, catalog)
-        ledger = Ledger(sessions, clock)
-        never_started = CohortBot(Settings(DATABASE_URL=url), clock=clock)
-        posting = PostingService(sessions, clock, catalog, ledger, BotDiscordPort(never_started))
-        runner = ScheduleRunner(posting, clock)
-        cohort_service.on_change(runner.on_cohort_change)
-        runner.start()
-        try:
-            progress(f"[{col}] timing scheduled_cohorts / rebuild / run_due ...")
-            scheduled, cold_seconds, cold_statements = await timed(posting.scheduled_cohorts, engine)
-            _, load = await repeat(posting.scheduled_cohorts, runs, engine)
-            jobs, rebuild = await repeat(settled(runner.rebuild), runs, engine)
-            planner = await planner_only(plan.timelines, runs)
-            sent_rows = await mark_due_weeks_sent(sessions, scheduled, now)
-            report, sweep = await repeat(settled(runner.run_due), runs, engine)
-        finally:
-            runner.shutdown()
+    # The services exactly as the bot wires them (a fresh catalog: its parse cache starts cold).
+    async with wired(url, clock, registry) as (engine, sessions, services):
+        posting, runner = services.posting, services.runner
+        services.scheduler.start()
+        progress(f"[{col}] timing scheduled_cohorts / rebuild / run_due ...")
+        scheduled, cold_seconds, cold_statements = await timed(posting.scheduled_cohorts, engine)
+        _, load = await repeat(posting.scheduled_cohorts, runs, engine)
+        jobs, rebuild = await repeat(settled(runner.rebuild), runs, engine)
+        planner = await planner_only(plan.timelines, runs)
+        sent_rows = await mark_due_weeks_sent(sessions, scheduled, now)
+        report, sweep = await repeat(settled(runner.run_due), runs, engine)
     checks.expect(len(scheduled) == cohorts, f"scheduled_cohorts() returned {len(scheduled)} of {cohorts}")
     checks.expect(jobs == cohorts, f"rebuild() scheduled {jobs} jobs for {cohorts} cohorts")
     checks.expect(not (report.posted or report.failed or report.completed), f"nothing was due, yet: {report}")
@@ -232,8 +197,8 @@ async def same_minute(dbs: Databases, posts: int, table: Table, checks: Checks) 
     channels = [guild.add_text_channel(f"cohort-{i}") for i in range(posts)]
     channel_ids = {c.id for c in channels}
     clock = ManualClock(start)
-    async with opened(url) as (_engine, sessions):
-        versions = await bundled_versions(sessions, bench_catalog(sessions, clock))
+    async with wired(url, clock) as (_engine, sessions, services):
+        versions = await bundled_versions(sessions, services.catalog)
         await insert_plan(sessions, same_minute_cohorts(versions, guild.id, [c.id for c in channels], opens))
 
     sb = Sandbox(world)
@@ -294,26 +259,13 @@ async def same_minute(dbs: Databases, posts: int, table: Table, checks: Checks) 
 
 
 async def main(args: argparse.Namespace) -> int:
-    backends = ["SQLite"] + (["PostgreSQL"] if args.postgres else [])
-    table = Table(backends)
-    checks = Checks()
-    with tempfile.TemporaryDirectory(prefix="cohort-bench-") as folder:
-        for postgres_url in [None, args.postgres] if args.postgres else [None]:
-            async with Databases(Path(folder), postgres_url) as dbs:
-                await many_cohorts(dbs, args.cohorts, args.runs, table, checks)
-                await same_minute(dbs, args.posts, table, checks)
-    machine = (
-        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"SQLite {sqlite3.sqlite_version}"
-    )
-    if args.postgres:
-        machine += f", PostgreSQL {await server_version(args.postgres)}"
-    print(f"Schedule benchmark — {machine}; wall times are medians of {args.runs} runs unless marked first.\n")
-    print(table.render())
-    if checks.failures:
-        print("\nFAILED CHECKS:\n" + "\n".join(f"- {f}" for f in checks.failures))
-        return 1
-    return 0
+    async def backend(dbs: Databases, args: argparse.Namespace, table: Table, failures: list[str]) -> None:
+        checks = Checks(failures)
+        await many_cohorts(dbs, args.cohorts, args.runs, table, checks)
+        await same_minute(dbs, args.posts, table, checks)
+
+    detail = f"wall times are medians of {args.runs} runs unless marked first"
+    return await run_on_backends("Schedule benchmark", args, backend, detail)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -41,7 +41,6 @@ from bench.common import (
     Databases,
     Table,
     check_postgres_option,
-    counting_statements,
     monday_morning,
     ms,
     run_on_backends,
@@ -56,6 +55,7 @@ from bench.progress_bench import (
 )
 from bot.clock import ManualClock
 from bot.db.models import Submission, SubmissionStatus
+from bot.db.statements import counting_statements
 from bot.harness import StudyServer, build_study_server, start_bot
 from bot.roadmap import RoadmapRegistry
 from bot.sandbox import Member, Message, Reply, Sandbox, SandboxError

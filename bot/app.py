@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import json
 import logging
@@ -21,11 +22,11 @@ from bot.db.engine import create_engine, session_factory
 from bot.db.migrate import upgrade_to_head
 from bot.db.models import BotState
 from bot.discord_port import BotDiscordPort
-from bot.interaction_errors import report_interaction_error
-from bot.roadmap import RoadmapRegistry
+from bot.interaction_errors import CohortTree
 from bot.roadmap_worker import RoadmapChecker
 from bot.schedule.reminder_runner import ReminderRunner
 from bot.schedule.runner import ScheduleRunner
+from bot.schedule.scheduler import Scheduler
 from bot.services.calendar import CalendarService
 from bot.services.catalog import RoadmapCatalog
 from bot.services.cohorts import CohortService
@@ -49,6 +50,7 @@ from bot.telemetry.discord_http import http_trace
 from bot.telemetry.interactions import InteractionMonitor
 from bot.telemetry.metrics import Metrics
 from bot.unavailable import DatabaseUnavailable, DiscordUnavailable, is_database_outage, is_discord_outage, reason
+from bot.wiring import Services, build_services
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,8 @@ class CohortBot(commands.Bot):
 
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    services: Services
+    # Each of the services below is also reachable as an attribute of the bot, which is how the cogs call them.
     roadmap_checker: RoadmapChecker
     catalog: RoadmapCatalog
     cohorts: CohortService
@@ -83,6 +87,7 @@ class CohortBot(commands.Bot):
     live_sessions: LiveSessionService
     session_events: SessionEventKeeper
     calendars: CalendarService
+    scheduler: Scheduler
 
     def __init__(
         self,
@@ -99,6 +104,7 @@ class CohortBot(commands.Bot):
             intents=discord.Intents.default(),
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
+            tree_cls=CohortTree,
             guild_ready_timeout=guild_ready_timeout,
             http_trace=http_trace(self.metrics, self.interaction_monitor.on_response),
         )
@@ -108,7 +114,6 @@ class CohortBot(commands.Bot):
         self.clock: Clock = clock or SystemClock()
         self.commands_synced = False
         self.catch_up: asyncio.Task[None] | None = None
-        self.tree.error(report_interaction_error)
 
     async def login(self, token: str) -> None:
         """discord.py's login, with "Discord cannot be reached" told apart from everything else."""
@@ -124,49 +129,16 @@ class CohortBot(commands.Bot):
         await self._connect_database()
         await upgrade_to_head(self.engine)
         self.sessions = session_factory(self.engine)
-        registry = RoadmapRegistry.load()
-        self.roadmap_checker = RoadmapChecker()
-        self.catalog = RoadmapCatalog(self.sessions, registry, self.clock, self.roadmap_checker)
-        self.cohorts = CohortService(self.sessions, self.clock, self.catalog)
-        self.enrolment = EnrolmentService(self.sessions, self.clock, self.cohorts)
-        self.learners = LearnerService(self.sessions, self.clock)
-        self.outbox = Outbox(self.sessions, self.clock)
-        self.submissions = SubmissionService(self.sessions, self.clock, self.cohorts, self.enrolment, self.outbox)
-        self.mydata = MyDataService(self.sessions, self.clock)
-        self.roster = RosterService(self.sessions, self.clock, self.cohorts)
-        self.stats = StatsService(self.sessions, self.clock, self.cohorts)
-        self.ledger = Ledger(self.sessions, self.clock)
-        self.port = BotDiscordPort(self)
-        self.posting = PostingService(self.sessions, self.clock, self.catalog, self.ledger, self.port)
-        self.runner = ScheduleRunner(self.posting, self.clock)
-        self.cohorts.on_change(self.runner.on_cohort_change)
-        self.progress = ProgressService(self.sessions, self.clock, self.cohorts, self.enrolment)
-        self.streak_book = StreakBook(self.sessions, self.clock)
-        self.runner.add_sweep(self.streak_book.sweep)
-        self.tiers = TierService(self.sessions, self.clock, self.cohorts, self.catalog, self.learners, self.port)
-        self.submissions.on_approved(self.tiers.on_approved)
-        self.runner.add_sweep(self.tiers.sweep)
-        self.live_sessions = LiveSessionService(self.sessions, self.clock, self.cohorts, self.catalog)
-        self.session_events = SessionEventKeeper(
-            self.sessions, self.clock, self.ledger, self.port, self.live_sessions
-        )
-        self.runner.add_sweep(self.session_events.sweep)
-        self.calendars = CalendarService(self.sessions, self.clock, self.enrolment, self.live_sessions)
-        self.peer = PeerReviewService(self.sessions, self.clock, self.cohorts, self.catalog, self.outbox)
-        self.runner.add_sweep(self.peer.sweep)
-        self.runner.add_sweep(self.outbox.kick)
-        self.reminders = ReminderService(
-            self.sessions, self.clock, self.posting, self.learners, self.port, stats=self.stats
-        )
-        self.reminder_runner = ReminderRunner(self.reminders, self.clock)
+        self.services = build_services(self.sessions, self.clock, BotDiscordPort(self))
+        for service in dataclasses.fields(self.services):
+            setattr(self, service.name, getattr(self.services, service.name))
         for extension in sorted(m.name for m in pkgutil.iter_modules(cogs.__path__)):
             await self.load_extension(f"cogs.{extension}")
         await self.sync_commands_if_changed()
         interrupted = await self.ledger.mark_interrupted() + await self.outbox.mark_interrupted()
         if interrupted:
             log.warning("%d sends were cut off by the last stop; they will be checked and retried", interrupted)
-        self.runner.start()
-        self.reminder_runner.start()
+        self.scheduler.start()
         # Catch up once the gateway is ready, so missed weeks go out right after a restart.
         self.catch_up = self.loop.create_task(self._first_run(), name="first-schedule-run")
 
@@ -190,24 +162,9 @@ class CohortBot(commands.Bot):
         await self.reminder_runner.run_logged()
 
     async def close(self) -> None:
-        runner = getattr(self, "runner", None)
-        if runner is not None:
-            runner.shutdown()
-            await runner.settle()  # cancelled runs finish before the engine is disposed (else they may hang)
-        outbox = getattr(self, "outbox", None)
-        if outbox is not None:
-            outbox.shutdown()
-            await outbox.settle()
-        tiers = getattr(self, "tiers", None)
-        if tiers is not None:
-            tiers.shutdown()
-            await tiers.settle()
-        reminder_runner = getattr(self, "reminder_runner", None)
-        if reminder_runner is not None:
-            reminder_runner.shutdown()
-        checker = getattr(self, "roadmap_checker", None)
-        if checker is not None:
-            await checker.close()
+        services: Services | None = getattr(self, "services", None)
+        if services is not None:
+            await services.close()
         await super().close()
         engine = getattr(self, "engine", None)
         if engine is not None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import discord
 from discord import app_commands
@@ -11,6 +12,9 @@ from bot.errors import Forbidden
 
 if TYPE_CHECKING:
     from bot.app import CohortBot
+
+ChoiceT = TypeVar("ChoiceT", str, int)
+Autocomplete = Callable[[discord.Interaction, str], Coroutine[Any, Any, list[app_commands.Choice[ChoiceT]]]]
 
 
 def cohort_bot(interaction: discord.Interaction) -> CohortBot:
@@ -35,6 +39,29 @@ async def require_moderator(interaction: discord.Interaction) -> None:
     member = interaction.user if isinstance(interaction.user, discord.Member) else guild.get_member(interaction.user.id)
     if member is None or not await bot.is_moderator(member):
         raise Forbidden("Only moderators can do that: members with Manage Server or the server's moderator role.")
+
+
+async def _is_moderator(interaction: discord.Interaction) -> bool:
+    try:
+        await require_moderator(interaction)
+    except Forbidden as refusal:
+        # Only app-command errors raised by a check reach the tree's error handler (and a reply).
+        raise app_commands.CheckFailure(refusal.message) from refusal
+    return True
+
+
+moderator_only = app_commands.check(_is_moderator)
+"""Decorates a command (refused with the reason) or an autocomplete (no choices) for moderators only."""
+
+
+def for_moderators(autocomplete: Autocomplete[ChoiceT]) -> Autocomplete[ChoiceT]:
+    """`autocomplete` offering nothing to anyone but moderators (discord.py runs no cog check for autocompletes)."""
+
+    @moderator_only
+    async def guarded(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[ChoiceT]]:
+        return await autocomplete(interaction, current)
+
+    return guarded
 
 
 async def cohort_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:

@@ -7,7 +7,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from dotenv.parser import parse_stream
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, DotEnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/bot.db"
 _SUPPORTED_DATABASES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
@@ -17,10 +19,12 @@ class ConfigError(Exception):
     """One clear, token-free line saying which setting is wrong and how to fix it."""
 
 
-class Settings(BaseModel):
+class Settings(BaseSettings):
     """What the operator configures. Field names are the environment variable names."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = SettingsConfigDict(
+        frozen=True, extra="ignore", case_sensitive=True, env_ignore_empty=True, env_file_encoding="utf-8"
+    )
 
     DISCORD_TOKEN: SecretStr | None = None
     DATABASE_URL: str = DEFAULT_DATABASE_URL
@@ -56,16 +60,30 @@ class Settings(BaseModel):
             raise ValueError("must be http://127.0.0.1:PORT (a local sandbox)")
         return value
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Only the values given: load_settings is the one door for the environment and `.env`, so that building
+        # Settings(...) in a test or the harness never picks up the shell's variables.
+        return (init_settings,)
+
 
 def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")) -> Settings:
     """Settings from `.env` overlaid by the real environment; empty values count as unset."""
-    file_values = _read_env_file(env_file) if env_file is not None and env_file.is_file() else {}
-    fields = Settings.model_fields
-    given: dict[str, str] = {}
-    for source in (file_values, os.environ if environ is None else environ):
-        given.update({key: value for key, value in source.items() if key in fields and value.strip()})
+    env_file = env_file if env_file is not None and env_file.is_file() else None
+    if env_file is not None:
+        _check_env_file(env_file)
+    environment = os.environ if environ is None else environ
+    given = {key: value for key, value in environment.items() if key in Settings.model_fields and value.strip()}
+    from_file = DotEnvSettingsSource(Settings, env_file=env_file)() if env_file is not None else {}
     try:
-        return Settings.model_validate(given)
+        return Settings.model_validate({**from_file, **given})
     except ValidationError as exc:
         error = exc.errors()[0]
         name = str(error["loc"][0]) if error["loc"] else "settings"
@@ -74,14 +92,11 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
         raise ConfigError(f"{name}: {message}") from None
 
 
-def _read_env_file(path: Path) -> dict[str, str]:
-    values = {}
-    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        key, sep, value = line.removeprefix("export ").partition("=")
-        if not sep:
-            raise ConfigError(f"{path}:{number}: expected KEY=value")
-        values[key.strip()] = value.strip().strip("'\"")
-    return values
+def _check_env_file(path: Path) -> None:
+    """Refuse a line that is not KEY=value, naming the file and line (python-dotenv would skip it with a warning)."""
+    with path.open(encoding="utf-8") as stream:
+        for binding in parse_stream(stream):
+            if binding.error or (binding.key is not None and binding.value is None):
+                text = binding.original.string
+                number = binding.original.line + text[: len(text) - len(text.lstrip())].count("\n")
+                raise ConfigError(f"{path}:{number}: expected KEY=value")

@@ -30,7 +30,7 @@ async def readiness_problems(bot: CohortBot | None, max_backlog: int) -> list[st
     if bot is None or not hasattr(bot, "runner"):
         return ["starting: not logged in to Discord and connected to the database yet"]
     problems = gateway_problems(bot)
-    if not (bot.runner.running and bot.reminder_runner.running):
+    if not bot.scheduler.running:
         problems.append("the scheduler is not running")
     try:
         # The backlog query doubles as the database check: it reads real tables, as the bot's work does.

@@ -57,6 +57,13 @@ async def reply_ephemeral(interaction: discord.Interaction, message: str) -> Non
         log.warning("could not deliver an error reply: %s", exc)
 
 
+class CohortTree(app_commands.CommandTree):
+    """The bot's command tree: every command's failure goes through the one error path (passed as `tree_cls=`)."""
+
+    async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        await report_interaction_error(interaction, error)
+
+
 class ErrorHandlingView(discord.ui.View):
     """A view whose button and modal failures go through the same error path as commands."""
 

@@ -12,8 +12,9 @@ from discord.ext import commands
 
 from bot.checks import (
     cohort_autocomplete,
+    for_moderators,
     known_guild,
-    require_moderator,
+    moderator_only,
     roadmap_autocomplete,
     roadmap_version_autocomplete,
     uploaded_roadmap_autocomplete,
@@ -52,6 +53,16 @@ REVIEW_PERMISSIONS = {
 }
 
 
+# Only moderators may run /cohort, so only they are offered its choices.
+cohort_choices = for_moderators(cohort_autocomplete)
+roadmap_choices = for_moderators(roadmap_autocomplete)
+tier_choices = for_moderators(tier_autocomplete)
+weekday_choices = for_moderators(weekday_autocomplete)
+session_choices = for_moderators(session_autocomplete)
+uploaded_roadmap_choices = for_moderators(uploaded_roadmap_autocomplete)
+roadmap_version_choices = for_moderators(roadmap_version_autocomplete)
+
+
 def slug(name: str) -> str:
     """A file-name-safe form of a cohort name."""
     return re.sub(r"[^a-z0-9]+", "-", name.casefold()).strip("-") or "cohort"
@@ -71,15 +82,6 @@ class CohortCommands(
         self.bot = bot
         super().__init__()
 
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        if interaction.type is not discord.InteractionType.autocomplete:
-            try:
-                await require_moderator(interaction)
-            except Forbidden as refusal:
-                # Only app-command errors raised by a check reach the tree's error handler (and a reply).
-                raise app_commands.CheckFailure(refusal.message) from refusal
-        return True
-
     @app_commands.command(name="create", description="Create a cohort on a roadmap, posting weekly in a channel")
     @app_commands.describe(
         name="A name for the cohort, unique on this server (e.g. Spring 2026)",
@@ -91,7 +93,8 @@ class CohortCommands(
         review_channel="Where submissions are reviewed and moderators are told things",
         role="A role given to everyone who joins",
     )
-    @app_commands.autocomplete(roadmap=roadmap_autocomplete)
+    @app_commands.autocomplete(roadmap=roadmap_choices)
+    @moderator_only
     async def create(
         self,
         interaction: discord.Interaction,
@@ -152,6 +155,7 @@ class CohortCommands(
             raise InvalidInput("I can't run a cohort there: " + "; ".join(problems) + ". Fix that and try again.")
 
     @app_commands.command(name="list", description="List this server's cohorts")
+    @moderator_only
     async def list_cohorts(self, interaction: discord.Interaction) -> None:
         views = await self.bot.cohorts.in_guild(known_guild(interaction).id)
         if not views:
@@ -162,14 +166,16 @@ class CohortCommands(
 
     @app_commands.command(name="info", description="Show a cohort's roadmap, schedule and members")
     @app_commands.describe(cohort="The cohort")
-    @app_commands.autocomplete(cohort=cohort_autocomplete)
+    @app_commands.autocomplete(cohort=cohort_choices)
+    @moderator_only
     async def info(self, interaction: discord.Interaction, cohort: str) -> None:
         view = await self.bot.cohorts.get(known_guild(interaction).id, cohort)
         await interaction.response.send_message(cohort_summary(view), ephemeral=True)
 
     @app_commands.command(name="pause", description="Pause a cohort: no posts or reminders until it resumes")
     @app_commands.describe(cohort="The cohort")
-    @app_commands.autocomplete(cohort=cohort_autocomplete)
+    @app_commands.autocomplete(cohort=cohort_choices)
+    @moderator_only
     async def pause(self, interaction: discord.Interaction, cohort: str) -> None:
         view = await self.bot.cohorts.pause(known_guild(interaction).id, cohort, interaction.user.id)
         await interaction.response.send_message(
@@ -178,14 +184,16 @@ class CohortCommands(
 
     @app_commands.command(name="resume", description="Resume a paused cohort")
     @app_commands.describe(cohort="The cohort")
-    @app_commands.autocomplete(cohort=cohort_autocomplete)
+    @app_commands.autocomplete(cohort=cohort_choices)
+    @moderator_only
     async def resume(self, interaction: discord.Interaction, cohort: str) -> None:
         view = await self.bot.cohorts.resume(known_guild(interaction).id, cohort, interaction.user.id)
         await interaction.response.send_message(f"Resumed **{view.name}**: {schedule_line(view)}.", ephemeral=True)
 
     @app_commands.command(name="end", description="End a cohort for good: no more posts, enrolment closed")
     @app_commands.describe(cohort="The cohort")
-    @app_commands.autocomplete(cohort=cohort_autocomplete)
+    @app_commands.autocomplete(cohort=cohort_choices)
+    @moderator_only
     async def end(self, interaction: discord.Interaction, cohort: str) -> None:
         view = await self.bot.cohorts.end(known_guild(interaction).id, cohort, interaction.user.id)
         await interaction.response.send_message(
@@ -194,7 +202,8 @@ class CohortCommands(
 
     @app_commands.command(name="advance", description="Open the next week now (or every week up to to_week)")
     @app_commands.describe(cohort="The cohort", to_week="Open every week up to this one (default: the next week)")
-    @app_commands.autocomplete(cohort=cohort_autocomplete)
+    @app_commands.autocomplete(cohort=cohort_choices)
+    @moderator_only
     async def advance(
         self, interaction: discord.Interaction, cohort: str, to_week: app_commands.Range[int, 1, 520] | None = None
     ) -> None:
@@ -212,7 +221,8 @@ class CohortCommands(
         week="The week whose checkpoint deadline moves",
         days="Days added to the cohort's deadline (1-60)",
     )
-    @app_commands.autocomplete(cohort=cohort_autocomplete)
+    @app_commands.autocomplete(cohort=cohort_choices)
+    @moderator_only
     async def extend(
         self,
         interaction: discord.Interaction,
@@ -231,7 +241,8 @@ class CohortCommands(
 
     @app_commands.command(name="tier-role", description="Give an existing role when a learner completes a tier")
     @app_commands.describe(cohort="The cohort", tier="The certification tier", role="The role to give for it")
-    @app_commands.autocomplete(cohort=cohort_autocomplete, tier=tier_autocomplete)
+    @app_commands.autocomplete(cohort=cohort_choices, tier=tier_choices)
+    @moderator_only
     async def tier_role(self, interaction: discord.Interaction, cohort: str, tier: str, role: discord.Role) -> None:
         guild = known_guild(interaction)
         check_role_to_give(guild, role, _member(interaction))
@@ -242,7 +253,8 @@ class CohortCommands(
 
     @app_commands.command(name="roster", description="Download a cohort's roster as a CSV file")
     @app_commands.describe(cohort="The cohort")
-    @app_commands.autocomplete(cohort=cohort_autocomplete)
+    @app_commands.autocomplete(cohort=cohort_choices)
+    @moderator_only
     async def roster(self, interaction: discord.Interaction, cohort: str) -> None:
         guild = known_guild(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -257,7 +269,8 @@ class CohortCommands(
 
     @app_commands.command(name="stats", description="A cohort's funnel by week, quiet learners and review times")
     @app_commands.describe(cohort="The cohort")
-    @app_commands.autocomplete(cohort=cohort_autocomplete)
+    @app_commands.autocomplete(cohort=cohort_choices)
+    @moderator_only
     async def stats(self, interaction: discord.Interaction, cohort: str) -> None:
         guild = known_guild(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)  # a large cohort takes a moment
@@ -272,6 +285,7 @@ class CohortCommands(
 
     @app_commands.command(name="moderator-role", description="Set the role whose members may run cohorts")
     @app_commands.describe(role="Members with this role count as moderators (Manage Server always does)")
+    @moderator_only
     async def moderator_role(self, interaction: discord.Interaction, role: discord.Role) -> None:
         guild = known_guild(interaction)
         if not interaction.permissions.manage_guild:
@@ -283,6 +297,7 @@ class CohortCommands(
 
     @app_commands.command(name="import-roadmap", description="Upload a roadmap YAML file for this server")
     @app_commands.describe(file="A roadmap .yaml file (see the README for the format)")
+    @moderator_only
     async def import_roadmap(self, interaction: discord.Interaction, file: discord.Attachment) -> None:
         guild = known_guild(interaction)
         # Answer Discord first: checking a file may take seconds, and the refusal goes out as a follow-up.
@@ -312,7 +327,8 @@ class CohortCommands(
         channel="A voice or stage channel to meet in",
         location=f"Where else it happens, e.g. a video-call link (up to {MAX_LOCATION} characters)",
     )
-    @app_commands.autocomplete(cohort=cohort_autocomplete, weekday=weekday_autocomplete)
+    @app_commands.autocomplete(cohort=cohort_choices, weekday=weekday_choices)
+    @moderator_only
     async def session_add(
         self,
         interaction: discord.Interaction,
@@ -348,7 +364,8 @@ class CohortCommands(
 
     @session.command(name="list", description="List a cohort's live sessions and their next meetings")
     @app_commands.describe(cohort="The cohort")
-    @app_commands.autocomplete(cohort=cohort_autocomplete)
+    @app_commands.autocomplete(cohort=cohort_choices)
+    @moderator_only
     async def session_list(self, interaction: discord.Interaction, cohort: str) -> None:
         views = await self.bot.live_sessions.in_cohort(known_guild(interaction).id, cohort)
         if not views:
@@ -360,7 +377,8 @@ class CohortCommands(
 
     @session.command(name="remove", description="Remove a live session and cancel its Discord event")
     @app_commands.describe(cohort="The cohort", session="The session")
-    @app_commands.autocomplete(cohort=cohort_autocomplete, session=session_autocomplete)
+    @app_commands.autocomplete(cohort=cohort_choices, session=session_choices)
+    @moderator_only
     async def session_remove(self, interaction: discord.Interaction, cohort: str, session: str) -> None:
         view = await self.bot.live_sessions.remove(known_guild(interaction).id, cohort, session)
         await interaction.response.send_message(
@@ -375,7 +393,8 @@ class CohortCommands(
         anonymous="Hide reviewers' names from authors (default: shown)",
         due_days="Days peers have to review, 1-14 (default 3)",
     )
-    @app_commands.autocomplete(cohort=cohort_autocomplete)
+    @app_commands.autocomplete(cohort=cohort_choices)
+    @moderator_only
     async def peer_review(
         self,
         interaction: discord.Interaction,
@@ -396,8 +415,9 @@ class CohortCommands(
         version="One version to delete (default: every version no cohort uses)",
     )
     # One decorator each: discord.py types a single call's callbacks with one choice type (str here, int there).
-    @app_commands.autocomplete(roadmap=uploaded_roadmap_autocomplete)
-    @app_commands.autocomplete(version=roadmap_version_autocomplete)
+    @app_commands.autocomplete(roadmap=uploaded_roadmap_choices)
+    @app_commands.autocomplete(version=roadmap_version_choices)
+    @moderator_only
     async def remove_roadmap(
         self, interaction: discord.Interaction, roadmap: str, version: app_commands.Range[int, 1] | None = None
     ) -> None:

@@ -14,7 +14,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.checks import cohort_autocomplete, cohort_bot, known_guild, require_moderator
+from bot.checks import cohort_autocomplete, cohort_bot, for_moderators, known_guild, moderator_only, require_moderator
 from bot.db.models import ReviewDecision
 from bot.discord_port import guard
 from bot.errors import InvalidInput, Unavailable
@@ -290,9 +290,9 @@ class SubmissionCommands(commands.Cog):
 
     @review.command(name="queue", description="List pending submissions, oldest first")
     @app_commands.describe(cohort="Only this cohort (default: all of this server's)")
-    @app_commands.autocomplete(cohort=cohort_autocomplete)
+    @app_commands.autocomplete(cohort=for_moderators(cohort_autocomplete))
+    @moderator_only
     async def queue(self, interaction: discord.Interaction, cohort: str | None = None) -> None:
-        await require_moderator(interaction)
         guild = known_guild(interaction)
         items = await self.bot.submissions.queue(guild.id, cohort)
         if not items:

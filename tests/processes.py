@@ -7,6 +7,7 @@ import contextlib
 import os
 import socket
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from bot.config import Settings
@@ -70,3 +71,7 @@ class Process:
             await self.proc.wait()
         with contextlib.suppress(asyncio.CancelledError):
             await self.reader
+
+
+Spawn = Callable[..., Awaitable[Process]]
+"""Starts `python -m bot` with the given arguments and settings (the process tests' `spawn` fixture)."""

@@ -1,15 +1,14 @@
-"""APScheduler wiring: one job per cohort at its next opening, plus a catch-up sweep; the planner decides."""
+"""Week posts on the scheduler: one job per cohort at its next opening, plus a catch-up sweep; the planner decides."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
-
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from datetime import datetime, timedelta
 
 from bot.clock import Clock
+from bot.schedule.scheduler import Scheduler
 from bot.services.posting import PostingService, RunReport, ScheduledCohort
 
 log = logging.getLogger(__name__)
@@ -19,41 +18,29 @@ COHORT_JOB_PREFIX = "cohort-"
 
 
 class ScheduleRunner:
-    """Keeps APScheduler's in-memory jobs in step with the database; the ledger makes every run safe.
+    """Keeps the scheduler's cohort jobs in step with the database; the ledger makes every run safe.
 
     Jobs only say *when* to look. What to send is always decided afresh from the database by the
     planner, so a rebuild, a duplicate wake-up or a restart can never send anything twice.
     """
 
-    def __init__(self, posting: PostingService, clock: Clock) -> None:
+    def __init__(self, posting: PostingService, clock: Clock, scheduler: Scheduler) -> None:
         self._posting = posting
         self._clock = clock
-        self._scheduler = AsyncIOScheduler(
-            timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
-        )
+        self._scheduler = scheduler
         self._run_lock = asyncio.Lock()
         self._pending: set[asyncio.Task[RunReport | None]] = set()
         self._sweeps: list[Callable[[], Awaitable[object]]] = []
         self.last_run_at: datetime | None = None
         """The clock time the last run (the minute catch-up sweep included) finished; for the metrics."""
+        scheduler.every("catch-up", CATCH_UP_EVERY, self._run_logged)
 
     def add_sweep(self, sweep: Callable[[], Awaitable[object]]) -> None:
         """Also run `sweep` after every run (the minute catch-up included), e.g. retrying pending tier roles."""
         self._sweeps.append(sweep)
 
-    def start(self) -> None:
-        self._scheduler.start()
-        self._scheduler.add_job(
-            self._run_logged, "interval", seconds=CATCH_UP_EVERY.total_seconds(), id="catch-up", replace_existing=True
-        )
-
-    @property
-    def running(self) -> bool:
-        return bool(self._scheduler.running)  # APScheduler 3 is untyped
-
     def shutdown(self) -> None:
-        if self._scheduler.running:
-            self._scheduler.shutdown(wait=False)
+        """Cancel the runs started by changes (the scheduler itself is stopped by its owner)."""
         for task in self._pending:
             task.cancel()
 
@@ -81,31 +68,19 @@ class ScheduleRunner:
         return self._schedule(scheduled)
 
     def _schedule(self, scheduled: list[ScheduledCohort]) -> int:
-        for job in self._scheduler.get_jobs():
-            if job.id.startswith(COHORT_JOB_PREFIX):
-                job.remove()
+        self._scheduler.remove_all(COHORT_JOB_PREFIX)
         now = self._clock.now()
         count = 0
         for item in scheduled:
             upcoming = [at for at in item.openings.values() if at > now]
             if not upcoming:
                 continue
-            self._scheduler.add_job(
-                self._run_logged,
-                "date",
-                run_date=self._wall_time(min(upcoming), now),
-                id=f"{COHORT_JOB_PREFIX}{item.cohort.id}",
-                replace_existing=True,
-            )
+            self._scheduler.at(f"{COHORT_JOB_PREFIX}{item.cohort.id}", min(upcoming), self._run_logged)
             count += 1
         return count
 
-    def _wall_time(self, moment: datetime, now: datetime) -> datetime:
-        # The injected clock may run ahead of the wall clock (demo, tests): keep the same distance.
-        return datetime.now(UTC) + (moment - now)
-
     def job_count(self) -> int:
-        return sum(1 for job in self._scheduler.get_jobs() if job.id.startswith(COHORT_JOB_PREFIX))
+        return self._scheduler.count(COHORT_JOB_PREFIX)
 
     async def run_due(self) -> RunReport:
         """Send whatever is due now, then schedule each cohort's next wake-up."""

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
 
 from bot.clock import ManualClock
 from bot.harness import RunningBot, StudyServer, build_study_server, start_bot, start_sandbox
-from bot.sandbox import Sandbox
-
-START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
-"""A Monday morning, one hour before a 09:00 UTC cohort's first post."""
+from bot.sandbox import Member, Sandbox
+from tests.e2e.helpers import START, Launcher, start_cohort
 
 
 @pytest.fixture
@@ -36,9 +33,6 @@ async def sandbox(server: StudyServer) -> AsyncIterator[Sandbox]:
         await sb.stop()
 
 
-Launcher = Callable[[], Awaitable[RunningBot]]
-
-
 @pytest_asyncio.fixture
 async def launch(sandbox: Sandbox, database_url: str, clock: ManualClock) -> AsyncIterator[Launcher]:
     """Start the bot (again, for restart tests) on the same database; every started bot is stopped."""
@@ -58,3 +52,15 @@ async def launch(sandbox: Sandbox, database_url: str, clock: ManualClock) -> Asy
 @pytest_asyncio.fixture
 async def bot(launch: Launcher) -> RunningBot:
     return await launch()
+
+
+@pytest.fixture
+def ada(server: StudyServer) -> Member:
+    return server.learners[0]
+
+
+@pytest.fixture
+async def running(sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock) -> RunningBot:
+    """The study server's cohort started: its learners joined, and week 1 open."""
+    await start_cohort(sandbox, server, bot, clock)
+    return bot

@@ -10,9 +10,7 @@ from bot.clock import ManualClock
 from bot.db.models import AwardStatus, Cohort, Membership, MembershipStatus, TierAward
 from bot.harness import StudyServer
 from bot.sandbox import Guild, Member, Perm, Sandbox
-from tests.e2e.conftest import START, Launcher
-from tests.e2e.test_submissions import start_cohort
-from tests.e2e.test_tiers import TIER_ROLE, complete
+from tests.e2e.helpers import START, TIER_ROLE, Launcher, complete, start_cohort
 
 STUCK = 60
 

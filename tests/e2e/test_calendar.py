@@ -11,8 +11,7 @@ from icalendar import Calendar
 from bot.clock import ManualClock
 from bot.harness import RunningBot, StudyServer
 from bot.sandbox import Perm, Reply, Sandbox
-from tests.e2e.test_cohort_commands import assert_refused
-from tests.e2e.test_schedule import create_cohort
+from tests.e2e.helpers import assert_refused, create_cohort
 
 BERLIN = ZoneInfo("Europe/Berlin")
 LONG_ROADMAP = "ai-ml-career-paths"

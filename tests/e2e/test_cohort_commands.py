@@ -4,51 +4,32 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import time, timedelta
-from pathlib import Path
 from typing import Any
 
+from discord import app_commands
 from sqlalchemy import select
 
 from bot.clock import ManualClock
-from bot.db.models import Base, CohortPause, CohortStatus
+from bot.db.models import CohortPause, CohortStatus
 from bot.harness import RunningBot, StudyServer
 from bot.sandbox import Perm, Reply, Sandbox, SandboxFile
 from bot.sandbox.options import ATTACHMENT, BOOLEAN, CHANNEL, INTEGER, NUMBER, ROLE, STRING, SUB_COMMAND, USER
 from bot.services.cohorts import CohortView
+from tests.e2e.helpers import (
+    BUNDLED_FILE,
+    ROADMAP,
+    TITLE,
+    UPLOAD_ID,
+    assert_refused,
+    db_rows,
+    reply_text,
+    uploaded_yaml,
+)
 
-ROADMAP = "ml-for-senior-engineers"
-TITLE = "ML/AI Learning Roadmap for Senior Software Engineers"
-BUNDLED_FILE = Path(__file__).resolve().parents[2] / "roadmaps" / f"{ROADMAP}.yaml"
-UPLOAD_ID = "our-senior-track"
 Launcher = Callable[[], Awaitable[RunningBot]]
 
 
 # Helpers.
-
-
-async def db_rows(bot: RunningBot) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table (bar the command-sync bookkeeping), to show a refusal changed nothing."""
-    await bot.bot.runner.settle()
-    async with bot.bot.sessions() as session:
-        rows = {}
-        for table in Base.metadata.sorted_tables:
-            if table.name != "bot_state":
-                query = select(table).order_by(*table.primary_key.columns)
-                rows[table.name] = [tuple(row) for row in (await session.execute(query)).all()]
-        return rows
-
-
-def assert_refused(reply: Reply, *phrases: str) -> None:
-    """An ephemeral reply whose text carries every phrase (what was wrong, what to do)."""
-    text = reply_text(reply)
-    assert reply.ephemeral, f"refusal was not ephemeral: {reply!r}"
-    for phrase in phrases:
-        assert phrase in text, f"{phrase!r} not in {text!r}"
-
-
-def reply_text(reply: Reply) -> str:
-    """What the user reads: the response (after a deferral, the first followup fills it in)."""
-    return reply.content or ""
 
 
 async def create(
@@ -68,15 +49,6 @@ async def the_cohort(bot: RunningBot, server: StudyServer, name: str = "Spring")
 
 def week_posts(sandbox: Sandbox, server: StudyServer) -> list[str]:
     return [m.content for m in sandbox.messages_in(server.cohort_channel) if "is open.**" in m.content]
-
-
-def uploaded_yaml(roadmap_id: str = UPLOAD_ID, title: str | None = None) -> bytes:
-    """A bundled roadmap under a new id (and optionally a new title), as a moderator would upload it."""
-    text = BUNDLED_FILE.read_text(encoding="utf-8").replace(f"id: {ROADMAP}\n", f"id: {roadmap_id}\n", 1)
-    if title is not None:
-        text = text.replace(f'title: "{TITLE}"\n', f'title: "{title}"\n', 1)
-    assert f"id: {roadmap_id}\n" in text
-    return text.encode("utf-8")
 
 
 # /cohort create.
@@ -531,6 +503,34 @@ async def test_cohort_autocomplete_offers_only_this_servers_cohorts(
     # Nor can a name from the other server be used here.
     reply = await sandbox.slash("cohort info", cohort="Spring Club")
     assert_refused(reply, "no cohort named 'Spring Club' on this server")
+
+
+async def test_a_non_moderator_is_offered_nothing_by_moderator_autocompletes(
+    sandbox: Sandbox, server: StudyServer, bot: RunningBot
+):
+    await create(sandbox, server, bot)
+    learner = server.learners[0]
+    assert await sandbox.autocomplete("cohort info", "cohort", "") == [{"name": "Spring", "value": "Spring"}]
+    for command, option in [
+        ("cohort info", "cohort"),
+        ("cohort pause", "cohort"),
+        ("cohort create", "roadmap"),
+        ("cohort remove-roadmap", "roadmap"),
+        ("cohort session add", "weekday"),
+        ("review queue", "cohort"),
+    ]:
+        offered = await sandbox.autocomplete(command, option, "", user=learner)
+        assert offered == [], f"/{command} {option}: a learner was offered {offered}"
+    # The same choices stay open to learners where the command is theirs.
+    assert [c["value"] for c in await sandbox.autocomplete("join", "cohort", "", user=learner)] == ["Spring"]
+
+
+async def test_every_cohort_command_checks_for_a_moderator(bot: RunningBot):
+    group = bot.bot.tree.get_command("cohort")
+    assert isinstance(group, app_commands.Group)
+    commands = list(group.walk_commands())
+    unguarded = [c.qualified_name for c in commands if isinstance(c, app_commands.Command) and not c.checks]
+    assert len(commands) > 15 and not unguarded, unguarded
 
 
 async def test_roadmap_autocomplete_shows_titles_and_sends_ids(

@@ -18,7 +18,7 @@ from bot.clock import ManualClock
 from bot.db.models import BotState
 from bot.harness import RunningBot, StudyServer, start_bot
 from bot.sandbox import Sandbox
-from tests.e2e.conftest import Launcher
+from tests.e2e.helpers import Launcher
 
 NAME = re.compile(r"^[-_\w]{1,32}$")
 MANAGE_GUILD = 0x20

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
 
 import discord
 import pytest
 
 from bot.harness import RunningBot, StudyServer
-from bot.sandbox import Channel, ChannelType, Member, Sandbox, SandboxFile, User, payloads
-from tests.e2e.conftest import Launcher
+from bot.sandbox import Channel, ChannelType, Sandbox, SandboxFile, User, payloads
+from tests.e2e.helpers import Launcher, guild_command
 
 APOLOGY = re.compile(r"Sorry, something went wrong on my side\..* id: ([0-9a-f]{8})")
 NOT_A_ROADMAP = b"id: broken\ntitle: Broken\nmodules: not-a-list\n"
@@ -23,24 +22,6 @@ async def assert_still_serving(sandbox: Sandbox, server: StudyServer, expect: st
     assert not reply.errors, reply.errors
     assert reply.ephemeral
     assert expect in (reply.content or ""), reply
-
-
-def guild_command(
-    sandbox: Sandbox, member: Member, channel: Channel, name: str, options: list[dict[str, Any]]
-) -> dict[str, Any]:
-    """A hand-written slash command interaction in a known server, with option values as given."""
-    schema = sandbox.commands.lookup(name, None)
-    assert schema is not None, f"/{name} was never synced"
-    guild = channel.guild
-    assert guild is not None
-    return {
-        "type": 2,
-        "guild_id": str(guild.id),
-        "channel_id": str(channel.id),
-        "channel": payloads.channel(channel),
-        "member": payloads.member(member, channel=channel),
-        "data": {"id": schema["id"], "name": name, "type": 1, "options": options},
-    }
 
 
 async def create_cohort(sandbox: Sandbox, server: StudyServer, name: str = "Spring") -> None:

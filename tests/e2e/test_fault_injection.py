@@ -19,8 +19,7 @@ from bot.clock import ManualClock
 from bot.db.models import Review
 from bot.harness import RunningBot, StudyServer
 from bot.sandbox import Message, Sandbox, SandboxError
-from tests.e2e.conftest import Launcher
-from tests.e2e.test_schedule import create_cohort
+from tests.e2e.helpers import Launcher, create_cohort
 
 SEED = 1
 FAULT_RATE = 0.12

@@ -5,13 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-
 from bot.clock import ManualClock
-from bot.db.models import Base, Membership, MembershipStatus
+from bot.db.models import MembershipStatus
 from bot.harness import RunningBot, StudyServer
 from bot.sandbox import Reply, Sandbox, payloads
-from bot.sandbox.world import Member
+from tests.e2e.helpers import assert_refused, db_rows, join, leave, memberships
 
 ROADMAP = "ml-for-senior-engineers"
 TITLE = "ML/AI Learning Roadmap for Senior Software Engineers"
@@ -21,30 +19,6 @@ WEEK_2_OPENS = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 # Helpers.
-
-
-async def db_rows(bot: RunningBot) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table (bar the command-sync bookkeeping), to show a refusal changed nothing."""
-    await bot.bot.runner.settle()
-    async with bot.bot.sessions() as session:
-        rows = {}
-        for table in Base.metadata.sorted_tables:
-            if table.name != "bot_state":
-                query = select(table).order_by(*table.primary_key.columns)
-                rows[table.name] = [tuple(row) for row in (await session.execute(query)).all()]
-        return rows
-
-
-async def memberships(bot: RunningBot) -> list[Membership]:
-    async with bot.bot.sessions() as session:
-        return list((await session.scalars(select(Membership).order_by(Membership.id))).all())
-
-
-def assert_refused(reply: Reply, *phrases: str) -> None:
-    """An ephemeral reply whose text carries every phrase (what was wrong, what to do)."""
-    assert reply.ephemeral, f"refusal was not ephemeral: {reply!r}"
-    for phrase in phrases:
-        assert phrase in (reply.content or ""), f"{phrase!r} not in {reply.content!r}"
 
 
 def stamp(moment: datetime, style: str = "f") -> str:
@@ -61,20 +35,9 @@ async def create(
     await bot.bot.runner.settle()
 
 
-async def join(sandbox: Sandbox, learner: Member, **options: Any) -> Reply:
-    reply = await sandbox.slash("join", user=learner, **options)
-    assert reply.ephemeral and reply.content.startswith("Welcome"), reply
-    return reply
-
-
 def button(reply: Reply, label: str) -> dict[str, Any]:
     [found] = [c for row in reply.components for c in row.get("components", []) if c.get("label") == label]
     return found
-
-
-async def leave(sandbox: Sandbox, learner: Member, **options: Any) -> Reply:
-    asked = await sandbox.slash("leave", user=learner, **options)
-    return await sandbox.click(asked, "Leave", user=learner)
 
 
 # /join.

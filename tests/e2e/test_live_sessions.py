@@ -15,8 +15,7 @@ from bot.sandbox.events import CANCELLED, EXTERNAL, VOICE, ScheduledEvent
 from bot.sandbox.payloads import channel as channel_payload
 from bot.services.live_sessions import MAX_SESSIONS_PER_COHORT
 from bot.services.session_events import SESSION_EVENT
-from tests.e2e.test_cohort_commands import assert_refused, db_rows
-from tests.e2e.test_schedule import create_cohort
+from tests.e2e.helpers import assert_refused, create_cohort, db_rows
 
 EVENTS = int(Perm.MANAGE_EVENTS | Perm.CONNECT)
 

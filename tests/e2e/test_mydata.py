@@ -20,7 +20,7 @@ from bot.db.models import (
 from bot.harness import RunningBot, StudyServer
 from bot.render.review import REMOVED_BY_LEARNER
 from bot.sandbox import Message, Sandbox, SandboxFile
-from tests.e2e.test_schedule import create_cohort
+from tests.e2e.helpers import create_cohort
 
 WEEK_1 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

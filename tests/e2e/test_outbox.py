@@ -12,20 +12,13 @@ from bot.db.models import OutboxMessage, OutboxState, Submission, SubmissionVers
 from bot.harness import RunningBot, StudyServer, build_study_server
 from bot.sandbox import Member, Perm, Sandbox, SandboxFile
 from bot.services.outbox import GIVE_UP_AFTER
-from tests.e2e.conftest import Launcher
-from tests.e2e.test_schedule import run
-from tests.e2e.test_submissions import buttons, dms, reviews, start_cohort
+from tests.e2e.helpers import Launcher, buttons, dms, reviews, run, start_cohort
 
 MESSAGES = "/channels/{channel_id}/messages"
 EDIT_ORIGINAL = "/webhooks/{app_id}/{token}/messages/@original"
 DOWNLOAD = "/attachments/{channel_id}/{attachment_id}/{filename}"
 REPORT = b"%PDF-1.4 tiny"
 BURST = 40
-
-
-@pytest.fixture
-def ada(server: StudyServer) -> Member:
-    return server.learners[0]
 
 
 async def outbox(bot: RunningBot) -> list[OutboxMessage]:

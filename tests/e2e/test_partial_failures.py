@@ -12,8 +12,7 @@ from bot.db.models import Delivery, DeliveryState
 from bot.harness import RunningBot, StudyServer
 from bot.sandbox import Sandbox, SandboxFile
 from bot.sandbox.faults import LOST
-from tests.e2e.conftest import Launcher
-from tests.e2e.test_schedule import create_cohort, run
+from tests.e2e.helpers import Launcher, create_cohort, run
 
 MESSAGES = "/channels/{channel_id}/messages"
 THREADS = "/channels/{channel_id}/messages/{message_id}/threads"

@@ -16,9 +16,7 @@ from bot.db.models import Membership, PeerAssignment, PeerReview, PeerSettings, 
 from bot.errors import InvalidInput
 from bot.harness import RunningBot, StudyServer, build_study_server
 from bot.sandbox import Message, Reply, Sandbox
-from tests.e2e.conftest import Launcher
-from tests.e2e.test_learner_commands import assert_refused
-from tests.e2e.test_schedule import create_cohort
+from tests.e2e.helpers import Launcher, assert_refused, create_cohort
 
 WEEK_1 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 DEADLINE_1 = WEEK_1 + timedelta(days=7)

@@ -23,10 +23,16 @@ from bot.render.stats_csv import QUIET_HEADER, TIER_HEADER, WEEK_HEADER
 from bot.sandbox import Reply, Sandbox, payloads
 from bot.sandbox.records import StoredAttachment
 from bot.services.progress import WeekState
-from tests.e2e.test_learner_commands import assert_refused, db_rows
-from tests.e2e.test_progress import add_history, decide_latest, statements, submit
-from tests.e2e.test_schedule import create_cohort
-from tests.e2e.test_submissions import start_cohort
+from tests.e2e.helpers import (
+    add_history,
+    assert_refused,
+    create_cohort,
+    db_rows,
+    decide_latest,
+    start_cohort,
+    statements,
+    submit,
+)
 
 MARCH = datetime(2026, 3, 1, tzinfo=UTC)
 

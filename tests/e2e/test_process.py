@@ -13,7 +13,7 @@ import discord
 from bot.clock import ManualClock
 from bot.harness import RunningBot, StudyServer
 from bot.sandbox import Sandbox
-from tests.e2e.conftest import Launcher
+from tests.e2e.helpers import Launcher
 
 PRIVILEGED_INTENTS = {"GUILD_MEMBERS": 1 << 1, "GUILD_PRESENCES": 1 << 8, "MESSAGE_CONTENT": 1 << 15}
 NO_PINGS = {"parse": []}

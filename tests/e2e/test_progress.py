@@ -2,31 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, insert, select
+from sqlalchemy import select
 
 from bot.clock import ManualClock
 from bot.db.models import (
-    AwardStatus,
     CheckIn,
-    Extension,
     Membership,
     MembershipStatus,
-    Submission,
-    SubmissionStatus,
-    SubmissionVersion,
-    TierAward,
 )
 from bot.harness import RunningBot, StudyServer
 from bot.sandbox import Member, Reply, Sandbox, SandboxError
-from tests.e2e.test_error_path import guild_command
-from tests.e2e.test_learner_commands import assert_refused, db_rows
-from tests.e2e.test_schedule import create_cohort
-from tests.e2e.test_submissions import reviews, start_cohort
+from tests.e2e.helpers import (
+    add_history,
+    assert_refused,
+    create_cohort,
+    db_rows,
+    decide_latest,
+    guild_command,
+    statements,
+    submit,
+)
 
 WEEK_1 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 WEEK_2 = WEEK_1 + timedelta(days=7)
@@ -45,17 +45,6 @@ def lines(reply: Reply) -> list[str]:
     return reply.embeds[0]["description"].splitlines()
 
 
-@pytest.fixture
-def ada(server: StudyServer) -> Member:
-    return server.learners[0]
-
-
-@pytest.fixture
-async def running(sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock) -> RunningBot:
-    await start_cohort(sandbox, server, bot, clock)
-    return bot
-
-
 async def check_ins(bot: RunningBot) -> list[tuple[date, int | None, str | None]]:
     async with bot.bot.sessions() as session:
         rows = await session.execute(select(CheckIn.local_date, CheckIn.minutes, CheckIn.note).order_by(CheckIn.id))
@@ -67,20 +56,6 @@ async def check_in_on(sandbox: Sandbox, clock: ManualClock, learner: Member, whe
     reply = await sandbox.slash("checkin", user=learner, **options)
     assert reply.content.startswith("Checked in"), reply.content
     return reply
-
-
-async def submit(sandbox: Sandbox, learner: Member, week: int) -> None:
-    reply = await sandbox.slash("submit", user=learner, week=week, link=f"https://example.org/{learner.name}/{week}")
-    assert "Submitted" in reply.content, reply.content
-
-
-async def decide_latest(sandbox: Sandbox, server: StudyServer, *, approve: bool) -> None:
-    latest = reviews(sandbox, server)[-1]
-    if approve:
-        assert (await sandbox.click(latest, "Approve", user=server.moderator)).errors == []
-    else:
-        form = await sandbox.click(latest, "Request changes", user=server.moderator)
-        await sandbox.submit_modal(form, {"What should the learner change?": "Add tests, please."})
 
 
 # /checkin.
@@ -367,53 +342,6 @@ async def test_leaderboard_refusals(sandbox: Sandbox, server: StudyServer, runni
 
 
 # A fixed number of queries, whatever the history.
-
-
-async def statements(bot: RunningBot, call: Callable[[], Awaitable[Reply]]) -> int:
-    await bot.bot.outbox.settle()  # owed messages still going out are not the command's statements
-    seen: list[str] = []
-
-    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
-        seen.append(statement)
-
-    event.listen(bot.bot.engine.sync_engine, "before_cursor_execute", count)
-    try:
-        reply = await call()
-    finally:
-        event.remove(bot.bot.engine.sync_engine, "before_cursor_execute", count)
-    assert reply.embeds, reply
-    return len(seen)
-
-
-async def add_history(bot: RunningBot, membership_ids: list[int], cohort_id: int, *, days: int, weeks: int) -> None:
-    """Bulk history for these memberships: a check-in a day for `days` days, `weeks` approved checkpoints."""
-    start = datetime(2025, 12, 1, 12, 0, tzinfo=UTC)
-    async with bot.bot.sessions.begin() as session:
-        checkins = [
-            {"membership_id": m, "local_date": (start + timedelta(days=d)).date(), "minutes": 30, "note": None,
-             "created_at": start + timedelta(days=d)}
-            for m in membership_ids for d in range(days)
-        ]
-        await session.execute(insert(CheckIn), checkins)
-        for m in membership_ids:
-            for week in range(2, 2 + weeks):
-                at = start + timedelta(days=7 * week)
-                submission_id = await session.scalar(
-                    insert(Submission).returning(Submission.id),
-                    {"cohort_id": cohort_id, "membership_id": m, "week": week, "status": SubmissionStatus.APPROVED,
-                     "current_version": 2, "created_at": at, "updated_at": at},
-                )
-                await session.execute(insert(SubmissionVersion), [
-                    {"submission_id": submission_id, "version": v, "link": "https://e.org", "late": False,
-                     "submitted_at": at + timedelta(hours=v)} for v in (1, 2)
-                ])
-            await session.execute(insert(Extension), [
-                {"membership_id": m, "week": w, "days": 2, "granted_by": 1, "created_at": start} for w in (3, 4)
-            ])
-            await session.execute(insert(TierAward), {
-                "membership_id": m, "tier_key": "beginner", "status": AwardStatus.GRANTED, "role_id": 5,
-                "attempts": 1, "earned_at": start, "granted_at": start,
-            })
 
 
 async def test_progress_and_leaderboard_cost_the_same_queries_for_a_small_and_a_large_history(

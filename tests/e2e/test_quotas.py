@@ -12,9 +12,7 @@ from bot.clock import ManualClock
 from bot.db.models import QuotaUse
 from bot.harness import RunningBot, StudyServer
 from bot.sandbox import Reply, Sandbox
-from tests.e2e.conftest import START
-from tests.e2e.test_learner_commands import assert_refused, db_rows, leave
-from tests.e2e.test_submissions import WEEK_1, reviews, start_cohort
+from tests.e2e.helpers import START, WEEK_1, assert_refused, db_rows, leave, reviews, start_cohort
 
 
 def try_again(at: datetime) -> str:

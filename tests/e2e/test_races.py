@@ -41,9 +41,13 @@ from bot.harness import RunningBot, StudyServer
 from bot.sandbox import Member, Message, Reply, Sandbox
 from bot.services.cohorts import NewCohort
 from bot.services.submissions import Decision, SubmissionCard, SubmissionRequest
-from tests.e2e.test_cohort_commands import UPLOAD_ID, uploaded_yaml
-from tests.e2e.test_schedule import create_cohort, week_posts
-from tests.e2e.test_submissions import WEEK_1
+from tests.e2e.helpers import (
+    UPLOAD_ID,
+    WEEK_1,
+    create_cohort,
+    uploaded_yaml,
+    week_posts,
+)
 
 ROUNDS = 20
 COHORT = "Spring"

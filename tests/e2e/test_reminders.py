@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from bot.clock import ManualClock
 from bot.db.models import (
@@ -17,11 +17,11 @@ from bot.db.models import (
     ReminderDelivery,
     TierAward,
 )
+from bot.db.statements import counting_statements
 from bot.harness import RunningBot, StudyServer
 from bot.sandbox import Member, Perm, Reply, Sandbox, payloads
 from bot.services.reminders import DAILY_REMINDER, ReminderReport
-from tests.e2e.conftest import Launcher
-from tests.e2e.test_schedule import create_cohort
+from tests.e2e.helpers import Launcher, create_cohort
 
 DAILY = "Daily reminder for **Spring**"
 WEEKLY = "checkpoint **"
@@ -474,20 +474,12 @@ async def counted_sweep(bot: RunningBot, clock: ManualClock, at: datetime) -> Co
     clock.set(at)
     await bot.bot.runner.run_due()
     counted = Counted()
-    statements = [0]
-
-    def count(*_args: object) -> None:
-        statements[0] += 1
-
-    engine = bot.bot.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with counting_statements(bot.bot.engine) as counter:
         await bot.bot.reminders.plan(at, since=at - timedelta(minutes=1))
-        counted.plan, statements[0] = statements[0], 0
+    counted.plan = counter.count
+    with counting_statements(bot.bot.engine) as counter:
         counted.report = await bot.bot.reminder_runner.run_due()
-        counted.sweep = statements[0]
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+    counted.sweep = counter.count
     return counted
 
 

@@ -9,10 +9,19 @@ from bot.clock import ManualClock
 from bot.db.models import AwardStatus, Cohort, TierRole
 from bot.harness import RunningBot, StudyServer
 from bot.sandbox import Member, Perm, Role, Sandbox
-from tests.e2e.conftest import Launcher
-from tests.e2e.test_learner_commands import assert_refused, join, leave, memberships
-from tests.e2e.test_submissions import count, start_cohort
-from tests.e2e.test_tiers import TIER_ROLE, awards, complete, problem_reports
+from tests.e2e.helpers import (
+    TIER_ROLE,
+    Launcher,
+    assert_refused,
+    awards,
+    complete,
+    count,
+    join,
+    leave,
+    memberships,
+    problem_reports,
+    start_cohort,
+)
 
 POWERS = [
     (discord.Permissions(**{flag: True}).value, label)

@@ -10,7 +10,7 @@ from bot.clock import ManualClock
 from bot.harness import RunningBot, StudyServer
 from bot.render.roster_csv import HEADER
 from bot.sandbox import Reply, Sandbox
-from tests.e2e.test_schedule import create_cohort
+from tests.e2e.helpers import create_cohort
 
 
 def table(reply: Reply) -> list[dict[str, str]]:

@@ -10,29 +10,7 @@ from bot.clock import ManualClock
 from bot.db.models import CohortStatus, Delivery, DeliveryState
 from bot.harness import RunningBot, StudyServer
 from bot.sandbox import Perm, Sandbox
-from tests.e2e.conftest import Launcher
-
-
-async def create_cohort(sandbox: Sandbox, server: StudyServer, **options: object) -> None:
-    values = {"name": "Spring", "roadmap": "ml-ai-study-guide", "start": "2026-03-02"} | options
-    reply = await sandbox.slash(
-        "cohort create",
-        user=server.moderator,
-        review_channel=server.review_channel,
-        options={"channel": server.cohort_channel},
-        **values,
-    )
-    assert reply.content.startswith("Created"), reply.content
-
-
-def week_posts(sandbox: Sandbox, server: StudyServer) -> list[str]:
-    """The titles of the week posts in the cohort channel, in the order they were sent."""
-    return [m.embeds[0]["title"] for m in sandbox.messages_in(server.cohort_channel) if m.embeds]
-
-
-async def run(bot: RunningBot) -> None:
-    await bot.bot.runner.settle()
-    await bot.bot.runner.run_due()
+from tests.e2e.helpers import Launcher, create_cohort, run, week_posts
 
 
 async def test_week_opens_at_the_post_time_with_a_thread(

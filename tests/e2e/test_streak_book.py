@@ -25,7 +25,6 @@ from bot.services.boards import streak_board
 from bot.services.progress import LEADERBOARD_SIZE, RankBy, Standing
 from bot.services.streak_book import still_holds
 from bot.services.streaks import Streak, local_day
-from tests.e2e.test_progress import running  # noqa: F401 - the fixture: a started cohort with three learners
 
 ZONES = ("Pacific/Honolulu", "Pacific/Auckland", "America/New_York", None)
 
@@ -60,7 +59,7 @@ async def both_ways(bot: RunningBot) -> tuple[dict[int, Streak], dict[int, Strea
 
 
 async def test_kept_streaks_match_the_pure_rules_through_days_zones_pauses_and_the_correction(
-    sandbox: Sandbox, server: StudyServer, running: RunningBot, clock: ManualClock  # noqa: F811
+    sandbox: Sandbox, server: StudyServer, running: RunningBot, clock: ManualClock
 ) -> None:
     rng = random.Random(12)
     learners: list[Member] = server.learners
@@ -97,7 +96,7 @@ async def test_kept_streaks_match_the_pure_rules_through_days_zones_pauses_and_t
 
 
 async def test_rows_are_kept_by_checkins_and_submissions_and_dropped_by_erase(
-    sandbox: Sandbox, server: StudyServer, running: RunningBot, clock: ManualClock  # noqa: F811
+    sandbox: Sandbox, server: StudyServer, running: RunningBot, clock: ManualClock
 ) -> None:
     ada, grace, _ = server.learners
     for _ in range(3):
@@ -124,7 +123,7 @@ async def test_rows_are_kept_by_checkins_and_submissions_and_dropped_by_erase(
 
 
 async def test_the_correction_leaves_a_fresher_row_alone(
-    sandbox: Sandbox, server: StudyServer, running: RunningBot, clock: ManualClock  # noqa: F811
+    sandbox: Sandbox, server: StudyServer, running: RunningBot, clock: ManualClock
 ) -> None:
     ada = server.learners[0]
     await sandbox.slash("checkin", user=ada, minutes=30)
@@ -142,7 +141,7 @@ async def test_the_correction_leaves_a_fresher_row_alone(
 
 
 async def test_a_big_cohorts_board_acknowledges_first_then_shows_the_same_board(
-    sandbox: Sandbox, server: StudyServer, running: RunningBot, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+    sandbox: Sandbox, server: StudyServer, running: RunningBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ada = server.learners[0]
     await sandbox.slash("checkin", user=ada, minutes=30)
@@ -170,7 +169,7 @@ def ranked_by_hand(scores: dict[int, tuple[int, int, str]], caller: int) -> tupl
 
 
 async def test_boards_read_by_indexed_queries_rank_like_every_members_score_sorted_by_hand(
-    sandbox: Sandbox, server: StudyServer, running: RunningBot, clock: ManualClock  # noqa: F811
+    sandbox: Sandbox, server: StudyServer, running: RunningBot, clock: ManualClock
 ) -> None:
     rng = random.Random(5)
     crowd = [server.guild.add_member(f"{rng.choice('aAbBéÉ')}{k:02d}") for k in range(27)]
@@ -208,7 +207,7 @@ async def test_boards_read_by_indexed_queries_rank_like_every_members_score_sort
 
 
 async def test_the_approved_board_counts_only_approved_checkpoints_of_active_members(
-    sandbox: Sandbox, server: StudyServer, running: RunningBot  # noqa: F811
+    sandbox: Sandbox, server: StudyServer, running: RunningBot
 ) -> None:
     rng = random.Random(9)
     crowd = [server.guild.add_member(f"{rng.choice('aAbB')}{k:02d}") for k in range(20)]

@@ -7,57 +7,17 @@ from datetime import UTC, datetime
 
 import aiohttp
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot.clock import ManualClock
 from bot.db.models import LearnerSettings, Submission, SubmissionStatus, SubmissionVersion
 from bot.harness import RunningBot, StudyServer
 from bot.sandbox import Message, Sandbox, SandboxFile
 from bot.services.events import CheckpointApproved
-from tests.e2e.conftest import Launcher
-from tests.e2e.test_schedule import create_cohort
+from tests.e2e.helpers import WEEK_1, Launcher, buttons, count, dms, reviews, start_cohort
 
-WEEK_1 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 MODAL_LINK = "Link to your work"
 MODAL_NOTES = "Notes for the reviewer"
-
-
-@pytest.fixture
-def ada(server: StudyServer):
-    return server.learners[0]
-
-
-async def start_cohort(sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock) -> None:
-    await create_cohort(sandbox, server)
-    for learner in server.learners:
-        await sandbox.slash("join", user=learner)
-    clock.set(WEEK_1)
-    await bot.bot.runner.run_due()
-
-
-def reviews(sandbox: Sandbox, server: StudyServer) -> list[Message]:
-    return sandbox.messages_in(server.review_channel)
-
-
-async def dms(sandbox: Sandbox, member, count: int = 1) -> list[Message]:
-    """The learner's DMs, once `count` have arrived (the bot tells them after answering the click)."""
-    await sandbox.until(lambda: len(sandbox.dms_to(member)) >= count, within=5, what=f"{count} DMs")
-    return sandbox.dms_to(member)
-
-
-def buttons(message: Message) -> list[tuple[str, bool]]:
-    return [(c["label"], bool(c.get("disabled"))) for row in message.components for c in row["components"]]
-
-
-async def count(bot: RunningBot, model: type) -> int:
-    async with bot.bot.sessions() as session:
-        return await session.scalar(select(func.count()).select_from(model)) or 0
-
-
-@pytest.fixture
-async def running(sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock) -> RunningBot:
-    await start_cohort(sandbox, server, bot, clock)
-    return bot
 
 
 async def test_submit_with_options_posts_a_review_message_with_two_buttons(

@@ -13,11 +13,18 @@ from bot.db.models import AwardStatus, Membership, ReviewDecision, Submission, T
 from bot.harness import RunningBot, StudyServer
 from bot.sandbox import Member, Message, Perm, Role, Sandbox
 from bot.services.events import CheckpointApproved
-from tests.e2e.conftest import Launcher
-from tests.e2e.test_schedule import create_cohort
-from tests.e2e.test_submissions import count, reviews, start_cohort
+from tests.e2e.helpers import (
+    TIER_ROLE,
+    Launcher,
+    awards,
+    complete,
+    count,
+    create_cohort,
+    hand_in,
+    problem_reports,
+    start_cohort,
+)
 
-TIER_ROLE = "ML/AI Foundations"
 ROLE_CREATE = "/guilds/{guild_id}/roles"
 ROLE_ADD = "/guilds/{guild_id}/members/{user_id}/roles/{role_id}"
 CONGRATULATIONS = "Congratulations! You completed **ML/AI Foundations**"
@@ -33,50 +40,6 @@ def announcements(sandbox: Sandbox, server: StudyServer) -> list[Message]:
 
 def congratulations(sandbox: Sandbox, member: Member) -> list[Message]:
     return [m for m in sandbox.dms_to(member) if CONGRATULATIONS in m.content]
-
-
-def problem_reports(sandbox: Sandbox, server: StudyServer) -> list[Message]:
-    return [m for m in reviews(sandbox, server) if "could not give them the role" in m.content]
-
-
-async def awards(bot: RunningBot) -> list[TierAward]:
-    async with bot.bot.sessions() as session:
-        return list((await session.scalars(select(TierAward).order_by(TierAward.id))).all())
-
-
-async def hand_in(sandbox: Sandbox, server: StudyServer, bot: RunningBot, learner: Member, week: int) -> None:
-    """Open the week if it is not open yet (/cohort advance), then submit its checkpoint."""
-    view = await bot.bot.cohorts.get(server.guild.id, "Spring")
-    if view.current_week < week:
-        reply = await sandbox.slash("cohort advance", user=server.moderator, cohort="Spring", to_week=week)
-        assert reply.content.startswith("Advanced"), reply.content
-        await bot.bot.runner.settle()
-    reply = await sandbox.slash("submit", user=learner, week=week, link=f"https://example.org/{learner.name}/{week}")
-    assert "Submitted" in reply.content, reply.content
-
-
-async def approve_latest(sandbox: Sandbox, server: StudyServer) -> None:
-    waiting = [
-        m for m in reviews(sandbox, server)
-        if any(c.get("label") == "Approve" and not c.get("disabled") for row in m.components for c in row["components"])
-    ]
-    click = await sandbox.click(waiting[-1], "Approve", user=server.moderator)
-    assert click.errors == [], click.errors
-
-
-async def complete(
-    sandbox: Sandbox, server: StudyServer, bot: RunningBot, learner: Member, weeks: range | list[int]
-) -> None:
-    for week in weeks:
-        await hand_in(sandbox, server, bot, learner, week)
-        await approve_latest(sandbox, server)
-    await bot.bot.outbox.settle()
-    await bot.bot.tiers.settle()
-
-
-@pytest.fixture
-def ada(server: StudyServer) -> Member:
-    return server.learners[0]
 
 
 @pytest.fixture

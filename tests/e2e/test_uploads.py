@@ -13,8 +13,16 @@ from bot.harness import RunningBot, StudyServer
 from bot.roadmap_worker import RoadmapChecker
 from bot.sandbox import Perm, Reply, Sandbox, SandboxFile
 from bot.services.catalog import MAX_STORED_VERSIONS
-from tests.e2e.conftest import START, Launcher
-from tests.e2e.test_cohort_commands import ROADMAP, UPLOAD_ID, assert_refused, db_rows, reply_text, uploaded_yaml
+from tests.e2e.helpers import (
+    ROADMAP,
+    START,
+    UPLOAD_ID,
+    Launcher,
+    assert_refused,
+    db_rows,
+    reply_text,
+    uploaded_yaml,
+)
 
 HOG_SECONDS = 4
 
@@ -77,7 +85,7 @@ async def test_a_hostile_upload_is_stopped_while_another_server_keeps_answering(
     lena = other.add_member("lena")
     hall = other.text_channels[0]
     # The worker runs a check that burns CPU until its time limit, as the slowest hostile file would.
-    monkeypatch.setattr("bot.app.RoadmapChecker", hog_checker)
+    monkeypatch.setattr("bot.wiring.RoadmapChecker", hog_checker)
     await launch()
     created = await sandbox.slash(
         "cohort create", user=otto, channel=hall, name="Club", roadmap=ROADMAP, start="2026-03-02",

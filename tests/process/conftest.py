@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -10,9 +10,7 @@ import pytest_asyncio
 
 from bot.harness import StudyServer, build_study_server, start_sandbox
 from bot.sandbox import Sandbox
-from tests.processes import REPO_ROOT, Process, clean_env
-
-Spawn = Callable[..., Awaitable[Process]]
+from tests.processes import REPO_ROOT, Process, Spawn, clean_env
 
 
 @pytest.fixture

@@ -16,8 +16,7 @@ import pytest
 from bot.harness import StudyServer
 from bot.sandbox import Sandbox
 from bot.sandbox.errors import SandboxError
-from tests.process.conftest import Spawn
-from tests.processes import EXIT_WITHIN, READY_WITHIN, REPO_ROOT, Process, clean_env, free_port
+from tests.processes import EXIT_WITHIN, READY_WITHIN, REPO_ROOT, Process, Spawn, clean_env, free_port
 
 USERS_ME = "/users/@me"
 
