@@ -34,7 +34,7 @@ if __package__ in (None, ""):  # run as a file: make the repository root importa
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bench.common import Databases, Table, bench_catalog, check_postgres_option, ms, opened, run_on_backends, timed
+from bench.common import Databases, Table, check_postgres_option, ms, run_on_backends, timed, wired
 from bot.clock import ManualClock
 from bot.db.models import (
     Membership,
@@ -47,9 +47,8 @@ from bot.db.models import (
     SubmissionStatus,
     SubmissionVersion,
 )
-from bot.services.cohorts import CohortService, NewCohort
-from bot.services.outbox import Outbox
-from bot.services.peer_review import PEER_ASSIGNED, PeerReviewService
+from bot.services.cohorts import NewCohort
+from bot.services.peer_review import PEER_ASSIGNED
 
 START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 WEEK = timedelta(days=7)
@@ -116,17 +115,15 @@ async def run_size(dbs: Databases, size: int, reviewers: int, table: Table, fail
     column = dbs.backend
     label = f"{size:,} members"
     url = await dbs.fresh(f"peer-{size}")
-    async with opened(url) as (engine, sessions):
-        clock = ManualClock(START)
-        catalog = bench_catalog(sessions, clock)
-        cohorts = CohortService(sessions, clock, catalog)
-        outbox = Outbox(sessions, clock)
-        outbox.shutdown()  # owed rows are written, not delivered: this measures assignment alone
-        peer = PeerReviewService(sessions, clock, cohorts, catalog, outbox)
+    clock = ManualClock(START)
+    async with wired(url, clock) as (engine, sessions, services):
+        services.outbox.shutdown()  # owed rows are written, not delivered: this measures assignment alone
+        cohorts, peer = services.cohorts, services.peer
         view = await cohorts.create(
             NewCohort(GUILD, "Bench", "ml-ai-study-guide", "2026-03-02", channel_id=2, created_by=1)
         )
         await peer.configure(GUILD, "Bench", reviewers, False, 3, by=1)
+        await services.runner.settle()  # the schedule run a new cohort starts is not part of what is counted
         members = await seed_members(sessions, view.id, size)
         await hand_in(sessions, view.id, members, 1, START + timedelta(days=1))
 
