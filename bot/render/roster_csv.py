@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime
+
+from bot.services.roster import RosterRow
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 HEADER = (
@@ -15,28 +15,6 @@ HEADER = (
     "daily_streak", "daily_best", "weekly_streak", "weekly_best", "peer_reviews_given", "peer_reviews_received",
     "tiers",
 )
-
-
-@dataclass(frozen=True)
-class RosterRow:
-    display_name: str
-    user_id: int
-    joined_at: datetime
-    status: str
-    timezone: str
-    checkins: int
-    approved: int
-    pending: int
-    changes_requested: int
-    missing: int
-    late: int
-    daily_streak: int
-    daily_best: int
-    weekly_streak: int
-    weekly_best: int
-    tiers: tuple[tuple[str, datetime], ...]
-    peer_reviews_given: int = 0
-    peer_reviews_received: int = 0
 
 
 def neutralise(text: str) -> str:

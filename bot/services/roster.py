@@ -21,12 +21,35 @@ from bot.db.models import (
     SubmissionVersion,
     TierAward,
 )
-from bot.render.roster_csv import RosterRow
 from bot.services.activity import check_in_days_of, cohort_pauses, member_daily_streak, submission_moments
 from bot.services.cohorts import CohortService, CohortView
 from bot.services.peer_facts import peer_tallies
 from bot.services.progress import WeekState, checkpoint_states, member_weekly_streak
 from bot.services.quotas import ROSTER_DOWNLOADS, take
+
+
+@dataclass(frozen=True)
+class RosterRow:
+    """One learner's line of the roster, as the CSV renders it."""
+
+    display_name: str
+    user_id: int
+    joined_at: datetime
+    status: str
+    timezone: str
+    checkins: int
+    approved: int
+    pending: int
+    changes_requested: int
+    missing: int
+    late: int
+    daily_streak: int
+    daily_best: int
+    weekly_streak: int
+    weekly_best: int
+    tiers: tuple[tuple[str, datetime], ...]
+    peer_reviews_given: int = 0
+    peer_reviews_received: int = 0
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.render.roster_csv import HEADER, RosterRow, neutralise, roster_csv
+from bot.render.roster_csv import HEADER, neutralise, roster_csv
+from bot.services.roster import RosterRow
 
 JOINED = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
