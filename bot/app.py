@@ -101,7 +101,10 @@ class CohortBot(commands.Bot):
         self.interaction_monitor = InteractionMonitor(self.metrics)
         super().__init__(
             command_prefix=commands.when_mentioned,
-            intents=discord.Intents.default(),
+            # Only what the bot reads: its servers, channels and roles. No message, reaction or typing events
+            # (it has no listener for them) and no message cache: Discord sends less and the bot keeps less.
+            intents=discord.Intents(guilds=True),
+            max_messages=None,
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
             tree_cls=CohortTree,
