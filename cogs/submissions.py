@@ -17,7 +17,7 @@ from discord.ext import commands
 from bot.checks import cohort_autocomplete, cohort_bot, for_moderators, known_guild, moderator_only, require_moderator
 from bot.db.models import ReviewDecision
 from bot.discord_port import guard
-from bot.errors import InvalidInput, Unavailable
+from bot.errors import AlreadyDecided, InvalidInput, Unavailable
 from bot.interaction_errors import ErrorHandlingModal, report_interaction_error
 from bot.render import limits
 from bot.render.messages import stamp
@@ -254,9 +254,14 @@ class SubmissionCommands(commands.Cog):
         guild = known_guild(interaction)
         # Acknowledge at once: under a burst of reviews the decision may take longer than Discord's 3 s.
         await interaction.response.defer()
-        result = await self.bot.submissions.decide(
-            guild.id, submission_id, version, interaction.user.id, decision, feedback
-        )
+        try:
+            result = await self.bot.submissions.decide(
+                guild.id, submission_id, version, interaction.user.id, decision, feedback
+            )
+        except AlreadyDecided as refusal:
+            await self._show_standing_decision(interaction, refusal.review_id)
+            raise
+
         # Committed with the decision: the learner hears of it and the tiers are checked even if the edit fails.
         owed = asyncio.create_task(self.bot.outbox.deliver(result.owed), name="decision-owed")
         try:
@@ -265,6 +270,17 @@ class SubmissionCommands(commands.Cog):
             )
         finally:
             await owed
+
+    async def _show_standing_decision(self, interaction: discord.Interaction, review_id: int) -> None:
+        """The buttons were still live (the edit after the decision failed): show the decision that stands."""
+        standing = await self.bot.submissions.decision(review_id)
+        if standing is None:
+            return
+        # The refusal is the answer; a message Discord will not edit now stays as it was until the next click.
+        with contextlib.suppress(discord.HTTPException):
+            await interaction.edit_original_response(
+                embed=review_embed(standing.card, standing), view=review_view(standing.card, decided=True)
+            )
 
     async def deliver_decision_notice(self, item: OutboxItem) -> None:
         """Outbox handler: tell the learner about a decision (DM, else the cohort channel)."""
