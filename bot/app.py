@@ -35,6 +35,7 @@ from bot.services.learners import LearnerService
 from bot.services.ledger import Ledger
 from bot.services.live_sessions import LiveSessionService
 from bot.services.mydata import MyDataService
+from bot.services.notify import Notifier
 from bot.services.outbox import Outbox
 from bot.services.peer_review import PeerReviewService
 from bot.services.posting import PostingService
@@ -77,6 +78,7 @@ class CohortBot(commands.Bot):
     outbox: Outbox
     peer: PeerReviewService
     port: BotDiscordPort
+    notifier: Notifier
     posting: PostingService
     progress: ProgressService
     streak_book: StreakBook

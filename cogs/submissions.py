@@ -23,7 +23,7 @@ from bot.render import limits
 from bot.render.messages import stamp
 from bot.render.review import REMOVED_BY_LEARNER, decision_notice, review_embed, superseded_embed
 from bot.services.outbox import OutboxItem
-from bot.services.ports import DeliveryFailed, LearnerNotice, NoticeRoute
+from bot.services.ports import DeliveryFailed
 from bot.services.submissions import (
     DECISION_NOTICE,
     REVIEW_MESSAGE,
@@ -288,14 +288,9 @@ class SubmissionCommands(commands.Cog):
         if result is None:
             return  # erased meanwhile
         card = result.card
-        prefs = await self.bot.learners.prefs(result.guild_id, card.user_id)
-        notice = LearnerNotice(
-            result.guild_id, card.user_id, card.cohort_channel_id, decision_notice(result), prefs.dms_closed,
-            nonce=item.nonce,
+        await self.bot.notifier.notify(
+            result.guild_id, card.user_id, card.cohort_channel_id, decision_notice(result), nonce=item.nonce
         )
-        route = await self.bot.port.notify_learner(notice)
-        if route is NoticeRoute.CHANNEL_DMS_REFUSED:
-            await self.bot.learners.mark_dms_closed(result.guild_id, card.user_id)
 
     review = app_commands.Group(
         name="review",
