@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.clock import ManualClock
-from bot.db.models import OutboxMessage, OutboxState, Submission, SubmissionVersion, TierAward
+from bot.db.models import OutboxMessage, OutboxState, ReviewDecision, Submission, SubmissionVersion, TierAward
 from bot.harness import RunningBot, StudyServer, build_study_server
 from bot.sandbox import Member, Perm, Sandbox, SandboxFile
 from bot.services.outbox import GIVE_UP_AFTER
@@ -133,9 +133,22 @@ async def test_a_failed_edit_after_the_decision_still_tells_the_learner_and_reco
     kinds = [(row.kind, row.state) for row in await outbox(bot)]
     assert ("approval", OutboxState.SENT) in kinds and ("decision_notice", OutboxState.SENT) in kinds
 
-    # The review message still offers the buttons; the next click is refused and puts the decision on it.
+
+async def test_a_click_on_a_decision_the_message_never_showed_is_refused_and_shows_it(
+    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock, ada: Member
+) -> None:
+    """The decision was committed but its message never edited (the process stopped in between): the review
+    message still offers live buttons; the next click is refused and puts the standing decision on it."""
+    await start_cohort(sandbox, server, bot, clock)
+    await sandbox.slash("submit", user=ada, link="https://example.org/work")
     [stale] = reviews(sandbox, server)
+    [pending] = await bot.bot.submissions.queue(server.guild.id, None)
+    result = await bot.bot.submissions.decide(
+        server.guild.id, pending.submission_id, pending.version, server.moderator.id, ReviewDecision.APPROVED
+    )
+    await bot.bot.outbox.deliver(result.owed)
     assert buttons(stale) == [("Approve", False), ("Request changes", False)]
+
     again = await sandbox.click(stale, "Approve", user=server.moderator)
     await sandbox.until(lambda: bool(again.followups), what="the refusal after the edit")
     [refusal] = again.followups
@@ -143,7 +156,7 @@ async def test_a_failed_edit_after_the_decision_still_tells_the_learner_and_reco
     [shown] = reviews(sandbox, server)
     assert buttons(shown) == [("Approve", True), ("Request changes", True)]
     assert "Approved by" in str(shown.embeds[0]), shown.embeds[0]
-    assert len(sandbox.dms_to(ada)) == 1
+    assert len(await dms(sandbox, ada)) == 1
 
 
 async def test_owed_messages_left_by_a_stop_are_delivered_once_after_the_restart(
