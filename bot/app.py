@@ -9,6 +9,7 @@ import json
 import logging
 import pkgutil
 from datetime import datetime
+from typing import Any
 
 import discord
 from discord.ext import commands
@@ -96,6 +97,7 @@ class CohortBot(commands.Bot):
         clock: Clock | None = None,
         guild_ready_timeout: float = 2.0,
         metrics: Metrics | None = None,
+        **sharding: Any,
     ) -> None:
         self.metrics = metrics or Metrics()
         self.interaction_monitor = InteractionMonitor(self.metrics)
@@ -107,6 +109,7 @@ class CohortBot(commands.Bot):
             tree_cls=CohortTree,
             guild_ready_timeout=guild_ready_timeout,
             http_trace=http_trace(self.metrics, self.interaction_monitor.on_response),
+            **sharding,
         )
         self.interaction_monitor.install(self)
         self.settings = settings
@@ -129,12 +132,16 @@ class CohortBot(commands.Bot):
         await self._connect_database()
         await upgrade_to_head(self.engine)
         self.sessions = session_factory(self.engine)
-        self.services = build_services(self.sessions, self.clock, BotDiscordPort(self))
+        self.services = build_services(
+            self.sessions, self.clock, BotDiscordPort(self), ownership=self.settings.ownership
+        )
         for service in dataclasses.fields(self.services):
             setattr(self, service.name, getattr(self.services, service.name))
         for extension in sorted(m.name for m in pkgutil.iter_modules(cogs.__path__)):
             await self.load_extension(f"cogs.{extension}")
-        await self.sync_commands_if_changed()
+        if self.settings.ownership.owns_dms:
+            # Application commands belong to the application, not to a shard: one process syncs them.
+            await self.sync_commands_if_changed()
         interrupted = await self.ledger.mark_interrupted() + await self.outbox.mark_interrupted()
         if interrupted:
             log.warning("%d sends were cut off by the last stop; they will be checked and retried", interrupted)
@@ -212,3 +219,18 @@ class CohortBot(commands.Bot):
 
     def now(self) -> datetime:
         return self.clock.now()
+
+
+class ShardedCohortBot(CohortBot, commands.AutoShardedBot):
+    """The same bot on the shards of SHARD_IDS out of SHARD_COUNT (discord.py's AutoShardedBot: one connection each)."""
+
+    def __init__(self, settings: Settings, **options: Any) -> None:
+        assert settings.SHARD_COUNT is not None and settings.SHARD_IDS is not None
+        super().__init__(settings, shard_count=settings.SHARD_COUNT, shard_ids=list(settings.SHARD_IDS), **options)
+
+
+def make_bot(settings: Settings, **options: Any) -> CohortBot:
+    """Without shard settings exactly the one-process bot of before (no shard at all); with them, sharded."""
+    if settings.SHARD_COUNT is None:
+        return CohortBot(settings, **options)
+    return ShardedCohortBot(settings, **options)
