@@ -89,7 +89,7 @@ async def test_each_process_posts_and_reminds_only_its_servers_and_all_exactly_o
             await services.reminders.run_due(now=moment)
     posts: list[int] = []
     reminded: list[tuple[int, int]] = []
-    for index, (services, port) in enumerate(running):
+    for index, (_, port) in enumerate(running):
         ownership = Ownership.of(COUNT, (index % COUNT,) if index < COUNT else (1,))
         mine = [_guild_of_channel(post.channel_id) for post, _ in port.called("post_week_part")]
         theirs = [(notice.guild_id, notice.user_id) for (notice,) in port.called("notify_learner")]
