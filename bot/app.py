@@ -8,7 +8,7 @@ import hashlib
 import json
 import logging
 import pkgutil
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import discord
@@ -47,6 +47,7 @@ from bot.services.stats import StatsService
 from bot.services.streak_book import StreakBook
 from bot.services.submissions import SubmissionService
 from bot.services.tiers import TierService
+from bot.start_guard import StartGuard, budget_wait
 from bot.telemetry.discord_http import http_trace
 from bot.telemetry.interactions import InteractionMonitor
 from bot.telemetry.metrics import Metrics
@@ -97,6 +98,7 @@ class CohortBot(commands.Bot):
         clock: Clock | None = None,
         guild_ready_timeout: float = 2.0,
         metrics: Metrics | None = None,
+        pace_starts: bool = False,
         **sharding: Any,
     ) -> None:
         self.metrics = metrics or Metrics()
@@ -117,6 +119,10 @@ class CohortBot(commands.Bot):
         self.clock: Clock = clock or SystemClock()
         self.commands_synced = False
         self.catch_up: asyncio.Task[None] | None = None
+        self.pace_starts = pace_starts
+        """`python -m bot run`: back off a crash loop and mind the daily identify budget (bot/start_guard.py)."""
+        self.max_concurrency = 1
+        """Discord's identify buckets (from GET /gateway/bot); sharded processes take turns per bucket."""
 
     async def login(self, token: str) -> None:
         """discord.py's login, with "Discord cannot be reached" told apart from everything else."""
@@ -132,6 +138,8 @@ class CohortBot(commands.Bot):
         await self._connect_database()
         await upgrade_to_head(self.engine)
         self.sessions = session_factory(self.engine)
+        if self.pace_starts or self.settings.SHARD_COUNT is not None:
+            await self._pace_start()
         self.services = build_services(
             self.sessions, self.clock, BotDiscordPort(self), ownership=self.settings.ownership
         )
@@ -160,6 +168,26 @@ class CohortBot(commands.Bot):
                 raise
             where = make_url(url).render_as_string(hide_password=True)
             raise DatabaseUnavailable(f"the database at {where} is unreachable ({reason(exc)})") from exc
+
+    async def _pace_start(self) -> None:
+        """Before the first IDENTIFY: learn the identify buckets, and wait out a crash loop or a spent budget."""
+        ids = self.settings.SHARD_IDS or (0,)
+        limits: dict[str, int] = {}
+        try:
+            _, _, given = await self.http.get_bot_gateway()
+            limits = {key: int(str(value)) for key, value in given.items()}
+        except discord.DiscordException as exc:
+            log.warning("could not read Discord's identify limits (%s); identifying one shard at a time", exc)
+        self.max_concurrency = max(1, limits.get("max_concurrency", 1))
+        if not self.pace_starts:
+            return
+        label = f"{self.settings.SHARD_COUNT}:{','.join(map(str, ids))}" if self.settings.SHARD_COUNT else "single"
+        backoff = await StartGuard(self.sessions, label).record_start(len(ids))
+        wait = max(backoff, budget_wait(limits, len(ids)))
+        if wait > timedelta(0):
+            why = "many starts in the last 10 minutes" if wait == backoff else "the daily identify budget is low"
+            log.warning("waiting %d s before connecting to Discord: %s", wait.total_seconds(), why)
+            await asyncio.sleep(wait.total_seconds())
 
     async def _first_run(self) -> None:
         await self.wait_until_ready()
@@ -227,6 +255,11 @@ class ShardedCohortBot(CohortBot, commands.AutoShardedBot):
     def __init__(self, settings: Settings, **options: Any) -> None:
         assert settings.SHARD_COUNT is not None and settings.SHARD_IDS is not None
         super().__init__(settings, shard_count=settings.SHARD_COUNT, shard_ids=list(settings.SHARD_IDS), **options)
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """Instead of discord.py's 5 s before every IDENTIFY but the first: a turn in the shard's bucket, shared
+        through the database with every other process, so processes that start together stay within the limit."""
+        await StartGuard(self.sessions, "").identify_turn((shard_id or 0) % self.max_concurrency)
 
 
 def make_bot(settings: Settings, **options: Any) -> CohortBot:
