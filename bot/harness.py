@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from bot.app import CohortBot
+from bot.app import CohortBot, make_bot
 from bot.clock import Clock
 from bot.config import Settings
 from bot.sandbox import Channel, Guild, Member, Perm, Role, Sandbox, World
@@ -61,11 +61,17 @@ class RunningBot:
 
 
 async def start_bot(
-    sandbox: Sandbox, *, database_url: str, clock: Clock, dev_guild_id: int | None = None
+    sandbox: Sandbox,
+    *,
+    database_url: str,
+    clock: Clock,
+    dev_guild_id: int | None = None,
+    shards: tuple[int, tuple[int, ...]] | None = None,
 ) -> RunningBot:
-    """Log in, connect, wait for READY and for the first catch-up run to finish."""
-    settings = Settings(DATABASE_URL=database_url, DEV_GUILD_ID=dev_guild_id)
-    bot = CohortBot(settings, clock=clock, guild_ready_timeout=0.05)
+    """Log in, connect, wait for READY (of each shard, given `shards` = (count, ids)) and the first catch-up run."""
+    count, ids = shards if shards is not None else (None, None)
+    settings = Settings(DATABASE_URL=database_url, DEV_GUILD_ID=dev_guild_id, SHARD_COUNT=count, SHARD_IDS=ids)
+    bot = make_bot(settings, clock=clock, guild_ready_timeout=0.05)
     try:
         await bot.login(sandbox.token)
     except BaseException:
