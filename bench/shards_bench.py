@@ -39,8 +39,8 @@ if __package__ in (None, ""):  # run as a file: make the repository root importa
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import Databases, Table, check_postgres_option, machine_line, progress
-from bot.sandbox import Channel, Member, Perm, Reply, Sandbox, World
-from bot.sandbox.world import Guild
+from bot.harness import StudyServer, build_sharded_servers
+from bot.sandbox import Reply, Sandbox
 
 COUNT = 6
 LAYOUTS = {"1 process": [tuple(range(COUNT))], "3 processes": [(0, 1), (2, 3), (4, 5)]}
@@ -50,14 +50,6 @@ WEEKS = 4
 DAILY, WEEKLY = "Daily reminder for **", "checkpoint **"
 READY_WITHIN = 60.0
 STUCK_AFTER = 60.0
-
-
-@dataclass
-class Server:
-    guild: Guild
-    channel: Channel
-    moderator: Member
-    learners: list[Member]
 
 
 @dataclass
@@ -147,31 +139,18 @@ class Processes:
 # The world and the load.
 
 
-def build_world(servers: int, cohorts: int, learners: int) -> tuple[World, list[Server]]:
-    world = World(bot_name="StudyBot")
-    built = []
-    channels = ("study-hall", *(f"cohort-{c}" for c in range(1, cohorts)))
-    for i in range(servers):
-        guild = world.add_guild(f"Study {i}", channels=channels, shard=(i % COUNT, COUNT))
-        moderators = guild.add_role("Moderators", 1, Perm.MANAGE_GUILD)
-        moderator = guild.add_member(f"mod{i}", roles=[moderators])
-        people = [guild.add_member(f"learner{i}-{j}") for j in range(learners)]
-        built.append(Server(guild, guild.text_channels[0], moderator, people))
-    return world, built
-
-
-async def set_up(sandbox: Sandbox, servers: list[Server], cohorts: int) -> None:
+async def set_up(sandbox: Sandbox, servers: list[StudyServer], cohorts: int) -> None:
     """Cohorts and their learners, through the bot's own commands (not measured)."""
     for server in servers:
         for c in range(cohorts):
-            channel = server.guild.text_channels[c]
+            channel = server.extra[f"cohort-{c}"] if c else server.cohort_channel
             reply = await sandbox.slash(
-                "cohort create", user=server.moderator, guild=server.guild, channel=server.channel,
+                "cohort create", user=server.moderator, guild=server.guild, channel=server.cohort_channel,
                 name=f"Cohort {c}", roadmap="ml-ai-study-guide", start="2026-03-02", options={"channel": channel},
             )
             assert reply.content.startswith("Created"), reply.content
         for n, learner in enumerate(server.learners):
-            reply = await sandbox.slash("join", user=learner, guild=server.guild, channel=server.channel,
+            reply = await sandbox.slash("join", user=learner, guild=server.guild, channel=server.cohort_channel,
                                         cohort=f"Cohort {n % cohorts}")
             assert "Welcome" in reply.content, reply.content
 
@@ -185,9 +164,9 @@ async def weeks_and_reminders(processes: Processes, result: Result) -> None:
             result.sweeps.append(time.perf_counter() - started)
 
 
-def check_deliveries(sandbox: Sandbox, servers: list[Server], result: Result) -> None:
+def check_deliveries(sandbox: Sandbox, servers: list[StudyServer], result: Result) -> None:
     for server in servers:
-        for channel in server.guild.text_channels:
+        for channel in [server.cohort_channel, *server.extra.values()]:
             titles = [m.embeds[0]["title"] for m in sandbox.messages_in(channel) if m.embeds]
             result.delivered += len(titles)
             if len(titles) != WEEKS or len(set(titles)) != WEEKS:
@@ -200,14 +179,16 @@ def check_deliveries(sandbox: Sandbox, servers: list[Server], result: Result) ->
                 result.failures.append(f"{learner.name}: {got[0]} daily and {got[1]} weekly reminders, not {WEEKS}")
 
 
-async def interactions(sandbox: Sandbox, servers: list[Server], calls: int, in_flight: int, result: Result) -> None:
+async def interactions(
+    sandbox: Sandbox, servers: list[StudyServer], calls: int, in_flight: int, result: Result
+) -> None:
     people = [(server, learner) for server in servers for learner in server.learners]
     queue = iter(range(calls))
 
     async def one(i: int) -> Reply:
         server, learner = people[i % len(people)]
         command = "roadmap" if i % 2 else "progress"
-        return await sandbox.slash(command, user=learner, guild=server.guild, channel=server.channel)
+        return await sandbox.slash(command, user=learner, guild=server.guild, channel=server.cohort_channel)
 
     async def worker() -> None:
         for i in queue:
@@ -229,7 +210,9 @@ async def interactions(sandbox: Sandbox, servers: list[Server], calls: int, in_f
 
 async def run_layout(dbs: Databases, name: str, args: argparse.Namespace) -> Result:
     url = await dbs.fresh(name.replace(" ", "-"))
-    world, servers = build_world(args.servers, args.cohorts, args.learners)
+    world, servers = build_sharded_servers(
+        args.servers, COUNT, args.learners, channels=tuple(f"cohort-{c}" for c in range(1, args.cohorts))
+    )
     sandbox = Sandbox(world)
     await sandbox.start()
     sandbox.gateway.max_concurrency = COUNT

@@ -9,16 +9,14 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pytest
 import pytest_asyncio
 
 from bot.clock import ManualClock
-from bot.harness import RunningBot, start_bot
-from bot.sandbox import Channel, Member, Perm, Sandbox, World
-from bot.sandbox.world import Guild
+from bot.harness import RunningBot, StudyServer, build_sharded_servers, start_bot
+from bot.sandbox import Member, Sandbox
 from tests.e2e.helpers import START, WEEK_1
 
 pytestmark = pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
@@ -31,32 +29,9 @@ DAILY = "Daily reminder for **Spring**"
 WEEKLY = "checkpoint **"
 
 
-@dataclass
-class Server:
-    guild: Guild
-    channel: Channel
-    reviews: Channel
-    moderator: Member
-    learners: list[Member]
-
-
-def build_world() -> tuple[World, list[Server]]:
-    world = World(bot_name="StudyBot")
-    servers = []
-    for i in range(SERVERS):
-        guild = world.add_guild(f"Study {i}", channels=("study-hall",), shard=(i % COUNT, COUNT))
-        reviews = guild.add_text_channel("mod-reviews")
-        moderators = guild.add_role("Moderators", 1, Perm.MANAGE_GUILD)
-        moderator = guild.add_member(f"mod{i}", roles=[moderators])
-        servers.append(Server(guild, guild.text_channels[0], reviews, moderator, [
-            guild.add_member(f"ada{i}"), guild.add_member(f"grace{i}"),
-        ]))
-    return world, servers
-
-
 @pytest_asyncio.fixture
-async def scene() -> AsyncIterator[tuple[Sandbox, list[Server]]]:
-    world, servers = build_world()
+async def scene() -> AsyncIterator[tuple[Sandbox, list[StudyServer]]]:
+    world, servers = build_sharded_servers(SERVERS, COUNT)
     sandbox = Sandbox(world)
     await sandbox.start()
     sandbox.gateway.max_concurrency = COUNT  # every shard in its own bucket: no 5 s identify turns in this test
@@ -69,7 +44,7 @@ async def scene() -> AsyncIterator[tuple[Sandbox, list[Server]]]:
 
 @pytest_asyncio.fixture
 async def bots(
-    scene: tuple[Sandbox, list[Server]], database_url: str, clock: ManualClock
+    scene: tuple[Sandbox, list[StudyServer]], database_url: str, clock: ManualClock
 ) -> AsyncIterator[list[RunningBot]]:
     sandbox, _ = scene
     running: list[RunningBot] = []
@@ -98,8 +73,8 @@ async def sweep(bots: list[RunningBot], clock: ManualClock, at: datetime) -> Non
         await bot.bot.outbox.settle()
 
 
-def posts(sandbox: Sandbox, server: Server) -> list[str]:
-    return [m.embeds[0]["title"] for m in sandbox.messages_in(server.channel) if m.embeds]
+def posts(sandbox: Sandbox, server: StudyServer) -> list[str]:
+    return [m.embeds[0]["title"] for m in sandbox.messages_in(server.cohort_channel) if m.embeds]
 
 
 def reminders(sandbox: Sandbox, learner: Member) -> tuple[int, int]:
@@ -108,20 +83,20 @@ def reminders(sandbox: Sandbox, learner: Member) -> tuple[int, int]:
 
 
 async def test_cohorts_in_12_servers_on_3_processes_get_every_post_and_reminder_once_and_answers_everywhere(
-    scene: tuple[Sandbox, list[Server]], bots: list[RunningBot], clock: ManualClock, database_url: str
+    scene: tuple[Sandbox, list[StudyServer]], bots: list[RunningBot], clock: ManualClock, database_url: str
 ) -> None:
     sandbox, servers = scene
     assert sandbox.gateway.connected_shards == [(shard, COUNT) for shard in range(COUNT)]
     assert sum(bot.bot.commands_synced for bot in bots) == 1, "only the shard-0 owner syncs the commands"
     for server in servers:
         created = await sandbox.slash(
-            "cohort create", user=server.moderator, guild=server.guild, channel=server.channel,
-            name="Spring", roadmap="ml-ai-study-guide", start="2026-03-02", review_channel=server.reviews,
-            options={"channel": server.channel},
+            "cohort create", user=server.moderator, guild=server.guild, channel=server.cohort_channel,
+            name="Spring", roadmap="ml-ai-study-guide", start="2026-03-02", review_channel=server.review_channel,
+            options={"channel": server.cohort_channel},
         )
         assert created.content.startswith("Created"), created.content
         for learner in server.learners:
-            joined = await sandbox.slash("join", user=learner, guild=server.guild, channel=server.channel)
+            joined = await sandbox.slash("join", user=learner, guild=server.guild, channel=server.cohort_channel)
             assert "Welcome" in joined.content, joined.content
     for bot in bots:
         await bot.bot.runner.settle()
@@ -142,11 +117,11 @@ async def test_cohorts_in_12_servers_on_3_processes_get_every_post_and_reminder_
     for server in servers:
         learner = server.learners[0]
         submitted = await sandbox.slash(
-            "submit", user=learner, guild=server.guild, channel=server.channel, week=WEEKS, link="https://example.org/w"
+            "submit", user=learner, guild=server.guild, channel=server.cohort_channel, week=WEEKS, link="https://example.org/w"
         )
         assert "Submitted" in submitted.content, submitted.content
-        await sandbox.until(lambda s=server: sandbox.messages_in(s.reviews), what="the review message")
-        [review] = [m for m in sandbox.messages_in(server.reviews) if m.components]
+        await sandbox.until(lambda s=server: sandbox.messages_in(s.review_channel), what="the review message")
+        [review] = [m for m in sandbox.messages_in(server.review_channel) if m.components]
         click = await sandbox.click(review, "Approve", user=server.moderator)
         assert click.errors == [], click.errors
         await sandbox.until(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -17,8 +16,8 @@ from sqlalchemy import func, select
 
 from bot.db.engine import create_engine
 from bot.db.models import Delivery, DeliveryState
-from bot.sandbox import Channel, Member, Message, Perm, Sandbox, World
-from bot.sandbox.world import Guild
+from bot.harness import StudyServer, build_sharded_servers
+from bot.sandbox import Message, Sandbox
 from bot.services.posting import WEEK_POST
 from tests.processes import READY_WITHIN, Process, Spawn
 
@@ -31,26 +30,9 @@ POSTS_WITHIN = 60.0
 """Bound on the whole catch-up (32 posts and threads, paced per channel, a restart in between)."""
 
 
-@dataclass
-class Server:
-    guild: Guild
-    channel: Channel
-    reviews: Channel
-    moderator: Member
-    learner: Member
-
-
 @pytest_asyncio.fixture
-async def scene() -> AsyncIterator[tuple[Sandbox, list[Server]]]:
-    world = World(bot_name="StudyBot")
-    servers = []
-    for i in range(SERVERS):
-        guild = world.add_guild(f"Study {i}", channels=("study-hall",), shard=(i % COUNT, COUNT))
-        moderators = guild.add_role("Moderators", 1, Perm.MANAGE_GUILD)
-        servers.append(Server(
-            guild, guild.text_channels[0], guild.add_text_channel("mod-reviews"),
-            guild.add_member(f"mod{i}", roles=[moderators]), guild.add_member(f"ada{i}"),
-        ))
+async def scene() -> AsyncIterator[tuple[Sandbox, list[StudyServer]]]:
+    world, servers = build_sharded_servers(SERVERS, COUNT, learners=1)
     sandbox = Sandbox(world)
     await sandbox.start()
     sandbox.gateway.max_concurrency = COUNT
@@ -75,7 +57,7 @@ async def connected(sandbox: Sandbox, children: list[Process], shards: list[int]
     await sandbox.until(ready, READY_WITHIN, f"shards {shards} to connect")
 
 
-def on_shard(server: Server, shards: tuple[int, ...]) -> bool:
+def on_shard(server: StudyServer, shards: tuple[int, ...]) -> bool:
     return (server.guild.id >> 22) % COUNT in shards
 
 
@@ -94,7 +76,7 @@ async def every_post_recorded(database_url: str) -> None:
 
 
 async def test_a_process_killed_mid_post_and_two_processes_of_the_same_shards_still_post_every_week_once(
-    scene: tuple[Sandbox, list[Server]], spawn: Spawn, database_url: str
+    scene: tuple[Sandbox, list[StudyServer]], spawn: Spawn, database_url: str
 ) -> None:
     sandbox, servers = scene
     migrate = await spawn("db", "upgrade", DATABASE_URL=database_url)  # once, as docker-compose's `migrate` does
@@ -104,14 +86,14 @@ async def test_a_process_killed_mid_post_and_two_processes_of_the_same_shards_st
     doomed = await bot(spawn, sandbox, database_url, "2-3")
     await connected(sandbox, [first, doomed], list(range(COUNT)))
     victim = next(s for s in servers if on_shard(s, (2, 3)))
-    messages = f"/channels/{victim.channel.id}/messages"
+    messages = f"/channels/{victim.cohort_channel.id}/messages"
     release = sandbox.hold_next("POST", messages)
     start = (datetime.now(UTC) - timedelta(days=22)).date().isoformat()
     for server in servers:
         created = await sandbox.slash(
-            "cohort create", user=server.moderator, guild=server.guild, channel=server.channel, name="Spring",
-            roadmap="ml-ai-study-guide", start=start, review_channel=server.reviews,
-            options={"channel": server.channel},
+            "cohort create", user=server.moderator, guild=server.guild, channel=server.cohort_channel, name="Spring",
+            roadmap="ml-ai-study-guide", start=start, review_channel=server.review_channel,
+            options={"channel": server.cohort_channel},
         )
         assert created.content.startswith("Created"), created.content
     await sandbox.until(lambda: sandbox.requests_to("POST", messages), READY_WITHIN, "the held week post")
@@ -130,10 +112,10 @@ async def test_a_process_killed_mid_post_and_two_processes_of_the_same_shards_st
         titles = posts(sandbox, server)
         assert len(titles) == WEEKS_DUE and len(set(titles)) == WEEKS_DUE, (server.guild.name, titles)
     for server in servers:
-        joined = await sandbox.slash("join", user=server.learner, guild=server.guild, channel=server.channel)
+        joined = await sandbox.slash("join", user=server.learners[0], guild=server.guild, channel=server.cohort_channel)
         assert "Welcome" in joined.content, joined.content
         submitted = await sandbox.slash(
-            "submit", user=server.learner, guild=server.guild, channel=server.channel, week=1,
+            "submit", user=server.learners[0], guild=server.guild, channel=server.cohort_channel, week=1,
             link="https://example.org/work",
         )
         assert "Submitted" in submitted.content, submitted.content
@@ -144,9 +126,9 @@ async def test_a_process_killed_mid_post_and_two_processes_of_the_same_shards_st
         assert "Traceback" not in child.text, child.text
 
 
-def posts(sandbox: Sandbox, server: Server) -> list[str]:
-    return [m.embeds[0]["title"] for m in sandbox.messages_in(server.channel) if m.embeds]
+def posts(sandbox: Sandbox, server: StudyServer) -> list[str]:
+    return [m.embeds[0]["title"] for m in sandbox.messages_in(server.cohort_channel) if m.embeds]
 
 
-def reviewable(sandbox: Sandbox, server: Server) -> list[Message]:
-    return [m for m in sandbox.messages_in(server.reviews) if m.components]
+def reviewable(sandbox: Sandbox, server: StudyServer) -> list[Message]:
+    return [m for m in sandbox.messages_in(server.review_channel) if m.components]
