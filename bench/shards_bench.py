@@ -58,6 +58,7 @@ class Result:
     delivered: int = 0
     calls: list[float] = field(default_factory=list)
     calls_wall: float = 0.0
+    failed_calls: int = 0
     failures: list[str] = field(default_factory=list)
 
 
@@ -196,9 +197,11 @@ async def interactions(
             try:
                 reply = await asyncio.wait_for(one(i), STUCK_AFTER)
             except Exception as exc:  # a lost answer is a result to count, not a crash
+                result.failed_calls += 1
                 result.failures.append(f"call #{i}: {exc}")
                 continue
-            if reply.errors:
+            if reply.errors:  # 10062: answered after Discord's 3 seconds
+                result.failed_calls += 1
                 result.failures.append(f"call #{i}: Discord errors {reply.errors}")
                 continue
             result.calls.append(time.perf_counter() - started)
@@ -256,6 +259,7 @@ async def main(args: argparse.Namespace) -> int:
                 table.add("interactions per second", name, f"{len(result.calls) / result.calls_wall:,.1f}")
                 table.add("interaction median", name, f"{statistics.median(result.calls) * 1000:,.0f} ms")
                 table.add("interaction p99", name, f"{p99(result.calls) * 1000:,.0f} ms")
+                table.add("interactions late (over 3 s) or lost", name, f"{result.failed_calls}")
     machine = await machine_line(args.postgres)
     print(f"Shards benchmark — {machine}; {args.servers} servers × {args.cohorts} cohorts × "
           f"{args.learners} learners, {COUNT} shards, {args.in_flight} interactions in flight.\n")

@@ -47,7 +47,7 @@ from bot.services.stats import StatsService
 from bot.services.streak_book import StreakBook
 from bot.services.submissions import SubmissionService
 from bot.services.tiers import TierService
-from bot.start_guard import StartGuard, budget_wait
+from bot.start_guard import IDENTIFY_EVERY, StartGuard, budget_wait, identify_turn
 from bot.telemetry.discord_http import http_trace
 from bot.telemetry.interactions import InteractionMonitor
 from bot.telemetry.metrics import Metrics
@@ -259,7 +259,12 @@ class ShardedCohortBot(CohortBot, commands.AutoShardedBot):
     async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
         """Instead of discord.py's 5 s before every IDENTIFY but the first: a turn in the shard's bucket, shared
         through the database with every other process, so processes that start together stay within the limit."""
-        await StartGuard(self.sessions, "").identify_turn((shard_id or 0) % self.max_concurrency)
+        try:
+            await identify_turn(self.sessions, (shard_id or 0) % self.max_concurrency)
+        except Exception as exc:
+            # The database is down: the gateway must not wait for it, so discord.py's own pacing, one process's worth.
+            log.warning("could not take an identify turn (%s); waiting the plain 5 s", reason(exc))
+            await asyncio.sleep(IDENTIFY_EVERY.total_seconds())
 
 
 def make_bot(settings: Settings, **options: Any) -> CohortBot:

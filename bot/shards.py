@@ -37,6 +37,11 @@ class Ownership:
         return len(self.ids) == self.count
 
     @property
+    def share(self) -> float:
+        """Our part of the bot's shards: Discord's global rate limit is the bot's, so each process gets this part."""
+        return len(self.ids) / self.count
+
+    @property
     def owns_dms(self) -> bool:
         return DM_SHARD in self.ids
 

@@ -60,7 +60,7 @@ def budget_wait(limits: dict[str, int], shards: int) -> timedelta:
 
 
 class StartGuard:
-    """The start history of one process's shards, and the identify turns of every bucket, in `bot_state`."""
+    """The start history of one process's shards, in `bot_state`."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], shards: str) -> None:
         self._sessions = sessions
@@ -77,16 +77,18 @@ class StartGuard:
             row.updated_at = now
         return wait
 
-    async def identify_turn(self, bucket: int) -> None:
-        """Return once this process may IDENTIFY in `bucket`: 5 s after the last IDENTIFY of any process in it."""
-        key = f"identify:{bucket}"
-        while True:
-            now = datetime.now(UTC)
-            async with self._sessions.begin() as session:
-                never = {"value": "", "updated_at": now - IDENTIFY_EVERY}
-                row = await locked_row(session, BotState, {"key": key}, never)
-                due = row.updated_at + IDENTIFY_EVERY
-                if due <= now:
-                    row.value, row.updated_at = "identify", now
-                    return
-            await asyncio.sleep((due - now).total_seconds())
+
+
+async def identify_turn(sessions: async_sessionmaker[AsyncSession], bucket: int) -> None:
+    """Return once this process may IDENTIFY in `bucket`: 5 s after the last IDENTIFY of any process in it."""
+    key = f"identify:{bucket}"
+    while True:
+        now = datetime.now(UTC)
+        async with sessions.begin() as session:
+            never = {"value": "", "updated_at": now - IDENTIFY_EVERY}
+            row = await locked_row(session, BotState, {"key": key}, never)
+            due = row.updated_at + IDENTIFY_EVERY
+            if due <= now:
+                row.value, row.updated_at = "identify", now
+                return
+        await asyncio.sleep((due - now).total_seconds())

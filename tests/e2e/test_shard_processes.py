@@ -16,6 +16,7 @@ import pytest_asyncio
 
 from bot.clock import ManualClock
 from bot.harness import RunningBot, StudyServer, build_sharded_servers, start_bot
+from bot.pacing import DISCORD_SAFE_RATE
 from bot.sandbox import Member, Sandbox
 from tests.e2e.helpers import START, WEEK_1
 
@@ -88,6 +89,7 @@ async def test_cohorts_in_12_servers_on_3_processes_get_every_post_and_reminder_
     sandbox, servers = scene
     assert sandbox.gateway.connected_shards == [(shard, COUNT) for shard in range(COUNT)]
     assert sum(bot.bot.commands_synced for bot in bots) == 1, "only the shard-0 owner syncs the commands"
+    assert [bot.bot.port.pace.rate for bot in bots] == [pytest.approx(DISCORD_SAFE_RATE / len(PROCESSES))] * 3
     for server in servers:
         created = await sandbox.slash(
             "cohort create", user=server.moderator, guild=server.guild, channel=server.cohort_channel,

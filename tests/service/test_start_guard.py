@@ -17,6 +17,7 @@ from bot.start_guard import (
     StartGuard,
     budget_wait,
     crash_backoff,
+    identify_turn,
 )
 
 NOW = datetime(2026, 3, 2, 12, tzinfo=UTC)
@@ -56,16 +57,15 @@ async def test_starts_are_remembered_per_set_of_shards(sessions: async_sessionma
 
 
 async def test_identifies_of_one_bucket_take_turns_5_seconds_apart(sessions: async_sessionmaker[AsyncSession]) -> None:
-    first, second = StartGuard(sessions, ""), StartGuard(sessions, "")
-
     async def stamp(bucket: int) -> datetime:
         async with sessions() as session:
             row = await session.scalar(select(BotState).where(BotState.key == f"identify:{bucket}"))
             assert row is not None
             return row.updated_at
 
-    await first.identify_turn(0)
+    await identify_turn(sessions, 0)
     took = await stamp(0)
-    await asyncio.wait_for(asyncio.gather(second.identify_turn(0), first.identify_turn(1)), 3 * IDENTIFY_EVERY.seconds)
+    both = asyncio.gather(identify_turn(sessions, 0), identify_turn(sessions, 1))  # another process, another bucket
+    await asyncio.wait_for(both, 3 * IDENTIFY_EVERY.seconds)
     assert await stamp(0) - took >= IDENTIFY_EVERY, "the second identify in bucket 0 waited its turn"
     assert await stamp(1) - took < IDENTIFY_EVERY, "another bucket did not wait for bucket 0"

@@ -26,3 +26,8 @@ def test_every_server_belongs_to_exactly_one_process() -> None:
         guild = (serial * 7919 + 1_234_567) << 22 | serial
         assert sum(p.owns(guild) for p in processes) == 1
         assert Settings().ownership.owns(guild)
+
+
+def test_each_process_paces_bulk_sends_at_its_share_of_the_bots_global_rate_limit() -> None:
+    assert Settings().ownership.share == 1.0
+    assert [Ownership.of(6, ids).share for ids in ((0, 1), (2, 3), (4, 5))] == [1 / 3] * 3
