@@ -11,7 +11,9 @@ and reminders fall due in both runs. The load, for each layout:
 
 1. **week openings and reminders**: 4 weeks, each one's Monday 09:00 (the week posts and threads), Monday 18:00
    (daily reminders) and Saturday 09:00 (weekly reminders) swept by every process at once; the deliveries per second
-   and the p99 of one moment's sweep (from the order to the last process's outbox being settled);
+   and the p99 of one moment's sweep (from the order to the last process's outbox being settled). DMs are paced as
+   in production, each process at its share of the bot's global rate limit, so that is what bounds it;
+   `--unpaced` measures the bot's own speed instead;
 2. **50 interactions in flight**: `/roadmap` and `/progress` by learners of every server, each to the process of its
    server's shard; calls per second and the p99 from dispatch to the settled answer.
 
@@ -65,14 +67,15 @@ class Result:
 # A bot process: the real bot, its clock moved and its sweeps run on the benchmark's orders.
 
 
-def bot_process(conn: Connection, sandbox_url: str, database_url: str, ids: Sequence[int]) -> None:
-    asyncio.run(_serve(conn, sandbox_url, database_url, ids))
+def bot_process(conn: Connection, sandbox_url: str, database_url: str, ids: Sequence[int], paced: bool) -> None:
+    asyncio.run(_serve(conn, sandbox_url, database_url, ids, paced))
 
 
-async def _serve(conn: Connection, sandbox_url: str, database_url: str, ids: Sequence[int]) -> None:
+async def _serve(conn: Connection, sandbox_url: str, database_url: str, ids: Sequence[int], paced: bool) -> None:
     from bot.app import make_bot
     from bot.clock import ManualClock
     from bot.config import Settings
+    from bot.pacing import Pacer
     from bot.sandbox import point_discord_at
 
     point_discord_at(sandbox_url)
@@ -84,6 +87,8 @@ async def _serve(conn: Connection, sandbox_url: str, database_url: str, ids: Seq
     await asyncio.wait_for(bot.wait_until_ready(), READY_WITHIN)
     if bot.catch_up is not None:
         await bot.catch_up
+    if not paced:
+        bot.port.pace = Pacer(None)  # the bot's own speed, not Discord's global rate limit
     loop = asyncio.get_running_loop()
     conn.send("ready")
     while True:
@@ -105,13 +110,15 @@ async def _serve(conn: Connection, sandbox_url: str, database_url: str, ids: Seq
 class Processes:
     """The bot processes of one layout, and the orders the benchmark gives them."""
 
-    def __init__(self, layout: list[tuple[int, ...]], sandbox_url: str, database_url: str) -> None:
+    def __init__(self, layout: list[tuple[int, ...]], sandbox_url: str, database_url: str, paced: bool) -> None:
         context = multiprocessing.get_context("spawn")
         self.pipes = []
         self.procs = []
         for ids in layout:
             ours, theirs = context.Pipe()
-            proc = context.Process(target=bot_process, args=(theirs, sandbox_url, database_url, ids), daemon=True)
+            proc = context.Process(
+                target=bot_process, args=(theirs, sandbox_url, database_url, ids, paced), daemon=True
+            )
             proc.start()
             self.pipes.append(ours)
             self.procs.append(proc)
@@ -220,7 +227,7 @@ async def run_layout(dbs: Databases, name: str, args: argparse.Namespace) -> Res
     await sandbox.start()
     sandbox.gateway.max_concurrency = COUNT
     sandbox.response_timeout = STUCK_AFTER
-    processes = Processes(LAYOUTS[name], sandbox.url, url)
+    processes = Processes(LAYOUTS[name], sandbox.url, url, not args.unpaced)
     result = Result()
     try:
         await processes.ready()
@@ -262,7 +269,8 @@ async def main(args: argparse.Namespace) -> int:
                 table.add("interactions late (over 3 s) or lost", name, f"{result.failed_calls}")
     machine = await machine_line(args.postgres)
     print(f"Shards benchmark — {machine}; {args.servers} servers × {args.cohorts} cohorts × "
-          f"{args.learners} learners, {COUNT} shards, {args.in_flight} interactions in flight.\n")
+          f"{args.learners} learners, {COUNT} shards, {args.in_flight} interactions in flight"
+          f"{', DMs unpaced' if args.unpaced else ''}.\n")
     print(table.render())
     if failures:
         print("\nFAILED CHECKS:\n" + "\n".join(f"- {f}" for f in failures[:20]))
@@ -278,6 +286,8 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--learners", type=int, default=20, help="learners per server")
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--in-flight", type=int, default=50)
+    parser.add_argument("--unpaced", action="store_true",
+                        help="no DM pacing: the bot's own speed instead of Discord's global rate limit")
     args = parser.parse_args(argv)
     check_postgres_option(parser, args.postgres)
     return args
