@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import pytest_asyncio
@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import ManualClock
 from bot.db.models import OutboxMessage
+from bot.services.backlog import OVERDUE_AFTER, overdue_work
 from bot.services.cohorts import NewCohort
 from bot.services.outbox import OutboxItem, owe
 from bot.shards import Ownership
@@ -120,3 +121,14 @@ async def test_the_outbox_of_a_server_is_delivered_by_its_shard_and_dms_by_shard
     assert sorted(delivered, key=str) == sorted(
         [(Ownership.of(COUNT, (0,)).shard_of(g), g) for g in GUILDS] + [(0, None)], key=str
     )
+
+
+async def test_a_process_is_unready_only_for_what_its_servers_are_owed(sessions: Sessions, clock: ManualClock) -> None:
+    clock.set(START)
+    async with sessions.begin() as session:
+        for guild in [*GUILDS, None]:
+            owe(session, clock, "probe", {}, f"lane:{guild}", guild_id=guild)
+    later = START + OVERDUE_AFTER + timedelta(minutes=1)
+    owed = [(await overdue_work(sessions, later, Ownership.of(COUNT, (shard,))))["outbox"] for shard in range(COUNT)]
+    assert owed == [len(GUILDS) // COUNT + 1, len(GUILDS) // COUNT, len(GUILDS) // COUNT], "shard 0 owes the DM too"
+    assert (await overdue_work(sessions, later))["outbox"] == len(GUILDS) + 1
