@@ -28,8 +28,9 @@ from bot.db.upsert import locked_row
 
 log = logging.getLogger(__name__)
 
-IDENTIFY_EVERY = timedelta(seconds=5)
-"""Discord: one IDENTIFY per bucket per 5 seconds."""
+IDENTIFY_EVERY = timedelta(seconds=5.5)
+"""Discord: one IDENTIFY per bucket per 5 seconds; the half second is for the way from the database to Discord
+(two processes' IDENTIFYs may travel at different speeds)."""
 RECENT = timedelta(minutes=10)
 FREE_STARTS = 3
 """Starts within RECENT that wait for nothing: a deploy, a restart by hand and one crash."""

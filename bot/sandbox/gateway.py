@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 HEARTBEAT_INTERVAL_MS = 41250
 DAILY_IDENTIFIES = 1000
 DAY_MS = 86_400_000
+IDENTIFY_WINDOW = 5.0
+"""Discord lets `max_concurrency` sessions IDENTIFY per 5 seconds, one per bucket (shard id % max_concurrency)."""
 GUILD_EVENTS = ("GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE")
 """Events whose `id` is the server's (the others name it in `guild_id`)."""
 GUILDS, GUILD_MEMBERS, GUILD_MESSAGES, DIRECT_MESSAGES = 1 << 0, 1 << 1, 1 << 9, 1 << 12
@@ -84,6 +86,18 @@ class Gateway:
     @property
     def connected_shards(self) -> list[tuple[int, int]]:
         return sorted(shard for shard, s in self.shards.items() if s.socket is not None)
+
+    def crowded_identifies(self) -> list[tuple[int, int]]:
+        """Shards that IDENTIFYed less than 5 s after another IDENTIFY of their `max_concurrency` bucket (which
+        Discord refuses), in order."""
+        last: dict[int, float] = {}
+        crowded = []
+        for at, shard in self.identifies:
+            bucket = shard[0] % self.max_concurrency
+            if bucket in last and at - last[bucket] < IDENTIFY_WINDOW:
+                crowded.append(shard)
+            last[bucket] = at
+        return crowded
 
     def bot_gateway(self) -> dict[str, Any]:
         """GET /gateway/bot: where to connect, how many shards to run, and what is left of the identify budget."""

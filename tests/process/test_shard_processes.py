@@ -103,6 +103,9 @@ async def test_a_process_killed_mid_post_and_two_processes_of_the_same_shards_st
     # A rolling restart: two processes of shards 2-3 start at the same moment; both find the cut-off post.
     children = [first, await bot(spawn, sandbox, database_url, "2-3"), await bot(spawn, sandbox, database_url, "2-3")]
     await connected(sandbox, children, [2, 3])
+    # Both identify shards 2 and 3, in turns 5 s apart per bucket; the later one's sessions get their events.
+    await sandbox.until(lambda: len(sandbox.gateway.identifies) == COUNT + 2 + 2, READY_WITHIN,
+                        "both restarted processes to identify")
     await sandbox.until(
         lambda: all(len(posts(sandbox, s)) >= WEEKS_DUE for s in servers), POSTS_WITHIN, "every server's four weeks"
     )
@@ -124,6 +127,7 @@ async def test_a_process_killed_mid_post_and_two_processes_of_the_same_shards_st
         assert click.errors == [], click.errors
     for child in children:
         assert "Traceback" not in child.text, child.text
+    assert sandbox.gateway.crowded_identifies() == [], "processes took turns in each identify bucket"
 
 
 def posts(sandbox: Sandbox, server: StudyServer) -> list[str]:
