@@ -96,8 +96,7 @@ async def owe_many(
     rows = [
         {
             "kind": kind, "payload": payload, "lane": lane[:64], "guild_id": guild_id, "state": OutboxState.PENDING,
-            "attempts": 0,
-            "due_at": now, "created_at": now,
+            "attempts": 0, "due_at": now, "created_at": now,
         }
         for payload, lane in debts
     ]
