@@ -73,6 +73,7 @@ async def test_upgrade_on_empty_database_matches_models(database_url: str) -> No
         await engine.dispose()
 
 
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)  # several processes need PostgreSQL
 async def test_processes_starting_together_on_an_empty_database_migrate_one_at_a_time(database_url: str) -> None:
     engines = [create_engine(database_url) for _ in range(3)]
     try:
