@@ -72,7 +72,7 @@ from bot.db.models import CheckIn, Delivery, DeliveryState, LearnerSettings, Mem
 from bot.harness import RunningBot, start_bot
 from bot.pacing import DISCORD_SAFE_RATE, Pacer
 from bot.sandbox import Member, Sandbox, World
-from bot.services.reminders import DAILY_REMINDER
+from bot.schedule.reminder_rules import DAILY_REMINDER
 
 SEED = 20260302
 MESSAGES_ROUTE = "/channels/{channel_id}/messages"

@@ -36,6 +36,7 @@ from bot.services.learners import LearnerService
 from bot.services.ledger import Ledger
 from bot.services.live_sessions import LiveSessionService
 from bot.services.mydata import MyDataService
+from bot.services.notify import Notifier
 from bot.services.outbox import Outbox
 from bot.services.peer_review import PeerReviewService
 from bot.services.posting import PostingService
@@ -79,6 +80,7 @@ class CohortBot(commands.Bot):
     outbox: Outbox
     peer: PeerReviewService
     port: BotDiscordPort
+    notifier: Notifier
     posting: PostingService
     progress: ProgressService
     streak_book: StreakBook
@@ -105,7 +107,10 @@ class CohortBot(commands.Bot):
         self.interaction_monitor = InteractionMonitor(self.metrics)
         super().__init__(
             command_prefix=commands.when_mentioned,
-            intents=discord.Intents.default(),
+            # Only what the bot reads: its servers, channels and roles. No message, reaction or typing events
+            # (it has no listener for them) and no message cache: Discord sends less and the bot keeps less.
+            intents=discord.Intents(guilds=True),
+            max_messages=None,
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
             tree_cls=CohortTree,
@@ -141,7 +146,10 @@ class CohortBot(commands.Bot):
         if self.pace_starts or self.settings.SHARD_COUNT is not None:
             await self._pace_start()
         self.services = build_services(
-            self.sessions, self.clock, BotDiscordPort(self), ownership=self.settings.ownership
+            self.sessions,
+            self.clock,
+            BotDiscordPort(self, rate_share=self.settings.ownership.share),
+            ownership=self.settings.ownership,
         )
         for service in dataclasses.fields(self.services):
             setattr(self, service.name, getattr(self.services, service.name))

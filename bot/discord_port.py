@@ -1,4 +1,5 @@
-"""The services' Discord port, implemented with discord.py: sends posts and maps failures to DeliveryFailed."""
+"""The services' Discord port, implemented with discord.py: words what services hand it, sends it, gives roles,
+and maps every failure to DeliveryFailed."""
 
 from __future__ import annotations
 
@@ -6,17 +7,21 @@ import io
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import aiohttp
 import discord
 
+from bot.domain.notices import DigestFacts, PingMessage, Words
 from bot.pacing import DISCORD_SAFE_RATE, Pacer
 from bot.render import limits
 from bot.render.drawing import picture
 from bot.render.messages import wrap_up_text
+from bot.render.notices import words
+from bot.render.reminders import digest_messages, ping_messages
 from bot.render.stats_chart import render_chart
 from bot.render.week_post import render_embeds
+from bot.role_check import grant_time_problem, unsafe_role
 from bot.services.ports import (
     DeliveryFailed,
     KnownEvent,
@@ -28,10 +33,6 @@ from bot.services.ports import (
     WrapUp,
 )
 from bot.services.stats import CohortStats
-from bot.tier_roles import RoleGranter
-
-if TYPE_CHECKING:
-    from bot.app import CohortBot
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -45,13 +46,126 @@ THREAD_EXISTS = 160004
 """Discord's code for "a thread has already been created for this message"."""
 HISTORY_CHECKED = 50
 """How far back to look for a post that a cut-off attempt may already have sent."""
+UNKNOWN_ROLE = 10011
+
+
+class RoleGranter:
+    """The role half of the Discord port: find or create a tier's role, give it, and say exactly what blocks it."""
+
+    def __init__(self, bot: discord.Client) -> None:
+        self._bot = bot
+        self._created: dict[tuple[int, str], int] = {}
+        """(guild, name) → id of roles created here, until the gateway's ROLE_CREATE has reached the cache."""
+
+    async def resolve(self, request: RoleRequest) -> int:
+        guild = self._bot.get_guild(request.guild_id)
+        if guild is None:
+            raise DeliveryFailed("I can't see that server right now (it may be unavailable).", retryable=True)
+        if request.role_id is not None:
+            if guild.get_role(request.role_id) is not None or request.role_id in self._created.values():
+                return request.role_id
+            if request.name is None:
+                # Not in the cache: ask Discord before calling a moderator's choice gone.
+                if any(role.id == request.role_id for role in await self._fetch_roles(guild)):
+                    return request.role_id
+                raise DeliveryFailed(
+                    f"the role chosen for this tier with /cohort tier-role (id {request.role_id}) no longer exists. "
+                    "Choose another one with /cohort tier-role.",
+                    retryable=False,
+                )
+        assert request.name is not None
+        named = [role for role in guild.roles if role.name == request.name]
+        if named:
+            # Several roles may share a name: prefer one I am able to give.
+            top = guild.me.top_role
+            givable = [role for role in named if role < top and unsafe_role(role) is None]
+            return max(givable or named).id
+        key = (guild.id, request.name)
+        if key in self._created:
+            return self._created[key]
+        try:
+            role = await guild.create_role(
+                name=request.name,
+                colour=discord.Colour(request.color),
+                permissions=discord.Permissions.none(),
+                mentionable=False,
+                reason=request.reason,
+            )
+        except discord.Forbidden as exc:
+            my_role = guild.me.top_role.name
+            raise DeliveryFailed(
+                f"I could not create the role '{request.name}' because I lack the Manage Roles permission. "
+                f"In Server Settings → Roles → {my_role}, turn on Manage Roles (or create '{request.name}' "
+                f"yourself, below {my_role}).",
+                retryable=False,
+            ) from exc
+        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
+            raise DeliveryFailed(f"Discord did not create the role '{request.name}' ({_reason(exc)}).",
+                                 retryable=True) from exc
+        self._created[key] = role.id
+        return role.id
+
+    @staticmethod
+    async def _fetch_roles(guild: discord.Guild) -> list[discord.Role]:
+        try:
+            return await guild.fetch_roles()
+        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
+            raise DeliveryFailed(f"Discord did not list the server's roles ({_reason(exc)}).", retryable=True) from exc
+
+    async def add(self, guild_id: int, user_id: int, role_id: int, reason: str) -> None:
+        guild = self._bot.get_guild(guild_id)
+        problem = grant_time_problem(guild, role_id) if guild is not None else None
+        if problem is not None:
+            raise DeliveryFailed(problem, retryable=False)
+        try:
+            await self._bot.http.add_role(guild_id, user_id, role_id, reason=reason)
+        except discord.Forbidden as exc:
+            raise DeliveryFailed(await self._why_refused(guild_id, role_id, exc), retryable=False) from exc
+        except discord.NotFound as exc:
+            if exc.code == UNKNOWN_ROLE:
+                self._created = {k: v for k, v in self._created.items() if v != role_id}
+                raise DeliveryFailed("the role was deleted.", retryable=True) from exc
+            raise DeliveryFailed(
+                f"<@{user_id}> is no longer a member of the server ({_reason(exc)}).", retryable=False
+            ) from exc
+        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
+            raise DeliveryFailed(f"Discord did not accept it ({_reason(exc)}).", retryable=True) from exc
+
+    async def _why_refused(self, guild_id: int, role_id: int, exc: discord.HTTPException) -> str:
+        """What exactly a moderator must change, from fresh role positions when Discord gives them."""
+        guild = self._bot.get_guild(guild_id)
+        if guild is None:
+            return f"Discord refused it ({_reason(exc)})."
+        try:
+            roles = {role.id: role for role in await guild.fetch_roles()}
+        except discord.HTTPException:
+            roles = {role.id: role for role in guild.roles}
+        mine = [roles.get(role.id, role) for role in guild.me.roles]
+        top = max(mine, key=lambda role: (role.position, role.id))
+        can_manage = guild.owner_id == guild.me.id or any(
+            role.permissions.manage_roles or role.permissions.administrator for role in mine
+        )
+        target = roles.get(role_id)
+        if not can_manage:
+            return f"I lack the Manage Roles permission. In Server Settings → Roles → {top.name}, turn on Manage Roles."
+        if target is not None and target.managed:
+            return (
+                f"the role '{target.name}' is managed by an integration, so nobody can give it. "
+                "Choose another role with /cohort tier-role."
+            )
+        if target is not None and target.position >= top.position:
+            return (
+                f"the role '{target.name}' is not below my highest role '{top.name}'. In Server Settings → Roles, "
+                f"drag '{top.name}' above '{target.name}' (or move '{target.name}' below '{top.name}')."
+            )
+        return f"Discord refused it ({_reason(exc)}). Check that my role '{top.name}' has Manage Roles."
 
 
 class BotDiscordPort:
-    def __init__(self, bot: CohortBot) -> None:
+    def __init__(self, bot: discord.Client, *, rate_share: float = 1.0) -> None:
         self._bot = bot
         self._roles = RoleGranter(bot)
-        self.pace = Pacer(DISCORD_SAFE_RATE * bot.settings.ownership.share)
+        self.pace = Pacer(DISCORD_SAFE_RATE * rate_share)
         """Paces DMs and pings so that thousands of reminders never trip Discord's global rate limit, which is
         the bot's over all its processes: each paces at its share of the shards."""
         self._dm_channels: dict[int, int] = {}
@@ -63,9 +177,9 @@ class BotDiscordPort:
     async def add_role(self, guild_id: int, user_id: int, role_id: int, reason: str) -> None:
         await self._roles.add(guild_id, user_id, role_id, reason)
 
-    async def post_announcement(self, channel_id: int, text: str) -> int:
+    async def post_announcement(self, channel_id: int, text: Words) -> int:
         channel = self._bot.get_partial_messageable(channel_id)
-        message = await guard(lambda: channel.send(content=limits.truncate(text, limits.MESSAGE_CONTENT)))
+        message = await guard(lambda: channel.send(content=limits.truncate(words(text), limits.MESSAGE_CONTENT)))
         return message.id
 
     def week_parts(self, post: WeekPost) -> int:
@@ -128,20 +242,23 @@ class BotDiscordPort:
         message = await guard(lambda: channel.send(content=wrap_up_text(wrap_up)))
         return message.id
 
-    async def tell_moderators(self, channel_id: int, text: str, *, chart: CohortStats | None = None) -> None:
+    async def tell_moderators(self, channel_id: int, text: Words, *, chart: CohortStats | None = None) -> None:
         channel = self._bot.get_partial_messageable(channel_id)
-        content = limits.truncate(text, limits.MESSAGE_CONTENT)
+        content = limits.truncate(words(text), limits.MESSAGE_CONTENT)
         if chart is None:
             await guard(lambda: channel.send(content=content))
             return
         image = await picture(render_chart, chart)
         await guard(lambda: channel.send(content=content, file=discord.File(io.BytesIO(image), CHART_NAME)))
 
+    async def post_digest(self, channel_id: int, digest: DigestFacts, chart: CohortStats) -> None:
+        for index, text in enumerate(digest_messages(digest)):
+            await self.tell_moderators(channel_id, text, chart=None if index else chart)
 
-    async def notify_learner(self, notice: LearnerNotice, *, view: discord.ui.View | None = None) -> NoticeRoute:
-        """By DM, else in the fallback channel pinging only them; `view` adds buttons (peer review's Review)."""
-        text = limits.truncate(notice.text, limits.NOTICE_TEXT)
-        extra: dict[str, Any] = {"view": view} if view is not None else {}
+    async def notify_learner(self, notice: LearnerNotice) -> NoticeRoute:
+        """By DM, else in the fallback channel pinging only them, with the notice's buttons if it has any."""
+        text = limits.truncate(words(notice.text), limits.NOTICE_TEXT)
+        extra: dict[str, Any] = {"view": notice.buttons} if isinstance(notice.buttons, discord.ui.View) else {}
         if not notice.dms_closed:
             try:
                 dm = await self._dm_channel(notice.user_id)
@@ -232,6 +349,9 @@ class BotDiscordPort:
             "channel_id": None,
             "entity_metadata": {"location": event.location},
         }
+
+    def ping_messages(self, said: Words, user_ids: Sequence[int]) -> list[PingMessage]:
+        return ping_messages(user_ids, words(said))
 
     async def post_pings(self, channel_id: int, content: str, user_ids: Sequence[int]) -> int:
         channel = self._bot.get_partial_messageable(channel_id)

@@ -22,6 +22,14 @@ class Conflict(DomainError):
     """The action clashes with the current state (already a member, already paused...)."""
 
 
+class AlreadyDecided(Conflict):
+    """A second decision on one version; `review_id` is the decision that stands (to show it where it is stale)."""
+
+    def __init__(self, message: str, review_id: int) -> None:
+        super().__init__(message)
+        self.review_id = review_id
+
+
 class InvalidInput(DomainError):
     """A value the user typed is malformed or out of range."""
 

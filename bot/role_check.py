@@ -1,10 +1,14 @@
-"""The one rule for roles the bot hands out: no power, below the bot, nothing the moderator couldn't give by hand."""
+"""The one rule for roles the bot hands out (no power, below the bot, nothing the moderator couldn't give by hand),
+when a role is chosen, when a roadmap names tier roles, and again just before each grant."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 import discord
 
 from bot.errors import InvalidInput
+from bot.roadmap import Roadmap
 
 POWERS = {
     "administrator": "Administrator",
@@ -102,3 +106,38 @@ def grant_time_problem(guild: discord.Guild, role_id: int) -> str | None:
             "(or choose another role)."
         )
     return None
+
+
+def tier_role_warnings(guild: discord.Guild, roadmap: Roadmap) -> list[str]:
+    """Why tier roles of `roadmap` could not be given on this server (for /cohort create: warn, don't refuse)."""
+    if not roadmap.tiers:
+        return []
+    me = guild.me
+    warnings = []
+    if not me.guild_permissions.manage_roles:
+        warnings.append(
+            "I lack the Manage Roles permission, so I can't give the certification roles of this roadmap. "
+            f"Turn it on for my role {me.top_role.mention}."
+        )
+    names = {tier.role for tier in roadmap.tiers}
+    above = sorted((r for r in guild.roles if r.name in names and r >= me.top_role), key=lambda r: -r.position)
+    if above:
+        listed = ", ".join(role.mention for role in above)
+        verb = "is" if len(above) == 1 else "are"
+        warnings.append(
+            f"Tier role {listed} {verb} above my highest role {me.top_role.mention}, so I can't give "
+            f"{'it' if len(above) == 1 else 'them'} when learners complete a tier. In Server Settings → Roles, "
+            f"drag {me.top_role.mention} above {listed}."
+        )
+    return warnings
+
+
+def check_named_tier_roles(guild: discord.Guild, names: Iterable[str], invoker: discord.Member) -> None:
+    """/cohort create: existing roles named like the roadmap's tiers go through the same rule as a chosen role."""
+    wanted = set(names)
+    for role in sorted((r for r in guild.roles if r.name in wanted), key=lambda r: -r.position):
+        # A role above mine only gets a warning: whoever later moves my role above it decides to hand it out.
+        above_me = role >= guild.me.top_role
+        problem = unsafe_role(role) or (None if above_me else invoker_cannot_give(guild, role, invoker))
+        if problem is not None:
+            raise InvalidInput(f"A tier of this roadmap would give the existing role named '{role.name}'. {problem}")

@@ -24,6 +24,7 @@ from bot.services.learners import LearnerService
 from bot.services.ledger import Ledger
 from bot.services.live_sessions import LiveSessionService
 from bot.services.mydata import MyDataService
+from bot.services.notify import Notifier
 from bot.services.outbox import Outbox
 from bot.services.peer_review import PeerReviewService
 from bot.services.ports import DiscordPort
@@ -55,6 +56,7 @@ class Services:
     roster: RosterService
     stats: StatsService
     ledger: Ledger
+    notifier: Notifier
     posting: PostingService
     progress: ProgressService
     streak_book: StreakBook
@@ -99,12 +101,13 @@ def build_services(
     outbox = Outbox(sessions, clock, ownership=ownership)
     stats = StatsService(sessions, clock, cohorts)
     ledger = Ledger(sessions, clock, ownership=ownership)
+    notifier = Notifier(learners, port)
     posting = PostingService(sessions, clock, catalog, ledger, port, ownership=ownership)
     submissions = SubmissionService(sessions, clock, cohorts, enrolment, outbox)
-    tiers = TierService(sessions, clock, cohorts, catalog, learners, port, ownership=ownership)
+    tiers = TierService(sessions, clock, cohorts, catalog, notifier, port, ownership=ownership)
     submissions.on_approved(tiers.on_approved)
     live_sessions = LiveSessionService(sessions, clock, cohorts, catalog)
-    reminders = ReminderService(sessions, clock, posting, learners, port, stats=stats)
+    reminders = ReminderService(sessions, clock, posting, ledger, notifier, port, stats=stats)
     scheduler = Scheduler(clock)
     runner = ScheduleRunner(posting, clock, scheduler)
     cohorts.on_change(runner.on_cohort_change)
@@ -127,6 +130,7 @@ def build_services(
         roster=RosterService(sessions, clock, cohorts),
         stats=stats,
         ledger=ledger,
+        notifier=notifier,
         posting=posting,
         progress=ProgressService(sessions, clock, cohorts, enrolment),
         streak_book=streak_book,

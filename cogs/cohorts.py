@@ -12,6 +12,7 @@ from discord.ext import commands
 
 from bot.checks import (
     cohort_autocomplete,
+    cohort_bot,
     for_moderators,
     known_guild,
     moderator_only,
@@ -30,11 +31,10 @@ from bot.render.stats_chart import render_chart
 from bot.render.stats_csv import stats_csv
 from bot.render.stats_text import stats_embed
 from bot.roadmap.limits import MAX_ROADMAP_BYTES
-from bot.role_check import check_role_to_give
+from bot.role_check import check_named_tier_roles, check_role_to_give, tier_role_warnings
 from bot.services.cohorts import NewCohort
 from bot.services.live_sessions import MAX_LOCATION, MAX_MINUTES, MAX_TITLE, MIN_MINUTES, NewSession
 from bot.session_checks import check_event_permission, check_session_channel, session_autocomplete, weekday_autocomplete
-from bot.tier_roles import check_named_tier_roles, tier_autocomplete, tier_role_warnings
 
 if TYPE_CHECKING:
     from bot.app import CohortBot
@@ -51,6 +51,20 @@ POSTING_PERMISSIONS = {
 REVIEW_PERMISSIONS = {
     key: POSTING_PERMISSIONS[key] for key in ("view_channel", "send_messages", "embed_links", "attach_files")
 }
+
+
+async def tier_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    """The tiers of the cohort named in the same command."""
+    bot = cohort_bot(interaction)
+    cohort = getattr(interaction.namespace, "cohort", None)
+    if interaction.guild_id is None or not cohort:
+        return []
+    needle = current.casefold()
+    return [
+        app_commands.Choice(name=f"{tier.name} ({tier.key})"[:100], value=tier.key)
+        for tier in await bot.tiers.tiers_of(interaction.guild_id, str(cohort))
+        if needle in tier.key or needle in tier.name.casefold()
+    ][:25]
 
 
 # Only moderators may run /cohort, so only they are offered its choices.

@@ -30,7 +30,6 @@ from bot.services.peer_review import (
     Assignment,
     rubric_of,
 )
-from bot.services.ports import LearnerNotice, NoticeRoute
 from cogs.submissions import review_view
 
 if TYPE_CHECKING:
@@ -169,24 +168,15 @@ class PeerCommands(commands.Cog):
 
     # Outbox deliveries
 
-    async def _notify(
-        self, guild_id: int, user_id: int, channel_id: int, text: str, nonce: str, view: discord.ui.View | None = None
-    ) -> None:
-        prefs = await self.bot.learners.prefs(guild_id, user_id)
-        notice = LearnerNotice(guild_id, user_id, channel_id, text, prefs.dms_closed, nonce=nonce)
-        route = await self.bot.port.notify_learner(notice, view=view)
-        if route is NoticeRoute.CHANNEL_DMS_REFUSED:
-            await self.bot.learners.mark_dms_closed(guild_id, user_id)
-
     async def deliver_assigned(self, item: OutboxItem) -> None:
         """One DM to a reviewer with the submissions just given to them, a Review button for each."""
         items = await self.bot.peer.assigned(item.payload["assignment_ids"])
         if not items:
             return  # reviewed, passed on or erased before the DM went out
         first = items[0]
-        await self._notify(
-            first.guild_id, first.reviewer_user_id, first.cohort_channel_id, assignment_dm(items), item.nonce,
-            review_buttons(items),
+        await self.bot.notifier.notify(
+            first.guild_id, first.reviewer_user_id, first.cohort_channel_id, assignment_dm(items),
+            nonce=item.nonce, buttons=review_buttons(items),
         )
 
     async def deliver_reviewed(self, item: OutboxItem) -> None:
@@ -194,12 +184,14 @@ class PeerCommands(commands.Cog):
         if notice is None:
             return  # discarded or erased meanwhile
         text = author_notice(notice, rubric_of(notice.module))
-        await self._notify(notice.guild_id, notice.author_user_id, notice.cohort_channel_id, text, item.nonce)
+        await self.bot.notifier.notify(
+            notice.guild_id, notice.author_user_id, notice.cohort_channel_id, text, nonce=item.nonce
+        )
 
     async def deliver_discarded(self, item: OutboxItem) -> None:
         p = item.payload
         text = discarded_notice(p["label"], p["cohort_name"], p["reviewer_name"])
-        await self._notify(p["guild_id"], p["user_id"], p["channel_id"], text, item.nonce)
+        await self.bot.notifier.notify(p["guild_id"], p["user_id"], p["channel_id"], text, nonce=item.nonce)
 
     async def deliver_verdicts(self, item: OutboxItem) -> None:
         """Edit the moderators' review message so it shows the peer verdicts as they stand."""

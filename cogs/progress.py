@@ -84,9 +84,10 @@ class ProgressCommands(commands.Cog):
                 raise Forbidden("Only moderators can see another member's progress. /progress alone shows yours.")
             if share:
                 raise Forbidden("You can share only your own progress card. Leave out `share` to see theirs.")
+        # Acknowledged before the reading and the drawing: under a burst they can outlast Discord's 3 s.
+        await interaction.response.defer(ephemeral=True, thinking=True)
         result = await self.bot.progress.progress(guild.id, target.id, cohort, asker_id=interaction.user.id)
         channel = share_channel(guild, result.view.cohort.channel_id, result.view.name) if share else None
-        await interaction.response.defer(ephemeral=True, thinking=True)
         card = await picture(render_card, card_facts(result))
         embed = progress_embed(result)
         embed.set_image(url=f"attachment://{CARD_NAME}")

@@ -11,8 +11,8 @@ from discord.ext import commands
 from bot.checks import known_guild
 from bot.db.models import ReminderDelivery
 from bot.render.messages import stamp
+from bot.services.learners import SettingsView
 from bot.services.parsing import matching_timezones
-from bot.services.reminders import SettingsView
 
 if TYPE_CHECKING:
     from bot.app import CohortBot
@@ -56,10 +56,10 @@ class SettingsCommands(commands.Cog):
         guild = known_guild(interaction)
         user_id = interaction.user.id
         if timezone is None and reminders is None and reminder_hour is None:
-            view = await self.bot.reminders.settings(guild.id, user_id)
+            view = await self.bot.learners.settings(guild.id, user_id)
             await interaction.response.send_message(describe(view, changed=False), ephemeral=True)
             return
-        view = await self.bot.reminders.change_settings(
+        view = await self.bot.learners.change_settings(
             guild.id,
             user_id,
             timezone=timezone,

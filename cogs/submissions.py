@@ -17,13 +17,13 @@ from discord.ext import commands
 from bot.checks import cohort_autocomplete, cohort_bot, for_moderators, known_guild, moderator_only, require_moderator
 from bot.db.models import ReviewDecision
 from bot.discord_port import guard
-from bot.errors import InvalidInput, Unavailable
+from bot.errors import AlreadyDecided, InvalidInput, Unavailable
 from bot.interaction_errors import ErrorHandlingModal, report_interaction_error
 from bot.render import limits
 from bot.render.messages import stamp
 from bot.render.review import REMOVED_BY_LEARNER, decision_notice, review_embed, superseded_embed
 from bot.services.outbox import OutboxItem
-from bot.services.ports import DeliveryFailed, LearnerNotice, NoticeRoute
+from bot.services.ports import DeliveryFailed
 from bot.services.submissions import (
     DECISION_NOTICE,
     REVIEW_MESSAGE,
@@ -254,9 +254,14 @@ class SubmissionCommands(commands.Cog):
         guild = known_guild(interaction)
         # Acknowledge at once: under a burst of reviews the decision may take longer than Discord's 3 s.
         await interaction.response.defer()
-        result = await self.bot.submissions.decide(
-            guild.id, submission_id, version, interaction.user.id, decision, feedback
-        )
+        try:
+            result = await self.bot.submissions.decide(
+                guild.id, submission_id, version, interaction.user.id, decision, feedback
+            )
+        except AlreadyDecided as refusal:
+            await self._show_standing_decision(interaction, refusal.review_id)
+            raise
+
         # Committed with the decision: the learner hears of it and the tiers are checked even if the edit fails.
         owed = asyncio.create_task(self.bot.outbox.deliver(result.owed), name="decision-owed")
         try:
@@ -266,20 +271,26 @@ class SubmissionCommands(commands.Cog):
         finally:
             await owed
 
+    async def _show_standing_decision(self, interaction: discord.Interaction, review_id: int) -> None:
+        """The buttons were still live (the edit after the decision failed): show the decision that stands."""
+        standing = await self.bot.submissions.decision(review_id)
+        if standing is None:
+            return
+        # The refusal is the answer; a message Discord will not edit now stays as it was until the next click.
+        with contextlib.suppress(discord.HTTPException):
+            await interaction.edit_original_response(
+                embed=review_embed(standing.card, standing), view=review_view(standing.card, decided=True)
+            )
+
     async def deliver_decision_notice(self, item: OutboxItem) -> None:
         """Outbox handler: tell the learner about a decision (DM, else the cohort channel)."""
         result = await self.bot.submissions.decision(item.payload["review_id"])
         if result is None:
             return  # erased meanwhile
         card = result.card
-        prefs = await self.bot.learners.prefs(result.guild_id, card.user_id)
-        notice = LearnerNotice(
-            result.guild_id, card.user_id, card.cohort_channel_id, decision_notice(result), prefs.dms_closed,
-            nonce=item.nonce,
+        await self.bot.notifier.notify(
+            result.guild_id, card.user_id, card.cohort_channel_id, decision_notice(result), nonce=item.nonce
         )
-        route = await self.bot.port.notify_learner(notice)
-        if route is NoticeRoute.CHANNEL_DMS_REFUSED:
-            await self.bot.learners.mark_dms_closed(result.guild_id, card.user_id)
 
     review = app_commands.Group(
         name="review",

@@ -1,12 +1,18 @@
-"""A Discord port for service tests: records every call, answers with fresh ids, and fails when told to."""
+"""A Discord port for service tests: records every call, answers with fresh ids, and fails when told to.
+
+What services hand it as facts is recorded worded by `bot.render`, as the real port would send it."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot.domain.notices import DigestFacts, PingMessage, Words
+from bot.render.notices import words
+from bot.render.reminders import ping_messages
 from bot.services.ports import (
     DeliveryFailed,
     KnownEvent,
@@ -66,11 +72,14 @@ class FakePort:
     async def post_wrap_up(self, wrap_up: WrapUp) -> int:
         return await self._send("post_wrap_up", wrap_up)
 
-    async def tell_moderators(self, channel_id: int, text: str, *, chart: CohortStats | None = None) -> None:
-        await self._send("tell_moderators", channel_id, text)
+    async def tell_moderators(self, channel_id: int, text: Words, *, chart: CohortStats | None = None) -> None:
+        await self._send("tell_moderators", channel_id, words(text))
+
+    async def post_digest(self, channel_id: int, digest: DigestFacts, chart: CohortStats) -> None:
+        await self._send("post_digest", channel_id, digest)
 
     async def notify_learner(self, notice: LearnerNotice) -> NoticeRoute:
-        await self._send("notify_learner", notice)
+        await self._send("notify_learner", dataclasses.replace(notice, text=words(notice.text)))
         if notice.dms_closed:
             return NoticeRoute.CHANNEL
         return NoticeRoute.CHANNEL_DMS_REFUSED if notice.user_id in self.dms_refused else NoticeRoute.DM
@@ -82,8 +91,8 @@ class FakePort:
     async def add_role(self, guild_id: int, user_id: int, role_id: int, reason: str) -> None:
         await self._send("add_role", guild_id, user_id, role_id)
 
-    async def post_announcement(self, channel_id: int, text: str) -> int:
-        return await self._send("post_announcement", channel_id, text)
+    async def post_announcement(self, channel_id: int, text: Words) -> int:
+        return await self._send("post_announcement", channel_id, words(text))
 
     def can_manage_events(self, guild_id: int) -> bool | None:
         return True
@@ -100,6 +109,9 @@ class FakePort:
 
     async def cancel_event(self, guild_id: int, event_id: int) -> None:
         await self._send("cancel_event", guild_id, event_id)
+
+    def ping_messages(self, said: Words, user_ids: Sequence[int]) -> list[PingMessage]:
+        return ping_messages(user_ids, words(said))
 
     async def post_pings(self, channel_id: int, content: str, user_ids: Sequence[int]) -> int:
         return await self._send("post_pings", channel_id, content, tuple(user_ids))

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest_asyncio
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.db.engine import Sessions, create_engine, session_factory
+from bot.db.engine import WRITES, Sessions, create_engine, session_factory
 from bot.db.migrate import upgrade_to_head
 from bot.db.models import BotState
 
@@ -137,3 +138,38 @@ async def test_two_processes_migrating_at_once_take_turns(tmp_path: Path) -> Non
     finally:
         for engine in engines:
             await engine.dispose()
+
+
+def write_lock_is_free(path: Path) -> bool:
+    """Whether another process could start writing at once (no waiting on the lock)."""
+    probe = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        probe.execute("BEGIN IMMEDIATE")
+        probe.execute("ROLLBACK")
+        return True
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        probe.close()
+
+
+async def test_a_connection_given_up_mid_transaction_leaves_no_write_lock_behind(tmp_path: Path) -> None:
+    """A unit of work cut off mid-transaction (a stop, a cancelled job) makes SQLAlchemy close its connection.
+    A cursor still holding an unfinished statement, kept alive by a traceback for instance, must not keep
+    the write lock: a restarted bot found the database locked for good."""
+    path = tmp_path / "bot.db"
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    try:
+        await upgrade_to_head(engine)
+        async with engine.execution_options(**{WRITES: True}).connect() as connection:
+            await connection.execute(text("INSERT INTO bot_state (key, value, updated_at) VALUES ('k', 'v', :at)"),
+                                     {"at": NOW})
+            raw = await connection.get_raw_connection()
+            unfinished = await raw.driver_connection.execute("SELECT name FROM sqlite_master")
+            assert await unfinished.fetchone() is not None
+            assert not await asyncio.to_thread(write_lock_is_free, path)
+            await connection.invalidate()
+        assert await asyncio.to_thread(write_lock_is_free, path)
+        assert unfinished is not None  # still referenced: only the rollback can have freed the lock
+    finally:
+        await engine.dispose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
@@ -26,10 +27,28 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         return create_async_engine(url, echo=echo, pool_pre_ping=True)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, echo=echo)
+    engine = create_async_engine(url, echo=echo, connect_args={"factory": RollbackOnClose})
     event.listen(engine.sync_engine, "connect", _sqlite_connect)
     event.listen(engine.sync_engine, "begin", _sqlite_begin)
     return engine
+
+
+class RollbackOnClose(sqlite3.Connection):
+    """A SQLite connection that ends its transaction before it closes.
+
+    Closing a connection while a cursor still holds an unfinished statement leaves SQLite with a "zombie"
+    connection that keeps its transaction, and so the write lock, until that cursor is garbage-collected.
+    That happens when work is cancelled mid-transaction (a stop, a cut-off job): SQLAlchemy then closes the
+    connection instead of returning it, and a traceback kept in a log record can hold the cursor for good,
+    so every later writer, a restarted bot included, found the database locked. A rollback releases the
+    lock whatever cursors are left."""
+
+    def close(self) -> None:
+        try:
+            if self.in_transaction:
+                self.rollback()
+        finally:
+            super().close()
 
 
 def _sqlite_connect(dbapi_connection: DBAPIConnection, _record: object) -> None:

@@ -14,8 +14,13 @@ M = TypeVar("M", bound=Base)
 
 
 def insert_for(session: AsyncSession) -> Any:
-    """The dialect's `insert`, which has `on_conflict_do_nothing` (the generic one does not)."""
+    """The dialect's `insert`, which has the `on_conflict_…` clauses (the generic one does not)."""
     return postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+
+
+def insert_unless_present(session: AsyncSession, model: type[Base], unique: list[str]) -> Any:
+    """`INSERT … ON CONFLICT (unique) DO NOTHING` on either dialect: a row that already exists is left alone."""
+    return insert_for(session)(model).on_conflict_do_nothing(index_elements=unique)
 
 
 async def locked_row(session: AsyncSession, model: type[M], key: dict[str, Any], defaults: dict[str, Any]) -> M:
@@ -24,6 +29,5 @@ async def locked_row(session: AsyncSession, model: type[M], key: dict[str, Any],
     A plain read-then-add would let two transactions both find nothing and the second fail on the
     unique constraint; "insert unless present" makes the second wait for the first and then find its row.
     """
-    statement = insert_for(session)(model).values(**key, **defaults).on_conflict_do_nothing(index_elements=list(key))
-    await session.execute(statement)
+    await session.execute(insert_unless_present(session, model, list(key)).values(**key, **defaults))
     return (await session.scalars(select(model).filter_by(**key).with_for_update())).one()

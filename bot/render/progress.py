@@ -7,8 +7,10 @@ from collections.abc import Sequence
 import discord
 
 from bot.db.models import AwardStatus
+from bot.domain.notices import Weeks
 from bot.render import limits
 from bot.render.messages import stamp
+from bot.render.notices import weeks_text
 from bot.services.progress import (
     CheckInResult,
     Leaderboard,
@@ -18,7 +20,6 @@ from bot.services.progress import (
     TierProgress,
     WeekState,
 )
-from bot.services.tiers import weeks_text
 
 PROGRESS_COLOR = 0x5865F2
 MARKS = {
@@ -140,9 +141,10 @@ def _next_tier(progress: Progress) -> str:
     if tier is None:
         return "Every tier earned. 🎉" if progress.tiers else "This roadmap has no certification tiers."
     done = len(tier.required) - len(tier.still_needed)
+    required, missing = weeks_text(Weeks.of(tier.required)), weeks_text(Weeks.of(tier.still_needed))
     text = (
-        f"**{tier.tier.name}** ({weeks_text(tier.required)}): {done} of {len(tier.required)} checkpoints approved; "
-        f"still needs {weeks_text(tier.still_needed)}."
+        f"**{tier.tier.name}** ({required}): {done} of {len(tier.required)} checkpoints approved; "
+        f"still needs {missing}."
     )
     return limits.truncate(text, limits.EMBED_FIELD_VALUE)
 

@@ -3,40 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
 
+from bot.domain.notices import DailyReminder, DigestFacts, PingMessage, WeeklyReminder
 from bot.render.limits import MESSAGE_CONTENT, split_lines, truncate
 from bot.render.messages import stamp
-from bot.roadmap import Module
 
 MAX_PINGS_PER_MESSAGE = 100
 """Discord accepts at most 100 ids in allowed_mentions.users."""
 SETTINGS_HINT = "`/settings` changes when and how I remind you."
 
 
-def daily_text(cohort_name: str, module: Module | None, sessions: Sequence[tuple[str, datetime]] = ()) -> str:
-    this_week = f" This week: {module.label} · {module.title}." if module is not None else ""
-    live = "".join(f" Live today: **{title}** at {stamp(start, 't')}." for title, start in sessions)
+def daily_text(reminder: DailyReminder) -> str:
+    week = reminder.week
+    this_week = f" This week: {week.label} · {week.title}." if week is not None else ""
+    live = "".join(f" Live today: **{title}** at {stamp(start, 't')}." for title, start in reminder.sessions)
     return (
-        f"⏰ Daily reminder for **{cohort_name}**: you have not checked in today. "
+        f"⏰ Daily reminder for **{reminder.cohort_name}**: you have not checked in today. "
         f"Run `/checkin` once you have studied.{this_week}{live} {SETTINGS_HINT}"
     )
 
 
-def weekly_text(cohort_name: str, module: Module, deadline: datetime) -> str:
+def weekly_text(reminder: WeeklyReminder) -> str:
+    week, deadline = reminder.week, reminder.deadline
     return (
-        f"📌 **{cohort_name}**: the {module.label} checkpoint **{module.checkpoint.title}** is due "
+        f"📌 **{reminder.cohort_name}**: the {week.label} checkpoint **{week.checkpoint}** is due "
         f"{stamp(deadline, 'F')} ({stamp(deadline, 'R')}) and you have not submitted it yet. "
-        f"`/submit week:{module.week}` hands it in. {SETTINGS_HINT}"
+        f"`/submit week:{week.week}` hands it in. {SETTINGS_HINT}"
     )
-
-
-@dataclass(frozen=True)
-class PingMessage:
-    content: str
-    user_ids: tuple[int, ...]
-    """Exactly the users this message mentions, and so the only ones it may ping."""
 
 
 def ping_messages(
@@ -58,42 +51,6 @@ def ping_messages(
     if batch:
         messages.append(PingMessage(f"{mentions}\n{text}", tuple(batch)))
     return messages
-
-
-@dataclass(frozen=True)
-class PendingReview:
-    user_id: int
-    week_label: str
-    since: datetime
-    link: str | None
-
-
-@dataclass(frozen=True)
-class SubmittedLately:
-    user_id: int
-    week_label: str
-    late: bool
-
-
-@dataclass(frozen=True)
-class AwardLately:
-    user_id: int
-    tier_name: str
-    granted: bool
-
-
-@dataclass(frozen=True)
-class DigestFacts:
-    cohort_name: str
-    week: int
-    total_weeks: int
-    opened: datetime
-    submissions: list[SubmittedLately]
-    pending: list[PendingReview]
-    """Oldest first."""
-    inactive: list[int]
-    awards: list[AwardLately]
-    active_members: int
 
 
 MAX_LISTED = 15

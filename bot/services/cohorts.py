@@ -38,6 +38,8 @@ from bot.services.parsing import cohort_name, name_key, parse_date, parse_post_t
 from bot.services.quotas import COHORTS_CREATED, PAUSES, refuse_if_spent_in, take
 
 MAX_START_DISTANCE = timedelta(days=366)
+ADVANCE_REPEAT_WINDOW = timedelta(seconds=30)
+"""A plain advance this soon after another one is the same intent repeated (a retry, two moderators at once)."""
 MAX_RUNNING_COHORTS = 25
 """Cohorts not ended that one server may run at once (each one posts and reminds on its own schedule)."""
 OPEN_STATUSES = (CohortStatus.ACTIVE, CohortStatus.PAUSED)
@@ -273,12 +275,30 @@ class CohortService:
             if cohort.status is CohortStatus.PAUSED:
                 raise Conflict(f"'{cohort.name}' is paused. Resume it before advancing.")
             view = await self.view(session, cohort)
+            if to_week is None:
+                await self._refuse_repeated_advance(session, view)
             target = self._advance_target(view, to_week)
             session.add(CohortAdvance(cohort_id=cohort.id, at=self._clock.now(), to_week=target, advanced_by=by))
             await session.flush()
             view = await self.view(session, cohort)
         await self.changed()
         return view
+
+    async def _refuse_repeated_advance(self, session: AsyncSession, view: CohortView) -> None:
+        """Two plain advances moments apart would open two weeks where both people meant one."""
+        latest = await session.scalar(
+            select(CohortAdvance)
+            .where(CohortAdvance.cohort_id == view.id)
+            .order_by(CohortAdvance.at.desc(), CohortAdvance.id.desc())
+            .limit(1)
+        )
+        if latest is None or self._clock.now() - latest.at >= ADVANCE_REPEAT_WINDOW:
+            return
+        following = [m.week for m in view.roadmap.modules if m.week > view.current_week]
+        further = f" To open week {following[0]} as well, use `to_week:{following[0]}`." if following else ""
+        raise Conflict(
+            f"<@{latest.advanced_by}> advanced '{view.name}' to week {latest.to_week} a moment ago.{further}"
+        )
 
     @staticmethod
     def _advance_target(view: CohortView, to_week: int | None) -> int:

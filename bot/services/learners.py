@@ -1,15 +1,20 @@
-"""A learner's own preferences in a server: timezone, reminder delivery and hour, and whether DMs work."""
+"""A learner's own preferences in a server (timezone, reminder delivery and hour, whether DMs work) and /settings."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
-from bot.db.models import LearnerSettings, Membership, ReminderDelivery
+from bot.db.models import Cohort, LearnerSettings, Membership, MembershipStatus, ReminderDelivery
 from bot.db.upsert import locked_row
+from bot.errors import InvalidInput, NotFound
+from bot.schedule.reminder_rules import next_daily
+from bot.services.cohorts import OPEN_STATUSES
+from bot.services.parsing import parse_timezone
 
 DEFAULT_REMINDER_HOUR = 18
 
@@ -31,6 +36,17 @@ class LearnerPrefs:
 DEFAULT_PREFS = LearnerPrefs(None, ReminderDelivery.DM, DEFAULT_REMINDER_HOUR, False)
 
 
+@dataclass(frozen=True)
+class SettingsView:
+    """A learner's settings as /settings shows them."""
+
+    prefs: LearnerPrefs
+    cohorts: tuple[str, ...]
+    zone: str | None
+    """The zone reminders use: theirs, else their first cohort's (None when in no cohort)."""
+    next_reminder: datetime | None
+
+
 class LearnerService:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> None:
         self._sessions = sessions
@@ -40,6 +56,58 @@ class LearnerService:
         async with self._sessions() as session:
             row = await _row(session, guild_id, user_id)
         return as_prefs(row)
+
+    async def settings(self, guild_id: int, user_id: int) -> SettingsView:
+        prefs = await self.prefs(guild_id, user_id)
+        return self._view(prefs, await self._cohorts_of(guild_id, user_id))
+
+    async def change_settings(
+        self,
+        guild_id: int,
+        user_id: int,
+        *,
+        timezone: str | None = None,
+        delivery: str | None = None,
+        reminder_hour: int | None = None,
+    ) -> SettingsView:
+        """Validate everything first, then refuse people in no cohort; only then change anything."""
+        zone = parse_timezone(timezone) if timezone is not None else None
+        how = _delivery(delivery) if delivery is not None else None
+        if reminder_hour is not None and not 0 <= reminder_hour <= 23:
+            raise InvalidInput(
+                f"{reminder_hour} is not an hour of the day. Use 0 to 23, for example 18 for 18:00 (6 pm)."
+            )
+        cohorts = await self._cohorts_of(guild_id, user_id)
+        if not cohorts:
+            raise NotFound(
+                "You are not in any cohort on this server, so there is nothing to remind you of. "
+                "Use /join first, then /settings."
+            )
+        prefs = await self.update(guild_id, user_id, timezone=zone, delivery=how, reminder_hour=reminder_hour)
+        return self._view(prefs, cohorts)
+
+    def _view(self, prefs: LearnerPrefs, cohorts: list[tuple[str, str]]) -> SettingsView:
+        zone = prefs.timezone or (cohorts[0][1] if cohorts else None)
+        upcoming = None
+        if zone is not None and cohorts and prefs.delivery is not ReminderDelivery.OFF:
+            upcoming = next_daily(self._clock.now(), prefs.reminder_hour, zone)
+        return SettingsView(prefs, tuple(name for name, _ in cohorts), zone, upcoming)
+
+    async def _cohorts_of(self, guild_id: int, user_id: int) -> list[tuple[str, str]]:
+        """(name, timezone) of the cohorts this person is in on this server, the longest-held first."""
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(Cohort.name, Cohort.timezone)
+                .join(Membership, Membership.cohort_id == Cohort.id)
+                .where(
+                    Membership.guild_id == guild_id,
+                    Membership.user_id == user_id,
+                    Membership.status == MembershipStatus.ACTIVE,
+                    Cohort.status.in_(OPEN_STATUSES),
+                )
+                .order_by(Membership.joined_at, Cohort.id)
+            )
+            return [(name, zone) for name, zone in rows.all()]
 
     async def update(
         self,
@@ -80,6 +148,13 @@ class LearnerService:
                 row = await _locked_row(session, guild_id, user_id, self._clock)
             row.dms_closed = True
             row.updated_at = self._clock.now()
+
+
+def _delivery(value: str) -> ReminderDelivery:
+    try:
+        return ReminderDelivery(value.strip().lower())
+    except ValueError:
+        raise InvalidInput(f"'{value}' is not a way I can remind you. Choose dm, channel or off.") from None
 
 
 def as_prefs(row: LearnerSettings | None) -> LearnerPrefs:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, delete, func, or_, select, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
@@ -30,6 +30,7 @@ from bot.db.models import (
     TierAward,
 )
 from bot.errors import NotFound
+from bot.services.ledger import forget_learner, subjects_of_learner
 from bot.services.outbox import learner_lane
 from bot.services.peer_review import forget_reviewer
 from bot.services.quotas import DATA_EXPORTS, forget_user, take, uses_of
@@ -85,7 +86,7 @@ class MyDataService:
             awards = (await session.scalars(select(TierAward).where(TierAward.membership_id.in_(ids)))).all()
             extensions = (await session.scalars(select(Extension).where(Extension.membership_id.in_(ids)))).all()
             deliveries = (
-                await session.scalars(select(Delivery).where(_delivery_subjects(guild_id, user_id, ids)))
+                await session.scalars(select(Delivery).where(subjects_of_learner(guild_id, user_id, ids)))
             ).all()
             peer = (
                 await session.execute(
@@ -172,7 +173,7 @@ class MyDataService:
                 session,
                 delete(TierAward).where(TierAward.membership_id.in_(ids), TierAward.status != AwardStatus.GRANTED),
             )
-            deliveries = await rows_changed(session, delete(Delivery).where(_delivery_subjects(guild_id, user_id, ids)))
+            deliveries = await forget_learner(session, guild_id, user_id, ids)
             await forget_reviewer(session, self._clock, ids)
             checkins = await rows_changed(session, delete(CheckIn).where(CheckIn.membership_id.in_(ids)))
             await session.execute(delete(DailyStreak).where(DailyStreak.membership_id.in_(ids)))
@@ -236,13 +237,6 @@ async def _review_messages(session: AsyncSession, membership_ids: list[int]) -> 
         .order_by(Submission.id, SubmissionVersion.version)
     )
     return [(channel, message) for channel, message in rows.all() if channel and message]
-
-
-def _delivery_subjects(guild_id: int, user_id: int, membership_ids: list[int]) -> ColumnElement[bool]:
-    return or_(
-        Delivery.subject == f"learner:{guild_id}:{user_id}",
-        Delivery.subject.in_([f"membership:{m}" for m in membership_ids]),
-    )
 
 
 def _row(obj: object, *names: str) -> dict[str, Any]:

@@ -193,7 +193,11 @@ class Outbox:
                     return sent
                 continue
             gate = asyncio.Semaphore(LANES_AT_ONCE)
-            results = await asyncio.gather(*(self._drain_lane(lane, items, gate) for lane, items in lanes.items()))
+            # A task group, not gather: a drain cancelled by a stop ends only when each lane has left its unit of
+            # work, so `settle` returns with no connection in use (gather gives up at the first cancelled lane).
+            async with asyncio.TaskGroup() as group:
+                runs = [group.create_task(self._drain_lane(lane, items, gate)) for lane, items in lanes.items()]
+            results = [run.result() for run in runs]
             sent += sum(results)
             if not any(results) and not self._again:
                 return sent

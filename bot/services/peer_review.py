@@ -17,8 +17,6 @@ from bot.db.changes import rows_changed
 from bot.db.models import (
     Cohort,
     CohortStatus,
-    Delivery,
-    DeliveryState,
     Membership,
     MembershipStatus,
     PeerAssignment,
@@ -29,11 +27,12 @@ from bot.db.models import (
     Submission,
     SubmissionVersion,
 )
-from bot.db.upsert import insert_for, locked_row
+from bot.db.upsert import locked_row
 from bot.errors import Conflict, Forbidden, InvalidInput, NotFound
 from bot.roadmap import Module
 from bot.services.catalog import RoadmapCatalog
 from bot.services.cohorts import CohortService
+from bot.services.ledger import cohort_subject, periods_recorded, record_sent_once
 from bot.services.outbox import CHANNEL_LANE, Outbox, learner_lane, owe, owe_many
 from bot.services.peer_assign import Given, Plan, Work, plan
 from bot.services.peer_facts import Verdict
@@ -252,9 +251,7 @@ class PeerReviewService:
                 .where(PeerAssignment.cohort_id == cohort_id)
             )
         ]
-        told = await session.scalars(
-            select(Delivery.period).where(Delivery.kind == PEER_SHORT, Delivery.subject == _subject(cohort_id))
-        )
+        told = await periods_recorded(session, PEER_SHORT, cohort_subject(cohort_id))
         weeks_told = [int(period.removeprefix("week-")) for period in told]
         return plan(cohort_id, settings.reviewers, work, given, now, weeks_told)
 
@@ -305,17 +302,10 @@ class PeerReviewService:
             ]
             owed += await owe_many(session, self._clock, PEER_ASSIGNED, debts, guild_id=cohort.guild_id)
         for week, short in todo.short.items():
-            claimed = await rows_changed(
-                session,
-                insert_for(session)(Delivery)
-                .values(
-                    kind=PEER_SHORT, subject=_subject(cohort_id), period=f"week-{week}", cohort_id=cohort_id,
-                    state=DeliveryState.SENT, attempts=1, late=False, due_at=now, claimed_at=now, sent_at=now,
-                    parts_sent=0,
-                )
-                .on_conflict_do_nothing(index_elements=["kind", "subject", "period"])
+            told_now = await record_sent_once(
+                session, PEER_SHORT, cohort_subject(cohort_id), f"week-{week}", cohort_id=cohort_id, now=now
             )
-            if claimed == 1:
+            if told_now:
                 payload = {
                     "cohort_id": cohort_id, "week": week, "reviewers": settings.reviewers, "short": len(short),
                 }
@@ -624,7 +614,3 @@ def _may_review(assignment: Assignment, user_id: int, now: datetime) -> Assignme
             "it can no longer be given or edited."
         )
     return assignment
-
-
-def _subject(cohort_id: int) -> str:
-    return f"cohort:{cohort_id}"

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from bot.domain.notices import DigestFacts, PingMessage, Words
 from bot.roadmap import Module, Roadmap
 from bot.services.stats import CohortStats
 
@@ -65,10 +66,13 @@ class LearnerNotice:
     guild_id: int
     user_id: int
     fallback_channel_id: int
-    text: str
+    text: Words
     dms_closed: bool = False
     nonce: str | None = None
     """The same on every attempt at this notice (an outbox item's), so a resend cannot make a second one."""
+    buttons: object | None = None
+    """Components the Discord adapter attaches as they are (peer review's Review buttons, a `discord.ui.View`);
+    services pass them through without knowing Discord's types."""
 
 
 @dataclass(frozen=True)
@@ -133,8 +137,12 @@ class DiscordPort(Protocol):
 
     async def post_wrap_up(self, wrap_up: WrapUp) -> int: ...
 
-    async def tell_moderators(self, channel_id: int, text: str, *, chart: CohortStats | None = None) -> None:
+    async def tell_moderators(self, channel_id: int, text: Words, *, chart: CohortStats | None = None) -> None:
         """Post `text` for the moderators, with the cohort's statistics chart attached when given."""
+        ...
+
+    async def post_digest(self, channel_id: int, digest: DigestFacts, chart: CohortStats) -> None:
+        """The moderators' weekly digest, in as many messages as it takes, the chart on the first."""
         ...
 
     async def notify_learner(self, notice: LearnerNotice) -> NoticeRoute: ...
@@ -147,7 +155,7 @@ class DiscordPort(Protocol):
         """Give a member a role; DeliveryFailed says exactly what a moderator must change when Discord refuses."""
         ...
 
-    async def post_announcement(self, channel_id: int, text: str) -> int:
+    async def post_announcement(self, channel_id: int, text: Words) -> int:
         """Post `text` in a channel, pinging nobody; return the message id."""
         ...
 
@@ -170,8 +178,12 @@ class DiscordPort(Protocol):
         """Cancel the event; one that is already gone counts as cancelled."""
         ...
 
+    def ping_messages(self, said: Words, user_ids: Sequence[int]) -> list[PingMessage]:
+        """`said` with the users' mentions in front, over as few messages as Discord's limits allow."""
+        ...
+
     async def post_pings(self, channel_id: int, content: str, user_ids: Sequence[int]) -> int:
         """Post `content` in a channel, pinging exactly `user_ids` whatever it contains; return the message id.
 
-        The caller keeps `content` within Discord's limits (bot.render.reminders.ping_messages)."""
+        The caller keeps `content` within Discord's limits (as `ping_messages` made it)."""
         ...

@@ -22,7 +22,7 @@ from bot.db.models import (
     SubmissionStatus,
     SubmissionVersion,
 )
-from bot.errors import Conflict, InvalidInput, NotFound
+from bot.errors import AlreadyDecided, Conflict, InvalidInput, NotFound
 from bot.roadmap import Module
 from bot.services.activity import zone_of
 from bot.services.cohorts import CohortService, CohortView
@@ -346,7 +346,7 @@ class SubmissionService:
             ).one()  # the current version: it lives as long as its submission
             existing = await session.scalar(select(Review).where(Review.submission_version_id == row.id))
             if existing is not None:
-                raise Conflict(_already_decided(existing))
+                raise AlreadyDecided(_already_decided(existing), existing.id)
             review = Review(
                 submission_version_id=row.id,
                 reviewer_id=reviewer_id,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine, Sequence
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,15 +35,16 @@ from bot.db.models import (
     TierAward,
     TierRole,
 )
-from bot.db.upsert import insert_for
+from bot.db.upsert import insert_unless_present
+from bot.domain.notices import AwardBlocked, TierAnnounced, TierEarned, Weeks
 from bot.errors import Conflict, InvalidInput
-from bot.roadmap import Module, Roadmap, Tier
+from bot.roadmap import Roadmap, Tier
 from bot.services.catalog import RoadmapCatalog
 from bot.services.cohorts import CohortService
 from bot.services.events import CheckpointApproved
-from bot.services.learners import LearnerService
+from bot.services.notify import Notifier
 from bot.services.parsing import name_key
-from bot.services.ports import DeliveryFailed, DiscordPort, LearnerNotice, NoticeRoute, RoleRequest
+from bot.services.ports import DeliveryFailed, DiscordPort, RoleRequest
 from bot.shards import EVERYTHING, Ownership
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,7 @@ class TierService:
         clock: Clock,
         cohorts: CohortService,
         catalog: RoadmapCatalog,
-        learners: LearnerService,
+        notifier: Notifier,
         port: DiscordPort,
         *,
         ownership: Ownership = EVERYTHING,
@@ -94,7 +95,7 @@ class TierService:
         self._clock = clock
         self._cohorts = cohorts
         self._catalog = catalog
-        self._learners = learners
+        self._notifier = notifier
         self._port = port
         self._guild_locks: dict[int, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -138,19 +139,17 @@ class TierService:
                 if tier.key not in held and all(m.week in approved for m in roadmap.tier_modules(tier))
             ]
             created = []
-            insert = insert_for(session)
+            insert = insert_unless_present(session, TierAward, ["membership_id", "tier_key"])
             for key in earned:
                 added = await rows_changed(
                     session,
-                    insert(TierAward)
-                    .values(
+                    insert.values(
                         membership_id=membership_id,
                         tier_key=key,
                         status=AwardStatus.PENDING,
                         attempts=0,
                         earned_at=now,
-                    )
-                    .on_conflict_do_nothing(index_elements=["membership_id", "tier_key"]),
+                    ),
                 )
                 if added:
                     created.append(key)
@@ -327,47 +326,26 @@ class TierService:
         log.warning("could not give tier %s to user %s (attempt %d): %s", tier.key, item.user_id, attempt, reason)
         if reason == award.last_error or (exc.retryable and attempt < REPORT_RETRYABLE_AFTER):
             return next_try  # already told about this very problem, or it may pass on its own
-        text = (
-            f"<@{item.user_id}> completed **{tier.name}** in '{cohort.name}', but I could not give them "
-            f"the role: {reason} The award is saved: I will give the role as soon as I can (I retry "
-            "regularly, and at once when another checkpoint is approved)."
-        )
+        blocked = AwardBlocked(item.user_id, tier.name, cohort.name, reason)
         try:
-            await self._port.tell_moderators(cohort.review_channel_id or cohort.channel_id, text)
+            await self._port.tell_moderators(cohort.review_channel_id or cohort.channel_id, blocked)
         except DeliveryFailed as report_exc:
             log.error("could not tell the moderators of cohort %s: %s", cohort.id, report_exc.reason)
         return next_try
 
     async def _celebrate(self, item: _Pending, role_id: int) -> None:
         cohort, tier, roadmap, user_id = item.cohort, item.tier, item.roadmap, item.user_id
-        weeks = weeks_text(roadmap.tier_modules(tier))
+        weeks = Weeks.of(roadmap.tier_modules(tier))
         following = _tier_after(roadmap, tier)
-        onward = (
-            f" Next up: **{following.name}** ({weeks_text(roadmap.tier_modules(following))})."
-            if following is not None
-            else ""
-        )
-        prefs = await self._learners.prefs(cohort.guild_id, user_id)
-        notice = LearnerNotice(
-            cohort.guild_id,
-            user_id,
-            cohort.channel_id,
-            f"Congratulations! You completed **{tier.name}** in '{cohort.name}': every checkpoint of {weeks} "
-            f"is approved, and you now have the <@&{role_id}> role.{onward}",
-            prefs.dms_closed,
-        )
+        onward = (following.name, Weeks.of(roadmap.tier_modules(following))) if following is not None else None
+        earned = TierEarned(cohort.name, tier.name, weeks, role_id, onward)
         try:
-            route = await self._port.notify_learner(notice)
-            if route is NoticeRoute.CHANNEL_DMS_REFUSED:
-                await self._learners.mark_dms_closed(cohort.guild_id, user_id)
+            await self._notifier.notify(cohort.guild_id, user_id, cohort.channel_id, earned)
         except DeliveryFailed as exc:
             log.warning("could not congratulate user %s on tier %s: %s", user_id, tier.key, exc.reason)
-        text = (
-            f"🎓 <@{user_id}> earned **{tier.name}**: every checkpoint of {weeks} of {roadmap.title} approved. "
-            f"Welcome to <@&{role_id}>!"
-        )
+        news = TierAnnounced(user_id, tier.name, weeks, roadmap.title, role_id)
         try:
-            await self._port.post_announcement(cohort.channel_id, text)
+            await self._port.post_announcement(cohort.channel_id, news)
         except DeliveryFailed as exc:
             log.warning("could not announce tier %s of user %s: %s", tier.key, user_id, exc.reason)
 
@@ -449,14 +427,3 @@ def _tier_after(roadmap: Roadmap, tier: Tier) -> Tier | None:
     index = tiers.index(tier)
     return tiers[index + 1] if index + 1 < len(tiers) else None
 
-
-def weeks_text(modules: Sequence[Module]) -> str:
-    """'weeks 1-4', 'week 3', 'weeks 2, 5, 9': the weeks some checkpoints cover."""
-    weeks = sorted({w for m in modules for w in range(m.week, m.last_week + 1)})
-    if not weeks:
-        return "nothing"
-    if len(weeks) == 1:
-        return f"week {weeks[0]}"
-    if weeks == list(range(weeks[0], weeks[-1] + 1)):
-        return f"weeks {weeks[0]}-{weeks[-1]}"
-    return "weeks " + ", ".join(str(w) for w in weeks)

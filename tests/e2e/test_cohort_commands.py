@@ -371,6 +371,12 @@ async def test_advance_opens_the_next_week_now(
     await bot.bot.runner.settle()
     assert week_posts(sandbox, server) == [f"**Week {n} of 'Spring' is open.**" for n in range(1, 6)]
 
+    before = await db_rows(bot)
+    again = await sandbox.slash("cohort advance", cohort="Spring")  # a retry moments later: the same intent
+    assert_refused(again, f"<@{server.moderator.id}> advanced 'Spring' to week 5 a moment ago.",
+                   "To open week 6 as well, use `to_week:6`.")
+    assert await db_rows(bot) == before
+
     # Later weeks follow on from today: week 6 opens a week after the advance, not on the old date.
     clock.advance(timedelta(days=6))
     await bot.bot.runner.run_due()

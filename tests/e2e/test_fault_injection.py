@@ -52,13 +52,14 @@ class BadDay:
 
     async def start(self) -> None:
         """Start the bot; a start that Discord fails is retried, as a supervisor would."""
+        failures: list[str] = []
         for _ in range(10):
             try:
                 self.bot = await self.launch()
                 return
-            except Exception:
-                continue
-        raise AssertionError("the bot never came up")
+            except Exception as exc:  # a supervisor retries whatever stopped the start
+                failures.append(f"{type(exc).__name__}: {exc}")
+        raise AssertionError(f"the bot never came up: {failures}")
 
     async def look(self) -> None:
         """The minute sweep: posts, owed messages, retries."""

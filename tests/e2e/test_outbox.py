@@ -133,6 +133,18 @@ async def test_a_failed_edit_after_the_decision_still_tells_the_learner_and_reco
     kinds = [(row.kind, row.state) for row in await outbox(bot)]
     assert ("approval", OutboxState.SENT) in kinds and ("decision_notice", OutboxState.SENT) in kinds
 
+    # The review message still offers the buttons; the next click is refused and puts the decision on it.
+    [stale] = reviews(sandbox, server)
+    assert buttons(stale) == [("Approve", False), ("Request changes", False)]
+    again = await sandbox.click(stale, "Approve", user=server.moderator)
+    await sandbox.until(lambda: bool(again.followups), what="the refusal after the edit")
+    [refusal] = again.followups
+    assert refusal.ephemeral and refusal.content == f"<@{server.moderator.id}> already approved this one."
+    [shown] = reviews(sandbox, server)
+    assert buttons(shown) == [("Approve", True), ("Request changes", True)]
+    assert "Approved by" in str(shown.embeds[0]), shown.embeds[0]
+    assert len(sandbox.dms_to(ada)) == 1
+
 
 async def test_owed_messages_left_by_a_stop_are_delivered_once_after_the_restart(
     sandbox: Sandbox, server: StudyServer, launch: Launcher, clock: ManualClock, ada: Member

@@ -242,6 +242,31 @@ async def test_advance_vs_the_minute_sweep_posts_every_week_once_in_order(
     assert len(states) == len(opened) and {s.value for s in states} == {"sent"}
 
 
+async def test_advance_vs_advance_opens_one_week_and_tells_the_other_who_did(
+    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock
+) -> None:
+    await start(sandbox, server, bot, clock, roadmap="ml-ai-expert")
+    cohorts, guild = bot.bot.cohorts, server.guild.id
+    other = server.guild.add_member("second-moderator")
+    opened = []
+    for _ in range(ROUNDS):
+        clock.advance(timedelta(minutes=1))
+        before = await cohorts.get(guild, COHORT)
+        winner, loser = winner_and_loser(
+            await together(cohorts.advance(guild, COHORT, None, server.moderator.id),
+                           cohorts.advance(guild, COHORT, None, other.id))
+        )
+        after = await cohorts.get(guild, COHORT)
+        upcoming = [m.week for m in after.roadmap.modules if m.week > before.current_week]
+        assert after.current_week == upcoming[0], "one week opened, not two"
+        assert isinstance(loser, Conflict), loser
+        who = (server.moderator.id, other.id)[winner]
+        assert loser.message.startswith(f"<@{who}> advanced '{COHORT}' to week {upcoming[0]} a moment ago."), loser
+        assert f"`to_week:{upcoming[1]}`" in loser.message
+        opened.append(upcoming[0])
+    assert len(set(opened)) == ROUNDS
+
+
 # Enrolment.
 
 

@@ -20,7 +20,8 @@ from bot.db.models import (
 from bot.db.statements import counting_statements
 from bot.harness import RunningBot, StudyServer
 from bot.sandbox import Member, Perm, Reply, Sandbox, payloads
-from bot.services.reminders import DAILY_REMINDER, ReminderReport
+from bot.schedule.reminder_rules import DAILY_REMINDER
+from bot.services.reminders import ReminderReport
 from tests.e2e.helpers import Launcher, create_cohort
 
 DAILY = "Daily reminder for **Spring**"

@@ -1,34 +1,37 @@
-"""Reminder rules without a clock or Discord: moments, windows, DST, digests, ping batching and pacing."""
+"""Reminder rules without a clock or Discord: moments, windows, DST, who is due, digests, ping batching and pacing."""
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
+from typing import Any
 
 import pytest
 
+from bot.domain.notices import DailyReminder, DigestFacts, PendingReview, SubmittedLately, WeekInfo, WeeklyReminder
 from bot.pacing import Pacer
-from bot.render.reminders import (
-    MAX_PINGS_PER_MESSAGE,
-    DigestFacts,
-    PendingReview,
-    SubmittedLately,
-    digest_messages,
-    ping_messages,
-)
-from bot.schedule.planner import extended_deadline
+from bot.render.reminders import MAX_PINGS_PER_MESSAGE, digest_messages, ping_messages
+from bot.roadmap import Roadmap, RoadmapRegistry
+from bot.schedule.planner import Timeline, extended_deadline, week_openings
 from bot.schedule.reminder_rules import (
+    DAILY_REMINDER,
+    WEEKLY_REMINDER,
+    LearnerRow,
+    ReminderCohort,
     allowed,
     could_fall_due,
+    daily_due,
     daily_moment,
     due_daily,
     due_digest,
     due_weekly,
     is_new,
     next_daily,
+    weekly_due,
     weekly_period,
 )
 from bot.schedule.reminder_runner import next_quarter_hour
+from bot.schedule.sessions import Occurrence
 
 MENTION = re.compile(r"<@(\d+)>")
 
@@ -242,3 +245,90 @@ def test_the_runner_wakes_at_every_quarter_hour() -> None:
     assert next_quarter_hour(utc(3, 2, 17, 59)) == utc(3, 2, 18)
     assert next_quarter_hour(utc(3, 2, 18)) == utc(3, 2, 18, 15)
     assert next_quarter_hour(utc(3, 2, 23, 50)) == utc(3, 3, 0)
+
+
+# Who is due, over what the sweep's queries return (a real bundled roadmap, 1-week modules).
+
+
+@pytest.fixture(scope="module")
+def twelve_weeks() -> Roadmap:
+    roadmap = RoadmapRegistry.load().get("ml-for-senior-engineers")
+    assert roadmap is not None and roadmap.total_weeks == 12
+    return roadmap
+
+
+def a_cohort(roadmap: Roadmap, cohort_id: int = 1, start: date = date(2026, 3, 2), **changes: Any) -> ReminderCohort:
+    """Weeks open on Mondays at 09:00 UTC from `start`."""
+    openings = week_openings(Timeline(start, time(9), "UTC", roadmap.total_weeks))
+    values: dict[str, Any] = dict(
+        id=cohort_id, name=f"Cohort {cohort_id}", timezone="UTC", channel_id=500 + cohort_id, roadmap=roadmap,
+        openings=openings,
+    )
+    return ReminderCohort(**(values | changes))
+
+
+def a_learner(membership_id: int, cohort_id: int = 1, user_id: int = 7, **changes: Any) -> LearnerRow:
+    values: dict[str, Any] = dict(
+        membership_id=membership_id, cohort_id=cohort_id, guild_id=100, user_id=user_id, joined_at=utc(3, 1, 12),
+        timezone=None, reminder_hour=18, reminded=True, by_dm=True, settings_changed_at=None,
+    )
+    return LearnerRow(**(values | changes))
+
+
+def test_one_daily_reminder_per_person_naming_the_cohort_joined_first_with_todays_live_session(twelve_weeks):
+    office_hours = Occurrence(1, utc(3, 4, 17), utc(3, 4, 18))
+    cohorts = {
+        1: a_cohort(twelve_weeks, 1),
+        2: a_cohort(twelve_weeks, 2, meetings=(("Office hours", [office_hours]),)),
+    }
+    learners = [a_learner(10, 1, joined_at=utc(3, 1, 12)), a_learner(20, 2, joined_at=utc(3, 1, 11))]
+    due = daily_due(cohorts, learners, utc(3, 4, 18), None)
+    assert list(due) == [(100, 7)]
+    day, reminder = due[(100, 7)]
+    assert (day, reminder.kind, reminder.period) == (date(2026, 3, 4), DAILY_REMINDER, "2026-03-04")
+    assert (reminder.membership_id, reminder.cohort_id, reminder.channel_id) == (20, 2, 502)
+    assert (reminder.moment, reminder.by_dm) == (utc(3, 4, 18), True)
+    week = twelve_weeks.module_for_week(1)
+    assert week is not None
+    assert reminder.said == DailyReminder("Cohort 2", WeekInfo.of(week), (("Office hours", utc(3, 4, 17)),))
+
+
+def test_the_learners_own_zone_and_hour_decide_the_moment_and_the_day(twelve_weeks):
+    cohorts = {1: a_cohort(twelve_weeks)}
+    tokyo = a_learner(10, timezone="Asia/Tokyo", reminder_hour=2, by_dm=False)
+    day, reminder = daily_due(cohorts, [tokyo], utc(3, 4, 18), None)[(100, 7)]
+    assert (day, reminder.moment, reminder.by_dm) == (date(2026, 3, 5), utc(3, 4, 17), False)
+
+
+def test_no_daily_reminder_when_off_not_yet_joined_changed_since_already_seen_or_after_the_end(twelve_weeks):
+    now = utc(3, 4, 18)
+    cohorts = {1: a_cohort(twelve_weeks), 2: a_cohort(twelve_weeks, 2, start=date(2025, 12, 1))}
+    assert cohorts[2].end is not None and cohorts[2].end < now
+    quiet = [
+        a_learner(10, user_id=1, reminded=False),
+        a_learner(11, user_id=2, joined_at=utc(3, 4, 18, 30)),
+        a_learner(12, user_id=3, settings_changed_at=utc(3, 4, 18, 1)),
+        a_learner(13, 2, user_id=4),
+    ]
+    assert daily_due(cohorts, quiet, now, None) == {}
+    assert daily_due(cohorts, [a_learner(14)], now, since=utc(3, 4, 18)) == {}
+
+
+def test_weekly_reminder_48_hours_before_the_deadline_keyed_by_membership(twelve_weeks):
+    cohorts = {1: a_cohort(twelve_weeks)}
+    [(week, reminder)] = weekly_due(cohorts, [a_learner(10)], {}, utc(3, 7, 12), None)
+    deadline = utc(3, 9, 9)
+    module = twelve_weeks.module_for_week(1)
+    assert module is not None
+    assert (week, reminder.kind, reminder.membership_id) == (1, WEEKLY_REMINDER, 10)
+    assert (reminder.period, reminder.moment) == (weekly_period(1, deadline), utc(3, 7, 9))
+    assert reminder.said == WeeklyReminder("Cohort 1", WeekInfo.of(module), deadline)
+    assert weekly_due(cohorts, [a_learner(10, reminded=False)], {}, utc(3, 7, 12), None) == []
+
+
+def test_an_extension_moves_the_weekly_reminder_and_revives_a_week_whose_deadline_passed(twelve_weeks):
+    cohorts = {1: a_cohort(twelve_weeks)}
+    extended = {(10, 1): 2}
+    assert weekly_due(cohorts, [a_learner(10)], extended, utc(3, 7, 12), None) == []
+    [(week, reminder)] = weekly_due(cohorts, [a_learner(10)], extended, utc(3, 9, 10), None)
+    assert (week, reminder.period, reminder.moment) == (1, weekly_period(1, utc(3, 11, 9)), utc(3, 9, 9))

@@ -1,0 +1,1 @@
+"""Plain facts the layers hand one another: services and the planner decide them, render words them."""
