@@ -72,7 +72,7 @@ class Services:
 
     async def close(self) -> None:
         """Stop the jobs and wait for the work they started, so the engine can be disposed under nothing."""
-        self.scheduler.shutdown()
+        await self.scheduler.shutdown()
         self.runner.shutdown()
         await self.runner.settle()  # cancelled runs finish before the engine is disposed (else they may hang)
         self.outbox.shutdown()
