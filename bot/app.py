@@ -8,7 +8,8 @@ import hashlib
 import json
 import logging
 import pkgutil
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 import discord
 from discord.ext import commands
@@ -47,6 +48,7 @@ from bot.services.stats import StatsService
 from bot.services.streak_book import StreakBook
 from bot.services.submissions import SubmissionService
 from bot.services.tiers import TierService
+from bot.start_guard import IDENTIFY_EVERY, StartGuard, budget_wait, identify_turn
 from bot.telemetry.discord_http import http_trace
 from bot.telemetry.interactions import InteractionMonitor
 from bot.telemetry.metrics import Metrics
@@ -98,6 +100,8 @@ class CohortBot(commands.Bot):
         clock: Clock | None = None,
         guild_ready_timeout: float = 2.0,
         metrics: Metrics | None = None,
+        pace_starts: bool = False,
+        **sharding: Any,
     ) -> None:
         self.metrics = metrics or Metrics()
         self.interaction_monitor = InteractionMonitor(self.metrics)
@@ -112,6 +116,7 @@ class CohortBot(commands.Bot):
             tree_cls=CohortTree,
             guild_ready_timeout=guild_ready_timeout,
             http_trace=http_trace(self.metrics, self.interaction_monitor.on_response),
+            **sharding,
         )
         self.interaction_monitor.install(self)
         self.settings = settings
@@ -119,6 +124,10 @@ class CohortBot(commands.Bot):
         self.clock: Clock = clock or SystemClock()
         self.commands_synced = False
         self.catch_up: asyncio.Task[None] | None = None
+        self.pace_starts = pace_starts
+        """`python -m bot run`: back off a crash loop and mind the daily identify budget (bot/start_guard.py)."""
+        self.max_concurrency = 1
+        """Discord's identify buckets (from GET /gateway/bot); sharded processes take turns per bucket."""
 
     async def login(self, token: str) -> None:
         """discord.py's login, with "Discord cannot be reached" told apart from everything else."""
@@ -134,12 +143,21 @@ class CohortBot(commands.Bot):
         await self._connect_database()
         await upgrade_to_head(self.engine)
         self.sessions = session_factory(self.engine)
-        self.services = build_services(self.sessions, self.clock, BotDiscordPort(self))
+        if self.pace_starts or self.settings.SHARD_COUNT is not None:
+            await self._pace_start()
+        self.services = build_services(
+            self.sessions,
+            self.clock,
+            BotDiscordPort(self, rate_share=self.settings.ownership.share),
+            ownership=self.settings.ownership,
+        )
         for service in dataclasses.fields(self.services):
             setattr(self, service.name, getattr(self.services, service.name))
         for extension in sorted(m.name for m in pkgutil.iter_modules(cogs.__path__)):
             await self.load_extension(f"cogs.{extension}")
-        await self.sync_commands_if_changed()
+        if self.settings.ownership.owns_dms:
+            # Application commands belong to the application, not to a shard: one process syncs them.
+            await self.sync_commands_if_changed()
         interrupted = await self.ledger.mark_interrupted() + await self.outbox.mark_interrupted()
         if interrupted:
             log.warning("%d sends were cut off by the last stop; they will be checked and retried", interrupted)
@@ -158,6 +176,26 @@ class CohortBot(commands.Bot):
                 raise
             where = make_url(url).render_as_string(hide_password=True)
             raise DatabaseUnavailable(f"the database at {where} is unreachable ({reason(exc)})") from exc
+
+    async def _pace_start(self) -> None:
+        """Before the first IDENTIFY: learn the identify buckets, and wait out a crash loop or a spent budget."""
+        ids = self.settings.SHARD_IDS or (0,)
+        limits: dict[str, int] = {}
+        try:
+            _, _, given = await self.http.get_bot_gateway()
+            limits = {key: int(str(value)) for key, value in given.items()}
+        except discord.DiscordException as exc:
+            log.warning("could not read Discord's identify limits (%s); identifying one shard at a time", exc)
+        self.max_concurrency = max(1, limits.get("max_concurrency", 1))
+        if not self.pace_starts:
+            return
+        label = f"{self.settings.SHARD_COUNT}:{','.join(map(str, ids))}" if self.settings.SHARD_COUNT else "single"
+        backoff = await StartGuard(self.sessions, label).record_start(len(ids))
+        wait = max(backoff, budget_wait(limits, len(ids)))
+        if wait > timedelta(0):
+            why = "many starts in the last 10 minutes" if wait == backoff else "the daily identify budget is low"
+            log.warning("waiting %d s before connecting to Discord: %s", wait.total_seconds(), why)
+            await asyncio.sleep(wait.total_seconds())
 
     async def _first_run(self) -> None:
         await self.wait_until_ready()
@@ -217,3 +255,28 @@ class CohortBot(commands.Bot):
 
     def now(self) -> datetime:
         return self.clock.now()
+
+
+class ShardedCohortBot(CohortBot, commands.AutoShardedBot):
+    """The same bot on the shards of SHARD_IDS out of SHARD_COUNT (discord.py's AutoShardedBot: one connection each)."""
+
+    def __init__(self, settings: Settings, **options: Any) -> None:
+        assert settings.SHARD_COUNT is not None and settings.SHARD_IDS is not None
+        super().__init__(settings, shard_count=settings.SHARD_COUNT, shard_ids=list(settings.SHARD_IDS), **options)
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """Instead of discord.py's 5 s before every IDENTIFY but the first: a turn in the shard's bucket, shared
+        through the database with every other process, so processes that start together stay within the limit."""
+        try:
+            await identify_turn(self.sessions, (shard_id or 0) % self.max_concurrency)
+        except Exception as exc:
+            # The database is down: the gateway must not wait for it, so discord.py's own pacing, one process's worth.
+            log.warning("could not take an identify turn (%s); waiting the plain 5 s", reason(exc))
+            await asyncio.sleep(IDENTIFY_EVERY.total_seconds())
+
+
+def make_bot(settings: Settings, **options: Any) -> CohortBot:
+    """Without shard settings exactly the one-process bot of before (no shard at all); with them, sharded."""
+    if settings.SHARD_COUNT is None:
+        return CohortBot(settings, **options)
+    return ShardedCohortBot(settings, **options)

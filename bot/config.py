@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Literal
 
 from dotenv.parser import parse_stream
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, DotEnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+
+from bot.shards import EVERYTHING, Ownership
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/bot.db"
 _SUPPORTED_DATABASES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
@@ -35,6 +37,9 @@ class Settings(BaseSettings):
     HEALTH_PORT: int | None = Field(default=None, ge=1, le=65535)
     METRICS_PORT: int | None = Field(default=None, ge=1, le=65535)
     READY_MAX_BACKLOG: int = Field(default=100, ge=0)
+    SHARD_COUNT: int | None = Field(default=None, ge=1, le=10_000)
+    SHARD_IDS: tuple[int, ...] | None = Field(default=None, validate_default=True)
+    """This process's shards (`0,1,2`, `0-2`, or both mixed); all of SHARD_COUNT when unset."""
 
     @field_validator("DATABASE_URL")
     @classmethod
@@ -60,6 +65,38 @@ class Settings(BaseSettings):
             raise ValueError("must be http://127.0.0.1:PORT (a local sandbox)")
         return value
 
+    @field_validator("SHARD_IDS", mode="before")
+    @classmethod
+    def _shard_list(cls, value: object) -> object:
+        return parse_shard_ids(value) if isinstance(value, str) else value
+
+    @field_validator("SHARD_IDS")
+    @classmethod
+    def _shards_fit(cls, value: tuple[int, ...] | None, info: ValidationInfo) -> tuple[int, ...] | None:
+        count = info.data.get("SHARD_COUNT")
+        if value is None:
+            return tuple(range(count)) if count is not None else None
+        if count is None:
+            raise ValueError("needs SHARD_COUNT (the total number of shards of every process)")
+        if len(set(value)) != len(value):
+            raise ValueError(f"lists shard {_first_repeat(value)} twice")
+        outside = [i for i in value if not 0 <= i < count]
+        if outside:
+            raise ValueError(f"shard {outside[0]} is outside 0-{count - 1} (SHARD_COUNT={count})")
+        if len(value) < count and str(info.data.get("DATABASE_URL", "")).startswith("sqlite"):
+            raise ValueError(
+                "runs only some of the shards, so other processes run the rest: that needs PostgreSQL "
+                "(DATABASE_URL=postgresql+asyncpg://...), SQLite is one process only"
+            )
+        return value
+
+    @property
+    def ownership(self) -> Ownership:
+        """The servers this process works on; every server without shard settings."""
+        if self.SHARD_COUNT is None or self.SHARD_IDS is None:
+            return EVERYTHING
+        return Ownership.of(self.SHARD_COUNT, self.SHARD_IDS)
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -72,6 +109,24 @@ class Settings(BaseSettings):
         # Only the values given: load_settings is the one door for the environment and `.env`, so that building
         # Settings(...) in a test or the harness never picks up the shell's variables.
         return (init_settings,)
+
+
+def parse_shard_ids(text: str) -> tuple[int, ...]:
+    """`0,1,2`, `0-2` or `0-1,4` → (0, 1, 2, ...), in the order given; a malformed part raises ValueError."""
+    ids: list[int] = []
+    for part in (p.strip() for p in text.split(",")):
+        low, dash, high = part.partition("-")
+        if not low.strip().isdigit() or (dash and not high.strip().isdigit()):
+            raise ValueError(f"'{part}' is not a shard number or a range like 0-2")
+        first, last = int(low), int(high) if dash else int(low)
+        if last < first:
+            raise ValueError(f"the range '{part}' runs backwards")
+        ids.extend(range(first, last + 1))
+    return tuple(ids)
+
+
+def _first_repeat(values: tuple[int, ...]) -> int:
+    return next(v for i, v in enumerate(values) if v in values[:i])
 
 
 def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")) -> Settings:

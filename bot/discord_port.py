@@ -13,7 +13,7 @@ import aiohttp
 import discord
 
 from bot.domain.notices import DigestFacts, PingMessage, Words
-from bot.pacing import Pacer
+from bot.pacing import DISCORD_SAFE_RATE, Pacer
 from bot.render import limits
 from bot.render.drawing import picture
 from bot.render.messages import wrap_up_text
@@ -162,11 +162,12 @@ class RoleGranter:
 
 
 class BotDiscordPort:
-    def __init__(self, bot: discord.Client) -> None:
+    def __init__(self, bot: discord.Client, *, rate_share: float = 1.0) -> None:
         self._bot = bot
         self._roles = RoleGranter(bot)
-        self.pace = Pacer()
-        """Paces DMs and pings so that thousands of reminders never trip Discord's global rate limit."""
+        self.pace = Pacer(DISCORD_SAFE_RATE * rate_share)
+        """Paces DMs and pings so that thousands of reminders never trip Discord's global rate limit, which is
+        the bot's over all its processes: each paces at its share of the shards."""
         self._dm_channels: dict[int, int] = {}
         """user id → DM channel id (discord.py keeps only 128): one request per DM instead of two or three."""
 

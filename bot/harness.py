@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from bot.app import CohortBot
+from bot.app import CohortBot, make_bot
 from bot.clock import Clock
 from bot.config import Settings
 from bot.sandbox import Channel, Guild, Member, Perm, Role, Sandbox, World
@@ -28,16 +28,44 @@ class StudyServer:
 
 
 def build_study_server(learner_names: tuple[str, ...] = ("ada", "grace", "alan")) -> StudyServer:
+    return add_study_server(World(bot_name="StudyBot"), "ML Study Group", learner_names)
+
+
+def build_sharded_servers(
+    servers: int, shard_count: int, learners: int = 2, channels: tuple[str, ...] = ()
+) -> tuple[World, list[StudyServer]]:
+    """`servers` study servers in one world, spread over `shard_count` shards in turn (server i on shard i % count),
+    each with `learners` learners of its own and `channels` besides its cohort and review channels."""
     world = World(bot_name="StudyBot")
-    guild = world.add_guild("ML Study Group", channels=("study-hall",))
+    built = [
+        add_study_server(world, f"Study {i}", tuple(f"learner{i}-{j}" for j in range(learners)),
+                         shard=(i % shard_count, shard_count), moderator=f"mod{i}")
+        for i in range(servers)
+    ]
+    for server in built:
+        for name in channels:
+            server.extra[name] = server.guild.add_text_channel(name)
+    return world, built
+
+
+def add_study_server(
+    world: World,
+    name: str,
+    learner_names: tuple[str, ...],
+    *,
+    shard: tuple[int, int] | None = None,
+    moderator: str = "maria",
+) -> StudyServer:
+    """Add a study server to `world` (on `shard` = (id, count) when given)."""
+    guild = world.add_guild(name, channels=("study-hall",), shard=shard)
     cohort_channel = guild.text_channels[0]
     review_channel = guild.add_text_channel("mod-reviews")
     cohort_role = guild.add_role("Spring Cohort", position=1)
     # Above the cohort role, below the bot's, with Manage Roles: able to give the cohort role by hand.
     moderators = guild.add_role("Moderators", cohort_role.position + 1, Perm.MANAGE_GUILD | Perm.MANAGE_ROLES)
-    moderator = guild.add_member("maria", roles=[moderators])
-    learners = [guild.add_member(name) for name in learner_names]
-    return StudyServer(world, guild, cohort_channel, review_channel, moderator, learners, cohort_role)
+    moderator_member = guild.add_member(moderator, roles=[moderators])
+    learners = [guild.add_member(learner) for learner in learner_names]
+    return StudyServer(world, guild, cohort_channel, review_channel, moderator_member, learners, cohort_role)
 
 
 async def start_sandbox(server: StudyServer) -> Sandbox:
@@ -61,11 +89,17 @@ class RunningBot:
 
 
 async def start_bot(
-    sandbox: Sandbox, *, database_url: str, clock: Clock, dev_guild_id: int | None = None
+    sandbox: Sandbox,
+    *,
+    database_url: str,
+    clock: Clock,
+    dev_guild_id: int | None = None,
+    shards: tuple[int, tuple[int, ...]] | None = None,
 ) -> RunningBot:
-    """Log in, connect, wait for READY and for the first catch-up run to finish."""
-    settings = Settings(DATABASE_URL=database_url, DEV_GUILD_ID=dev_guild_id)
-    bot = CohortBot(settings, clock=clock, guild_ready_timeout=0.05)
+    """Log in, connect, wait for READY (of each shard, given `shards` = (count, ids)) and the first catch-up run."""
+    count, ids = shards if shards is not None else (None, None)
+    settings = Settings(DATABASE_URL=database_url, DEV_GUILD_ID=dev_guild_id, SHARD_COUNT=count, SHARD_IDS=ids)
+    bot = make_bot(settings, clock=clock, guild_ready_timeout=0.05)
     try:
         await bot.login(sandbox.token)
     except BaseException:

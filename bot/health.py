@@ -34,7 +34,8 @@ async def readiness_problems(bot: CohortBot | None, max_backlog: int) -> list[st
         problems.append("the scheduler is not running")
     try:
         # The backlog query doubles as the database check: it reads real tables, as the bot's work does.
-        backlog = await asyncio.wait_for(overdue_work(bot.sessions, bot.clock.now()), DATABASE_ANSWER_WITHIN)
+        owed_here = overdue_work(bot.sessions, bot.clock.now(), bot.settings.ownership)
+        backlog = await asyncio.wait_for(owed_here, DATABASE_ANSWER_WITHIN)
     except TimeoutError:
         problems.append(f"the database did not answer within {DATABASE_ANSWER_WITHIN:g} s")
     except Exception as exc:

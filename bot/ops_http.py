@@ -98,7 +98,7 @@ class OpsServer:
         try:
             async with asyncio.timeout(DATABASE_ANSWER_WITHIN):
                 counts = await ledger_counts(bot.sessions)
-                backlog = await overdue_work(bot.sessions, bot.clock.now())
+                backlog = await overdue_work(bot.sessions, bot.clock.now(), bot.settings.ownership)
         except (TimeoutError, OSError, SQLAlchemyError) as exc:
             # /readyz reports the database; a scrape still serves every in-process metric.
             log.warning("metrics: the database did not answer (%s); its gauges keep their last values", exc)

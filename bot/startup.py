@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import discord
 
-from bot.app import CohortBot
+from bot.app import CohortBot, make_bot
 from bot.config import Settings
 from bot.logs import configure_logging
 from bot.memory import limit_malloc_arenas
@@ -92,7 +92,7 @@ async def _attempts(settings: Settings, token: str, metrics: Metrics, current: C
     while True:
         attempt += 1
         delay = next(delays)
-        current.bot = CohortBot(settings, metrics=metrics)
+        current.bot = make_bot(settings, metrics=metrics, pace_starts=True)
         try:
             await _run_until_stopped(current.bot, token, stop)
             return 0

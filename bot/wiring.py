@@ -37,6 +37,7 @@ from bot.services.stats import StatsService
 from bot.services.streak_book import StreakBook
 from bot.services.submissions import SubmissionService
 from bot.services.tiers import TierService
+from bot.shards import EVERYTHING, Ownership
 
 
 @dataclass(frozen=True)
@@ -87,29 +88,32 @@ def build_services(
     port: DiscordPort,
     *,
     registry: RoadmapRegistry | None = None,
+    ownership: Ownership = EVERYTHING,
 ) -> Services:
-    """Every service, listening to each other as in the running bot; the scheduler is built but not started."""
+    """Every service, listening to each other as in the running bot; the scheduler is built but not started.
+
+    `ownership`: the servers of this process's shards; every sweep and schedule reads only theirs."""
     checker = RoadmapChecker()
     catalog = RoadmapCatalog(sessions, registry or RoadmapRegistry.load(), clock, checker)
     cohorts = CohortService(sessions, clock, catalog)
     enrolment = EnrolmentService(sessions, clock, cohorts)
     learners = LearnerService(sessions, clock)
-    outbox = Outbox(sessions, clock)
+    outbox = Outbox(sessions, clock, ownership=ownership)
     stats = StatsService(sessions, clock, cohorts)
-    ledger = Ledger(sessions, clock)
+    ledger = Ledger(sessions, clock, ownership=ownership)
     notifier = Notifier(learners, port)
-    posting = PostingService(sessions, clock, catalog, ledger, port)
+    posting = PostingService(sessions, clock, catalog, ledger, port, ownership=ownership)
     submissions = SubmissionService(sessions, clock, cohorts, enrolment, outbox)
-    tiers = TierService(sessions, clock, cohorts, catalog, notifier, port)
+    tiers = TierService(sessions, clock, cohorts, catalog, notifier, port, ownership=ownership)
     submissions.on_approved(tiers.on_approved)
     live_sessions = LiveSessionService(sessions, clock, cohorts, catalog)
     reminders = ReminderService(sessions, clock, posting, ledger, notifier, port, stats=stats)
     scheduler = Scheduler(clock)
     runner = ScheduleRunner(posting, clock, scheduler)
     cohorts.on_change(runner.on_cohort_change)
-    streak_book = StreakBook(sessions, clock)
-    session_events = SessionEventKeeper(sessions, clock, ledger, port, live_sessions)
-    peer = PeerReviewService(sessions, clock, cohorts, catalog, outbox)
+    streak_book = StreakBook(sessions, clock, ownership=ownership)
+    session_events = SessionEventKeeper(sessions, clock, ledger, port, live_sessions, ownership=ownership)
+    peer = PeerReviewService(sessions, clock, cohorts, catalog, outbox, ownership=ownership)
     # After every schedule run (the minute catch-up included), in this order.
     for sweep in (streak_book.sweep, tiers.sweep, session_events.sweep, peer.sweep, outbox.kick):
         runner.add_sweep(sweep)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from datetime import UTC, date, datetime, time
@@ -70,6 +71,20 @@ async def test_upgrade_on_empty_database_matches_models(database_url: str) -> No
         assert await _current_revision(engine) == [_head()]
     finally:
         await engine.dispose()
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)  # several processes need PostgreSQL
+async def test_processes_starting_together_on_an_empty_database_migrate_one_at_a_time(database_url: str) -> None:
+    engines = [create_engine(database_url) for _ in range(3)]
+    try:
+        # Each on its own connection; bounded, since without the lock two DDL transactions can wait on each other.
+        await asyncio.wait_for(asyncio.gather(*(upgrade_to_head(engine) for engine in engines)), 60)
+        async with engines[0].connect() as connection:
+            versions = (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalars().all()
+        assert set(versions) == script_heads() and len(versions) == 1
+    finally:
+        for engine in engines:
+            await engine.dispose()
 
 
 def test_the_heads_read_from_the_migration_files_are_alembics() -> None:

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 REVISION = re.compile(r"^revision: str = ['\"]([^'\"]+)['\"]", re.MULTILINE)
 DOWN_REVISION = re.compile(r"^down_revision: [^=]+= ['\"]([^'\"]+)['\"]", re.MULTILINE)
+MIGRATION_LOCK = 0x6D69677261746521  # "migrate!"
+"""PostgreSQL advisory lock held while migrating: bot processes starting together migrate one at a time."""
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -53,12 +55,15 @@ async def database_revisions(engine: AsyncEngine) -> set[str]:
 
 
 async def upgrade_to_head(engine: AsyncEngine) -> None:
-    """Apply every pending migration inside one transaction on `engine` (on SQLite it holds the write lock,
-    so a second process starting at the same moment waits, then finds nothing left to do)."""
+    """Apply every pending migration inside one transaction on `engine` (on SQLite it holds the write lock, on
+    PostgreSQL an advisory lock, so a second process starting at the same moment waits, then finds nothing left
+    to do)."""
     heads = script_heads()
     if heads and await database_revisions(engine) == heads:
         return
     from alembic import command
 
     async with engine.execution_options(**{WRITES: True}).begin() as connection:
+        if connection.dialect.name == "postgresql":
+            await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         await connection.run_sync(lambda sync: command.upgrade(alembic_config(sync), "head"))

@@ -465,6 +465,8 @@ class OutboxMessage(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     lane: Mapped[str] = mapped_column(String(64))
     """Messages of one lane (a channel, a learner) go out in the order they were written."""
+    guild_id: Mapped[int | None] = mapped_column(BigInteger)
+    """The server it is owed in, so the process of that server's shard delivers it; NULL: the shard-0 owner's."""
     state: Mapped[OutboxState] = mapped_column(_enum(OutboxState, "outbox_state"))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime())

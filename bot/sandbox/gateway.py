@@ -1,4 +1,9 @@
-"""The gateway websocket: HELLO, IDENTIFY/READY, heartbeats, RESUME and event dispatch."""
+"""The gateway websocket: HELLO, IDENTIFY/READY, heartbeats, RESUME and event dispatch, per shard.
+
+A session identifies as shard `[id, count]` (none: `[0, 1]`, every server). A server's events and interactions go
+to the session of its shard, `(guild_id >> 22) % count`; events of no server (DMs) go to shard 0, as on Discord.
+When two sessions identify the same shard (a rolling deploy) the later one gets its events.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import collections
 import json
 import logging
 import secrets
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +26,12 @@ from .world import Guild, World
 log = logging.getLogger(__name__)
 
 HEARTBEAT_INTERVAL_MS = 41250
+DAILY_IDENTIFIES = 1000
+DAY_MS = 86_400_000
+IDENTIFY_WINDOW = 5.0
+"""Discord lets `max_concurrency` sessions IDENTIFY per 5 seconds, one per bucket (shard id % max_concurrency)."""
+GUILD_EVENTS = ("GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE")
+"""Events whose `id` is the server's (the others name it in `guild_id`)."""
 GUILDS, GUILD_MEMBERS, GUILD_MESSAGES, DIRECT_MESSAGES = 1 << 0, 1 << 1, 1 << 9, 1 << 12
 # Events Discord only sends when the bot asked for the matching intent.
 EVENT_INTENTS = {
@@ -38,6 +50,8 @@ class Session:
 
     id: str
     intents: int
+    shard: tuple[int, int] = (0, 1)
+    """[shard id, shard count] as identified."""
     seq: int = 0
     backlog: collections.deque[dict[str, Any]] = field(default_factory=lambda: collections.deque(maxlen=1000))
     socket: web.WebSocketResponse | None = None
@@ -52,12 +66,67 @@ class Gateway:
         self.notifier = notifier
         self.resume_url = resume_url
         self.sessions: dict[str, Session] = {}
-        self.current: Session | None = None
+        self.shards: dict[tuple[int, int], Session] = {}
+        """(shard id, count) → the session that identified or resumed it last; it gets that shard's events."""
         self.resumes = 0
+        self.identifies: list[tuple[float, tuple[int, int]]] = []
+        """(monotonic time, shard) of every IDENTIFY, to check a bot's pacing against `max_concurrency`."""
+        self.recommended_shards = 1
+        self.max_concurrency = 1
+
+    @property
+    def current(self) -> Session | None:
+        """The session of shard 0 (an unsharded bot's only one): it gets the DMs."""
+        return self._session_of(None)
 
     @property
     def connected(self) -> bool:
-        return self.current is not None and self.current.socket is not None
+        return any(s.socket is not None for s in self.shards.values())
+
+    @property
+    def connected_shards(self) -> list[tuple[int, int]]:
+        return sorted(shard for shard, s in self.shards.items() if s.socket is not None)
+
+    def crowded_identifies(self) -> list[tuple[int, int]]:
+        """Shards that IDENTIFYed less than 5 s after another IDENTIFY of their `max_concurrency` bucket (which
+        Discord refuses), in order."""
+        last: dict[int, float] = {}
+        crowded = []
+        for at, shard in self.identifies:
+            bucket = shard[0] % self.max_concurrency
+            if bucket in last and at - last[bucket] < IDENTIFY_WINDOW:
+                crowded.append(shard)
+            last[bucket] = at
+        return crowded
+
+    def bot_gateway(self) -> dict[str, Any]:
+        """GET /gateway/bot: where to connect, how many shards to run, and what is left of the identify budget."""
+        return {
+            "url": self.resume_url,
+            "shards": self.recommended_shards,
+            "session_start_limit": {
+                "total": DAILY_IDENTIFIES,
+                "remaining": max(0, DAILY_IDENTIFIES - len(self.identifies)),
+                "reset_after": DAY_MS,
+                "max_concurrency": self.max_concurrency,
+            },
+        }
+
+    def session_for(self, event: str, data: dict[str, Any]) -> Session | None:
+        """The session that gets this event, if any identified for its shard."""
+        return self._session_of(_guild_of(event, data))
+
+    def _session_of(self, guild_id: int | None) -> Session | None:
+        """The session a server's events go to (None: events of no server, which Discord sends on shard 0)."""
+        found = None
+        for (shard, count), session in self.shards.items():  # in identify order: the last match wins
+            if shard == (0 if guild_id is None else (guild_id >> 22) % count):
+                found = session
+        return found
+
+    def _claim(self, session: Session) -> None:
+        self.shards.pop(session.shard, None)
+        self.shards[session.shard] = session
 
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
         socket = web.WebSocketResponse(max_msg_size=0)
@@ -91,26 +160,35 @@ class Gateway:
         return session
 
     async def _identify(self, socket: web.WebSocketResponse, data: dict[str, Any]) -> Session:
-        session = Session(secrets.token_hex(16), int(data.get("intents") or 0), socket=socket)
+        shard = data.get("shard") or [0, 1]
+        session = Session(
+            secrets.token_hex(16), int(data.get("intents") or 0), shard=(int(shard[0]), int(shard[1])), socket=socket
+        )
+        self.identifies.append((time.monotonic(), session.shard))
         self.sessions[session.id] = session
-        self.current = session
-        await self.dispatch("READY", self._ready(session))
-        for guild in self.world.guilds.values():
-            if guild.bot_joined:
-                await self.guild_create(guild)
+        self._claim(session)
+        await self.dispatch("READY", self._ready(session), to=session)
+        for guild in self._guilds_of(session):
+            await self.guild_create(guild)
         return session
 
+    def _guilds_of(self, session: Session) -> list[Guild]:
+        shard, count = session.shard
+        return [g for g in self.world.guilds.values() if g.bot_joined and (g.id >> 22) % count == shard]
+
     async def guild_create(self, guild: Guild, *, joined: bool = False) -> None:
-        """GUILD_CREATE shaped by the current session's intents; `joined` for a guild the bot just joined."""
-        if self.current is not None:
-            data = payloads.guild(guild, intents=self.current.intents, joined=joined)
+        """GUILD_CREATE shaped by its shard's session's intents; `joined` for a guild the bot just joined."""
+        session = self._session_of(guild.id)
+        if session is not None:
+            data = payloads.guild(guild, intents=session.intents, joined=joined)
             await self.dispatch("GUILD_CREATE", data)
 
     def _ready(self, session: Session) -> dict[str, Any]:
         return {
             "v": 10,
             "user": payloads.user(self.world.bot),
-            "guilds": [{"id": str(g.id), "unavailable": True} for g in self.world.guilds.values() if g.bot_joined],
+            "guilds": [{"id": str(g.id), "unavailable": True} for g in self._guilds_of(session)],
+            "shard": list(session.shard),
             "session_id": session.id,
             "session_type": "normal",
             "resume_gateway_url": self.resume_url,
@@ -132,12 +210,12 @@ class Gateway:
             return None
         async with session.lock:
             session.socket = socket
-            self.current = session
+            self._claim(session)
             for frame in list(session.backlog):
                 if frame["s"] > last_seen:
                     await self._send(socket, frame)
         self.resumes += 1
-        await self.dispatch("RESUMED", {})
+        await self.dispatch("RESUMED", {}, to=session)
         return session
 
     async def _chunk(self, session: Session, data: dict[str, Any]) -> None:
@@ -152,12 +230,15 @@ class Gateway:
             "nonce": data.get("nonce"),
         })
 
-    async def dispatch(self, event: str, data: dict[str, Any], *, intent: int | None = None) -> None:
-        """Send a dispatch event (op 0) with the next sequence number; kept for replay on RESUME.
+    async def dispatch(
+        self, event: str, data: dict[str, Any], *, intent: int | None = None, to: Session | None = None
+    ) -> None:
+        """Send a dispatch event (op 0) with the next sequence number to the session of its server's shard (or `to`);
+        kept for replay on RESUME.
 
         Events gated by an intent the bot did not identify with are dropped, as Discord does.
         """
-        session = self.current
+        session = to or self.session_for(event, data)
         if session is None:
             return
         needed = EVENT_INTENTS.get(event, 0) if intent is None else intent
@@ -189,6 +270,12 @@ class Gateway:
             await socket.send_str(json.dumps(frame))
         except ConnectionResetError:
             log.debug("gateway socket closed before %s could be sent", frame.get("t") or frame.get("op"))
+
+
+def _guild_of(event: str, data: dict[str, Any]) -> int | None:
+    """The server an event is about (it picks the shard), or None for DMs and the like."""
+    guild_id = data.get("guild_id") or (data.get("id") if event in GUILD_EVENTS else None)
+    return int(guild_id) if guild_id else None
 
 
 def _replay_gap(session: Session, last_seen: int) -> bool:

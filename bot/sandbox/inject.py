@@ -293,8 +293,9 @@ class Injection:
         return await self._send(record, what, wait, settle)
 
     async def _send(self, record: InteractionRecord, what: str, wait: bool, settle: bool) -> Reply:
-        if not self.gateway.connected:
-            raise SandboxError("no bot is connected to the sandbox gateway")
+        session = self.gateway.session_for("INTERACTION_CREATE", record.payload)
+        if session is None or session.socket is None:
+            raise SandboxError("no bot is connected to the sandbox gateway (for this server's shard)")
         self.interactions.register(record)
         reply = Reply(record, self.notifier, self.response_timeout, what)
         # The 3-second clock starts when Discord sends the event, not when the bot reads it.

@@ -85,6 +85,7 @@ class Sandbox(Injection):
         app.add_routes(self.interactions.routes(API_PREFIX))
         app.add_routes([
             web.get("/gateway", self.gateway.handle),
+            web.get(API_PREFIX + "/gateway/bot", self._bot_gateway),
             web.get("/attachments/{channel_id}/{attachment_id}/{filename}", self._attachment),
         ])
         self._runner = web.AppRunner(app, access_log=None)
@@ -183,6 +184,9 @@ class Sandbox(Injection):
         if stored is None:
             raise web.HTTPNotFound()
         return web.Response(body=stored.data, headers={"Content-Type": stored.content_type})
+
+    async def _bot_gateway(self, request: web.Request) -> web.Response:
+        return json_response(self.gateway.bot_gateway())
 
     async def announce(self, message: Message, event: str) -> None:
         """MESSAGE_CREATE/UPDATE as the bot's gateway sees them; ephemeral ones and unknown channels are skipped."""

@@ -95,8 +95,12 @@ class Snowflakes:
         self._counter = itertools.count()
         self._last = 0
 
-    def next(self) -> int:
+    def next(self, shard: tuple[int, int] | None = None) -> int:
+        """The next id; with `shard` = (id, count), one whose server would be on that shard."""
         ms = int(time.time() * 1000) - DISCORD_EPOCH_MS
+        if shard is not None:
+            ms = max(ms, (self._last >> 22) + 1)
+            ms += (shard[0] - ms) % shard[1]  # the shard is the timestamp modulo the count
         candidate = (ms << 22) | (next(self._counter) & 0xFFF)
         # Several ids in one millisecond with a wrapped counter must still increase.
         self._last = max(candidate, self._last + 1)
@@ -400,9 +404,11 @@ class World:
         everyone_permissions: PermissionsLike = DEFAULT_EVERYONE,
         bot_joined: bool = True,
         channels: tuple[str, ...] = ("general",),
+        shard: tuple[int, int] | None = None,
     ) -> Guild:
-        """A guild with @everyone, a human owner, the bot (with its managed role) and `channels`."""
-        guild = Guild(self.ids.next(), name, self, bot_joined=bot_joined)
+        """A guild with @everyone, a human owner, the bot (with its managed role) and `channels`; `shard` = (id, count)
+        picks an id on that shard."""
+        guild = Guild(self.ids.next(shard), name, self, bot_joined=bot_joined)
         guild.roles[guild.id] = Role(guild.id, guild, "@everyone", 0, as_bits(everyone_permissions))
         owner_member = guild.add_member(user=owner) if owner else guild.add_member(f"{name}-owner")
         guild.owner_id = owner_member.id

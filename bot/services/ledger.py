@@ -16,6 +16,7 @@ from bot.clock import Clock
 from bot.db.changes import rows_changed
 from bot.db.models import Delivery, DeliveryState
 from bot.db.upsert import insert_unless_present
+from bot.shards import EVERYTHING, Ownership
 
 MAX_BACKOFF = timedelta(hours=1)
 REPORT_AFTER_ATTEMPTS = 3
@@ -112,7 +113,10 @@ def backoff(attempts: int) -> timedelta:
 
 
 class Ledger:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], clock: Clock, *, ownership: Ownership = EVERYTHING
+    ) -> None:
+        self._ownership = ownership
         self._sessions = sessions
         self._clock = clock
 
@@ -253,9 +257,14 @@ class Ledger:
             return stored.attempts
 
     async def mark_interrupted(self) -> int:
-        """At start-up, rows still `claimed` were cut off mid-send by a stop: retry them, checking first."""
+        """At start-up, rows still `claimed` were cut off mid-send by a stop: retry them, checking first.
+
+        Only our servers' rows: another process's claims are its sends in flight, not interrupted ones."""
         async with self._sessions.begin() as session:
-            rows = (await session.scalars(select(Delivery).where(Delivery.state == DeliveryState.CLAIMED))).all()
+            claimed = select(Delivery).where(
+                Delivery.state == DeliveryState.CLAIMED, self._ownership.cohorts(Delivery.cohort_id)
+            )
+            rows = (await session.scalars(claimed)).all()
             for row in rows:
                 row.state = DeliveryState.FAILED
                 row.last_error = INTERRUPTED

@@ -28,6 +28,7 @@ from bot.db.models import OutboxMessage, OutboxState
 from bot.pacing import Pacer
 from bot.services.ledger import INTERRUPTED, backoff
 from bot.services.ports import DeliveryFailed
+from bot.shards import EVERYTHING, Ownership
 
 log = logging.getLogger(__name__)
 
@@ -69,27 +70,33 @@ def learner_lane(guild_id: int, user_id: int) -> str:
     return f"learner:{guild_id}:{user_id}"
 
 
-def owe(session: AsyncSession, clock: Clock, kind: str, payload: dict[str, Any], lane: str) -> OutboxMessage:
-    """Add a message to the outbox inside the caller's transaction; its id is known after a flush."""
+def owe(
+    session: AsyncSession, clock: Clock, kind: str, payload: dict[str, Any], lane: str, *, guild_id: int | None
+) -> OutboxMessage:
+    """Add a message to the outbox inside the caller's transaction; its id is known after a flush.
+
+    `guild_id` is the server it is owed in (None for DM-only work): the process of that server's shard delivers it."""
     now = clock.now()
     row = OutboxMessage(
-        kind=kind, payload=payload, lane=lane[:64], state=OutboxState.PENDING, attempts=0, due_at=now, created_at=now
+        kind=kind, payload=payload, lane=lane[:64], guild_id=guild_id, state=OutboxState.PENDING, attempts=0,
+        due_at=now, created_at=now,
     )
     session.add(row)
     return row
 
 
 async def owe_many(
-    session: AsyncSession, clock: Clock, kind: str, debts: Sequence[tuple[dict[str, Any], str]]
+    session: AsyncSession, clock: Clock, kind: str, debts: Sequence[tuple[dict[str, Any], str]], *, guild_id: int
 ) -> list[int]:
-    """`owe` for many (payload, lane) messages at once, in one INSERT whatever their number; returns their ids."""
+    """`owe` for many (payload, lane) messages of one server at once, in one INSERT whatever their number; returns
+    their ids."""
     if not debts:
         return []
     now = clock.now()
     rows = [
         {
-            "kind": kind, "payload": payload, "lane": lane[:64], "state": OutboxState.PENDING, "attempts": 0,
-            "due_at": now, "created_at": now,
+            "kind": kind, "payload": payload, "lane": lane[:64], "guild_id": guild_id, "state": OutboxState.PENDING,
+            "attempts": 0, "due_at": now, "created_at": now,
         }
         for payload, lane in debts
     ]
@@ -105,7 +112,9 @@ class Outbox:
         *,
         lane_rate: float | None = LANE_RATE,
         lane_burst: int = LANE_BURST,
+        ownership: Ownership = EVERYTHING,
     ) -> None:
+        self._ownership = ownership
         self._sessions = sessions
         self._clock = clock
         self._handlers: dict[str, Handler] = {}
@@ -122,18 +131,21 @@ class Outbox:
         self._handlers[kind] = handler
 
     async def mark_interrupted(self) -> int:
-        """At start-up: rows still `sending` were cut off by a stop; they, and all that wait, are due at once."""
+        """At start-up: rows still `sending` were cut off by a stop; they, and all that wait, are due at once.
+
+        Only our servers' rows: another process's `sending` rows are its sends in flight."""
         now = self._clock.now()
+        mine = self._ownership.where(OutboxMessage.guild_id)
         async with self._sessions.begin() as session:
             interrupted = await rows_changed(
                 session,
                 update(OutboxMessage)
-                .where(OutboxMessage.state == OutboxState.SENDING)
+                .where(OutboxMessage.state == OutboxState.SENDING, mine)
                 .values(state=OutboxState.PENDING, last_error=INTERRUPTED, due_at=now),
             )
             await session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.state == OutboxState.PENDING, OutboxMessage.due_at > now)
+                .where(OutboxMessage.state == OutboxState.PENDING, OutboxMessage.due_at > now, mine)
                 .values(due_at=now)
             )
             return interrupted
@@ -207,7 +219,10 @@ class Outbox:
             rows = (
                 await session.scalars(
                     select(OutboxMessage)
-                    .where(OutboxMessage.state.in_((OutboxState.PENDING, OutboxState.SENDING)))
+                    .where(
+                        OutboxMessage.state.in_((OutboxState.PENDING, OutboxState.SENDING)),
+                        self._ownership.where(OutboxMessage.guild_id),
+                    )
                     .order_by(OutboxMessage.id)
                     .limit(BATCH)
                 )

@@ -37,6 +37,7 @@ from bot.services.outbox import CHANNEL_LANE, Outbox, learner_lane, owe, owe_man
 from bot.services.peer_assign import Given, Plan, Work, plan
 from bot.services.peer_facts import Verdict
 from bot.services.quotas import PEER_REVIEWS, take
+from bot.shards import EVERYTHING, Ownership
 
 MAX_REVIEWERS = 3
 MIN_DUE_DAYS, MAX_DUE_DAYS = 1, 14
@@ -140,7 +141,10 @@ class PeerReviewService:
         cohorts: CohortService,
         catalog: RoadmapCatalog,
         outbox: Outbox,
+        *,
+        ownership: Ownership = EVERYTHING,
     ) -> None:
+        self._ownership = ownership
         self._sessions = sessions
         self._clock = clock
         self._cohorts = cohorts
@@ -186,7 +190,9 @@ class PeerReviewService:
                 await session.scalars(
                     select(Cohort.id)
                     .join(PeerSettings, PeerSettings.cohort_id == Cohort.id)
-                    .where(PeerSettings.reviewers > 0, Cohort.status.in_(NOT_ENDED))
+                    .where(
+                        PeerSettings.reviewers > 0, Cohort.status.in_(NOT_ENDED), self._ownership.where(Cohort.guild_id)
+                    )
                     .order_by(Cohort.id)
                 )
             ).all()
@@ -294,7 +300,7 @@ class PeerReviewService:
                 ({"assignment_ids": sorted(ids)}, learner_lane(cohort.guild_id, users[reviewer_id]))
                 for reviewer_id, ids in per_reviewer.items()
             ]
-            owed += await owe_many(session, self._clock, PEER_ASSIGNED, debts)
+            owed += await owe_many(session, self._clock, PEER_ASSIGNED, debts, guild_id=cohort.guild_id)
         for week, short in todo.short.items():
             told_now = await record_sent_once(
                 session, PEER_SHORT, cohort_subject(cohort_id), f"week-{week}", cohort_id=cohort_id, now=now
@@ -304,7 +310,7 @@ class PeerReviewService:
                     "cohort_id": cohort_id, "week": week, "reviewers": settings.reviewers, "short": len(short),
                 }
                 lane = f"{CHANNEL_LANE}{cohort.review_channel_id or cohort.channel_id}"
-                message = owe(session, self._clock, PEER_SHORT, payload, lane)
+                message = owe(session, self._clock, PEER_SHORT, payload, lane, guild_id=cohort.guild_id)
                 await session.flush()
                 owed.append(message.id)
         return owed
@@ -399,7 +405,7 @@ class PeerReviewService:
             owed = [
                 owe(
                     session, self._clock, PEER_REVIEWED, {"review_id": existing.id, "edited": edited},
-                    learner_lane(assignment.guild_id, assignment.author_user_id),
+                    learner_lane(assignment.guild_id, assignment.author_user_id), guild_id=assignment.guild_id,
                 ),
                 await self._owe_verdicts(session, row.submission_id),
             ]
@@ -490,7 +496,10 @@ class PeerReviewService:
                     "label": notice.module.label, "reviewer_name": notice.reviewer_name, "by": by,
                 }
                 owed.append(
-                    owe(session, self._clock, PEER_DISCARDED, payload, learner_lane(guild_id, notice.author_user_id))
+                    owe(
+                        session, self._clock, PEER_DISCARDED, payload, learner_lane(guild_id, notice.author_user_id),
+                        guild_id=guild_id,
+                    )
                 )
             owed.append(await self._owe_verdicts(session, assignment.submission_id))
             await session.flush()
@@ -519,7 +528,8 @@ class PeerReviewService:
         )
         assert cohort is not None
         lane = f"{CHANNEL_LANE}{cohort.review_channel_id or cohort.channel_id}"
-        return owe(session, self._clock, PEER_VERDICTS, {"submission_id": submission_id}, lane)
+        payload = {"submission_id": submission_id}
+        return owe(session, self._clock, PEER_VERDICTS, payload, lane, guild_id=cohort.guild_id)
 
     async def _facts(self, session: AsyncSession, where: ColumnElement[bool]) -> list[Assignment]:
         author, reviewer = aliased(Membership), aliased(Membership)
@@ -563,7 +573,7 @@ async def forget_reviewer(session: AsyncSession, clock: Clock, membership_ids: S
     theirs = select(PeerAssignment.id).where(PeerAssignment.reviewer_id.in_(membership_ids))
     touched = (
         await session.execute(
-            select(Submission.id, Cohort.review_channel_id, Cohort.channel_id)
+            select(Submission.id, Cohort.review_channel_id, Cohort.channel_id, Cohort.guild_id)
             .join(Cohort, Cohort.id == Submission.cohort_id)
             .join(PeerAssignment, PeerAssignment.submission_id == Submission.id)
             .join(PeerReview, PeerReview.assignment_id == PeerAssignment.id)
@@ -579,9 +589,9 @@ async def forget_reviewer(session: AsyncSession, clock: Clock, membership_ids: S
         )
         .values(state=PeerState.WITHDRAWN, closed_at=clock.now())
     )
-    for submission_id, review_channel_id, channel_id in touched:
+    for submission_id, review_channel_id, channel_id, guild_id in touched:
         lane = f"{CHANNEL_LANE}{review_channel_id or channel_id}"
-        owe(session, clock, PEER_VERDICTS, {"submission_id": submission_id}, lane)
+        owe(session, clock, PEER_VERDICTS, {"submission_id": submission_id}, lane, guild_id=guild_id)
     return removed
 
 

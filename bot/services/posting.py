@@ -29,6 +29,7 @@ from bot.services.catalog import RoadmapCatalog
 from bot.services.cohorts import build_timeline
 from bot.services.ledger import REPORT_AFTER_ATTEMPTS, Ledger, LedgerEntry
 from bot.services.ports import DeliveryFailed, DiscordPort, WeekPost, WrapUp
+from bot.shards import EVERYTHING, Ownership
 
 log = logging.getLogger(__name__)
 
@@ -68,20 +69,26 @@ class PostingService:
         catalog: RoadmapCatalog,
         ledger: Ledger,
         port: DiscordPort,
+        *,
+        ownership: Ownership = EVERYTHING,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
         self._catalog = catalog
         self._ledger = ledger
         self._port = port
+        self._ownership = ownership
         # week_openings() is pure, so its result is reused while a cohort's timeline is unchanged;
         # rebuilt on every call, so it holds only the active cohorts' current timelines.
         self._openings: dict[Timeline, dict[int, datetime]] = {}
 
     async def scheduled_cohorts(self) -> list[ScheduledCohort]:
-        """Every active cohort with its openings, in a fixed number of queries."""
+        """Every active cohort of this process's servers with its openings, in a fixed number of queries.
+
+        Week posts, wrap-ups, reminders and digests all start from this list: its shard filter splits them all."""
         async with self._sessions() as session:
-            cohorts = (await session.scalars(select(Cohort).where(Cohort.status == CohortStatus.ACTIVE))).all()
+            active = select(Cohort).where(Cohort.status == CohortStatus.ACTIVE, self._ownership.where(Cohort.guild_id))
+            cohorts = (await session.scalars(active)).all()
             ids = [c.id for c in cohorts]
             pauses = await _grouped(session, CohortPause, ids)
             advances = await _grouped(session, CohortAdvance, ids)

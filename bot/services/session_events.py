@@ -22,6 +22,7 @@ from bot.services.cohorts import OPEN_STATUSES
 from bot.services.ledger import INTERRUPTED, REPORT_AFTER_ATTEMPTS, Ledger, LedgerEntry
 from bot.services.live_sessions import LiveSessionService, current_sessions
 from bot.services.ports import DeliveryFailed, DiscordPort, KnownEvent, SessionEvent
+from bot.shards import EVERYTHING, Ownership
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,10 @@ class SessionEventKeeper:
         ledger: Ledger,
         port: DiscordPort,
         live: LiveSessionService,
+        *,
+        ownership: Ownership = EVERYTHING,
     ) -> None:
+        self._ownership = ownership
         self._sessions = sessions
         self._clock = clock
         self._ledger = ledger
@@ -117,6 +121,7 @@ class SessionEventKeeper:
                 await session.scalars(
                     select(Cohort).where(
                         Cohort.status.in_(OPEN_STATUSES),
+                        self._ownership.where(Cohort.guild_id),
                         Cohort.id.in_(select(LiveSession.cohort_id).where(LiveSession.removed_at.is_(None))),
                     )
                 )
@@ -136,6 +141,7 @@ class SessionEventKeeper:
                     await session.scalars(
                         select(Delivery).where(
                             Delivery.kind == SESSION_EVENT,
+                            self._ownership.cohorts(Delivery.cohort_id),
                             Delivery.state.in_((DeliveryState.SENT, DeliveryState.FAILED)),
                             or_(Delivery.due_at > now, Delivery.subject.in_({item.key[0] for item in wanted})),
                         )

@@ -43,6 +43,7 @@ from bot.services.streaks import (
     local_day,
     paused_spans,
 )
+from bot.shards import EVERYTHING, Ownership
 
 CORRECTION_BATCH = 500
 
@@ -155,7 +156,10 @@ def holds(cohort_zone: str, pauses: Pauses, now: datetime) -> ColumnElement[bool
 class StreakBook:
     """The correction pass: stores fresh rows for every active member whose kept row is missing or no longer holds."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], clock: Clock, *, ownership: Ownership = EVERYTHING
+    ) -> None:
+        self._ownership = ownership
         self._sessions = sessions
         self._clock = clock
         self._corrected_on: date | None = None
@@ -184,7 +188,8 @@ class StreakBook:
                 .outerjoin(LearnerSettings, (LearnerSettings.guild_id == Membership.guild_id)
                            & (LearnerSettings.user_id == Membership.user_id))
                 .outerjoin(DailyStreak, DailyStreak.membership_id == Membership.id)
-                .where(Membership.status == MembershipStatus.ACTIVE, Cohort.status != CohortStatus.COMPLETED)
+                .where(Membership.status == MembershipStatus.ACTIVE, Cohort.status != CohortStatus.COMPLETED,
+                       self._ownership.where(Cohort.guild_id))
             )).all()
             pauses = await cohort_pauses(session, {row.cohort_id for row in found})
             # Rows as plain tuples: at start-up this reads every active member's row.

@@ -233,6 +233,7 @@ class SubmissionService:
                     "attachment": asdict(attachment) if attachment else None,
                 },
                 f"{CHANNEL_LANE}{cohort.review_channel_id or cohort.channel_id}",
+                guild_id=cohort.guild_id,
             )
             await session.flush()
             card = _card(submission, version, cohort, membership, module, deadline)
@@ -370,8 +371,8 @@ class SubmissionService:
                 event = CheckpointApproved(
                     guild_id, cohort.id, membership.id, membership.user_id, submission.week, submission.id, reviewer_id
                 )
-                owed.append(owe(session, self._clock, APPROVAL, asdict(event), lane))
-            owed.append(owe(session, self._clock, DECISION_NOTICE, {"review_id": review.id}, lane))
+                owed.append(owe(session, self._clock, APPROVAL, asdict(event), lane, guild_id=guild_id))
+            owed.append(owe(session, self._clock, DECISION_NOTICE, {"review_id": review.id}, lane, guild_id=guild_id))
             await session.flush()
             card = await self._card_of(session, submission, row)
             return Decision(card, decision, reviewer_id, feedback, now, guild_id, tuple(o.id for o in owed))

@@ -45,6 +45,7 @@ from bot.services.events import CheckpointApproved
 from bot.services.notify import Notifier
 from bot.services.parsing import name_key
 from bot.services.ports import DeliveryFailed, DiscordPort, RoleRequest
+from bot.shards import EVERYTHING, Ownership
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,10 @@ class TierService:
         catalog: RoadmapCatalog,
         notifier: Notifier,
         port: DiscordPort,
+        *,
+        ownership: Ownership = EVERYTHING,
     ) -> None:
+        self._ownership = ownership
         self._sessions = sessions
         self._clock = clock
         self._cohorts = cohorts
@@ -197,7 +201,7 @@ class TierService:
     async def _load_pending(self, guild_id: int | None, *, respect_backoff: bool) -> tuple[list[_Pending], list[int]]:
         """Due pending awards, oldest-due first, at most PER_SERVER per server; and those whose learner left."""
         due = func.coalesce(TierAward.next_attempt_at, TierAward.earned_at)
-        conditions = [TierAward.status == AwardStatus.PENDING]
+        conditions = [TierAward.status == AwardStatus.PENDING, self._ownership.where(Cohort.guild_id)]
         if respect_backoff:
             now = self._clock.now()
             conditions.append(or_(TierAward.next_attempt_at.is_(None), TierAward.next_attempt_at <= now))

@@ -150,7 +150,7 @@ async def test_outbox_messages_owed_for_over_15_minutes_are_a_backlog(bot: Runni
         async with bot.bot.sessions.begin() as session:
             for age, state in [(20, OutboxState.PENDING), (30, OutboxState.SENDING), (40, OutboxState.SENT),
                                (50, OutboxState.DROPPED), (10, OutboxState.PENDING)]:
-                row = owe(session, clock, "nobody_handles_this", {}, f"lane:{age}")
+                row = owe(session, clock, "nobody_handles_this", {}, f"lane:{age}", guild_id=None)
                 row.state, row.created_at = state, clock.now() - timedelta(minutes=age)
         status, text = await get(base + "/readyz")
         assert status == 503

@@ -36,7 +36,7 @@ async def test_a_stopped_drain_waits_for_every_lane_it_started(
     outbox.register(SLOW, never_answered)
     async with sessions.begin() as session:
         for lane in ("a", "b"):
-            owe(session, clock, SLOW, {"lane": lane}, f"test:{lane}")
+            owe(session, clock, SLOW, {"lane": lane}, f"test:{lane}", guild_id=None)
     outbox.start_drain()
     await asyncio.wait_for(both_sending.wait(), 10)
 
