@@ -118,6 +118,14 @@ class Processes:
         self.procs[i].kill()
         self.procs[i].join(READY_WITHIN)
 
+    async def add(self, ids: tuple[int, ...], at: datetime) -> None:
+        """One more process, of shards `ids`, its clock at `at` (shards another one runs too: a rolling deploy)."""
+        pipe, proc = self._spawn(ids, at)
+        self.layout.append(ids)
+        self.pipes.append(pipe)
+        self.procs.append(proc)
+        await self.answers([len(self.pipes) - 1], READY_WITHIN)
+
     async def restart(self, i: int, at: datetime) -> None:
         """A new process for the shards of process `i`, its clock at `at`, ready when this returns."""
         self.pipes[i].close()

@@ -2,8 +2,9 @@
 
 Each process is the real bot in a process of its own (`bot/harness_processes.py`) whose ManualClock this test moves
 over a pipe, so the weeks and reminders fall due on order; one process is killed -9 in the middle of a week's sweep
-and restarted. Every post, reminder and digest exactly once, each process on its own servers only, and a command
-and a review button answered in every server. (`test_shard_processes.py` runs `python -m bot run` in real time.)
+and restarted, and from week 2 a second process of shards 2-3 sweeps beside it (a rolling deploy). Every post,
+reminder and digest exactly once, each process on its own servers only, and a command and a review button answered
+in every server. (`test_shard_processes.py` runs `python -m bot run` in real time.)
 """
 
 from __future__ import annotations
@@ -62,14 +63,14 @@ async def scene(database_url: str) -> AsyncIterator[Scene]:
         await sandbox.stop()
 
 
-def owned(servers: list[StudyServer], i: int) -> set[int]:
-    return {s.guild.id for s in servers if (s.guild.id >> 22) % COUNT in LAYOUT[i]}
+def owned(servers: list[StudyServer], shards: tuple[int, ...]) -> set[int]:
+    return {s.guild.id for s in servers if (s.guild.id >> 22) % COUNT in shards}
 
 
 async def sweep(processes: Processes, at: datetime, servers: list[StudyServer]) -> None:
     """Every process sweeps at `at`; each looked at the servers of its shards, and only those."""
     looked = await processes.all("sweep", at.isoformat())
-    assert [set(cast(list[int], guilds)) for guilds in looked] == [owned(servers, i) for i in range(len(LAYOUT))]
+    assert [set(cast(list[int], guilds)) for guilds in looked] == [owned(servers, ids) for ids in processes.layout]
 
 
 async def sweep_killing_one(processes: Processes, at: datetime, sandbox: Sandbox, victim: StudyServer) -> None:
@@ -77,7 +78,7 @@ async def sweep_killing_one(processes: Processes, at: datetime, sandbox: Sandbox
     which then goes through unrecorded; a new process of those shards starts at `at` and sweeps again."""
     messages = f"/channels/{victim.cohort_channel.id}/messages"
     release = sandbox.hold_next("POST", messages)
-    everyone = range(len(LAYOUT))
+    everyone = range(len(processes.layout))
     processes.send(everyone, "sweep", at.isoformat())
     await sandbox.until(lambda: sandbox.requests_to("POST", messages), ANSWER_WITHIN, "the held week post")
     processes.kill(VICTIM)
@@ -118,9 +119,11 @@ async def test_cohorts_in_12_servers_on_3_processes_get_every_post_and_reminder_
             joined = await sandbox.slash("join", user=learner, guild=server.guild, channel=server.cohort_channel)
             assert "Welcome" in joined.content, joined.content
     await processes.all("settle")
-    victim = next(s for s in servers if s.guild.id in owned(servers, VICTIM))
+    victim = next(s for s in servers if s.guild.id in owned(servers, LAYOUT[VICTIM]))
     for week in range(WEEKS):
         opening = WEEK_1 + timedelta(weeks=week)
+        if week == 1:
+            await processes.add(LAYOUT[VICTIM], opening)  # both processes of shards 2-3 sweep from now on
         if week == 0:
             await sweep_killing_one(processes, opening, sandbox, victim)
         else:
@@ -133,7 +136,7 @@ async def test_cohorts_in_12_servers_on_3_processes_get_every_post_and_reminder_
     counts = Counter(reminders(sandbox, learner) for server in servers for learner in server.learners)
     assert counts == {(WEEKS, WEEKS): sum(len(s.learners) for s in servers)}, counts
     assert [digests(sandbox, server) for server in servers] == [["2", "3", "4"]] * SERVERS
-    assert sandbox.gateway.crowded_identifies() == [], "the restarted process took its identify turns"
+    assert sandbox.gateway.crowded_identifies() == [], "the restarted and the added process took identify turns"
     for server in servers:
         learner = server.learners[0]
         submitted = await sandbox.slash(
