@@ -5,9 +5,9 @@ Usage (from the repository root; several processes need PostgreSQL, and the sche
     .venv/bin/python -m bench.shards_bench --postgres postgresql+asyncpg://postgres@127.0.0.1:5432/bench
     .venv/bin/python -m bench.shards_bench --postgres URL --servers 12 --cohorts 2 --learners 20 --calls 300
 
-Each bot process is an OS process of its own (multiprocessing, spawned) running the real bot (`make_bot`, the one
-wiring) against one sandbox in this process, with a ManualClock the benchmark moves by message, so the same weeks
-and reminders fall due in both runs. The load, for each layout:
+Each bot process is an OS process of its own (`bot/harness_processes.py`, shared with the process tests) running
+the real bot (`make_bot`, the one wiring) against one sandbox in this process, with a ManualClock the benchmark moves
+by message, so the same weeks and reminders fall due in both runs. The load, for each layout:
 
 1. **week openings and reminders**: 4 weeks, each one's Monday 09:00 (the week posts and threads), Monday 18:00
    (daily reminders) and Saturday 09:00 (weekly reminders) swept by every process at once; the deliveries per second
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import multiprocessing
 import statistics
 import sys
 import tempfile
@@ -34,7 +33,6 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from multiprocessing.connection import Connection
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a file: make the repository root importable
@@ -42,6 +40,7 @@ if __package__ in (None, ""):  # run as a file: make the repository root importa
 
 from bench.common import Databases, Table, check_postgres_option, machine_line, progress
 from bot.harness import StudyServer, build_sharded_servers
+from bot.harness_processes import Processes
 from bot.sandbox import Reply, Sandbox
 
 COUNT = 6
@@ -50,7 +49,6 @@ START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 WEEK_1 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 WEEKS = 4
 DAILY, WEEKLY = "Daily reminder for **", "checkpoint **"
-READY_WITHIN = 60.0
 STUCK_AFTER = 60.0
 
 
@@ -62,86 +60,6 @@ class Result:
     calls_wall: float = 0.0
     failed_calls: int = 0
     failures: list[str] = field(default_factory=list)
-
-
-# A bot process: the real bot, its clock moved and its sweeps run on the benchmark's orders.
-
-
-def bot_process(conn: Connection, sandbox_url: str, database_url: str, ids: Sequence[int], paced: bool) -> None:
-    asyncio.run(_serve(conn, sandbox_url, database_url, ids, paced))
-
-
-async def _serve(conn: Connection, sandbox_url: str, database_url: str, ids: Sequence[int], paced: bool) -> None:
-    from bot.app import make_bot
-    from bot.clock import ManualClock
-    from bot.config import Settings
-    from bot.pacing import Pacer
-    from bot.sandbox import point_discord_at
-
-    point_discord_at(sandbox_url)
-    clock = ManualClock(START)
-    settings = Settings(DATABASE_URL=database_url, SHARD_COUNT=COUNT, SHARD_IDS=tuple(ids))
-    bot = make_bot(settings, clock=clock, guild_ready_timeout=0.05)
-    await bot.login("sandbox-token")
-    connection = asyncio.create_task(bot.connect())
-    await asyncio.wait_for(bot.wait_until_ready(), READY_WITHIN)
-    if bot.catch_up is not None:
-        await bot.catch_up
-    if not paced:
-        bot.port.pace = Pacer(None)  # the bot's own speed, not Discord's global rate limit
-    loop = asyncio.get_running_loop()
-    conn.send("ready")
-    while True:
-        order, argument = await loop.run_in_executor(None, conn.recv)
-        if order == "stop":
-            break
-        if order == "settle":
-            await bot.runner.settle()
-        else:  # "sweep" at the moment given
-            clock.set(datetime.fromisoformat(argument))
-            await bot.runner.run_due()
-            await bot.reminder_runner.run_due()
-            await bot.outbox.settle()
-        conn.send("done")
-    await bot.close()
-    await connection
-
-
-class Processes:
-    """The bot processes of one layout, and the orders the benchmark gives them."""
-
-    def __init__(self, layout: list[tuple[int, ...]], sandbox_url: str, database_url: str, paced: bool) -> None:
-        context = multiprocessing.get_context("spawn")
-        self.pipes = []
-        self.procs = []
-        for ids in layout:
-            ours, theirs = context.Pipe()
-            proc = context.Process(
-                target=bot_process, args=(theirs, sandbox_url, database_url, ids, paced), daemon=True
-            )
-            proc.start()
-            self.pipes.append(ours)
-            self.procs.append(proc)
-
-    async def all(self, order: str, argument: str = "") -> None:
-        loop = asyncio.get_running_loop()
-        for pipe in self.pipes:
-            pipe.send((order, argument))
-        await asyncio.gather(*(loop.run_in_executor(None, pipe.recv) for pipe in self.pipes))
-
-    async def ready(self) -> None:
-        loop = asyncio.get_running_loop()
-        await asyncio.wait_for(
-            asyncio.gather(*(loop.run_in_executor(None, pipe.recv) for pipe in self.pipes)), READY_WITHIN
-        )
-
-    def stop(self) -> None:
-        for pipe in self.pipes:
-            pipe.send(("stop", ""))
-        for proc in self.procs:
-            proc.join(READY_WITHIN)
-            if proc.is_alive():
-                proc.kill()
 
 
 # The world and the load.
@@ -227,7 +145,7 @@ async def run_layout(dbs: Databases, name: str, args: argparse.Namespace) -> Res
     await sandbox.start()
     sandbox.gateway.max_concurrency = COUNT
     sandbox.response_timeout = STUCK_AFTER
-    processes = Processes(LAYOUTS[name], sandbox.url, url, not args.unpaced)
+    processes = Processes(LAYOUTS[name], sandbox.url, url, count=COUNT, start=START, paced=not args.unpaced)
     result = Result()
     try:
         await processes.ready()
@@ -240,7 +158,7 @@ async def run_layout(dbs: Databases, name: str, args: argparse.Namespace) -> Res
         progress(f"{name}: {args.calls} interactions, {args.in_flight} in flight")
         await interactions(sandbox, servers, args.calls, args.in_flight, result)
     finally:
-        processes.stop()
+        await processes.stop()
         await sandbox.stop()
     return result
 
