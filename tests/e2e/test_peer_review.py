@@ -134,6 +134,9 @@ async def test_each_submitter_gets_one_dm_and_reviews_through_the_form(
     assert "✅ met — Implement gradient descent" in notice[0].content
     assert "🟡 partly — Compare with sklearn implementation" in notice[0].content
     assert "> Nice work @everyone" in notice[0].content
+    [sent] = [r for r in sandbox.requests_to("POST", "/channels/{channel_id}/messages")
+              if "Nice work @everyone" in ((r.json or {}).get("content") or "")]
+    assert sent.json["allowed_mentions"]["parse"] == []  # the reviewer's words never ping
     review_message = await sandbox.until(lambda: _review_message_of(sandbox, server, author.name), WAIT, "verdicts")
     fields = {f["name"]: f["value"] for f in review_message.embeds[0]["fields"]}
     assert "ada: ✅ 2 · 🟡 1 · ❌ 0 — “Nice work @everyone”" in fields["Peer reviews (advice only)"]
