@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -116,16 +116,27 @@ class PeerReviewModal(ErrorHandlingModal):
             self.comment.value,
             editing=item.review is not None,
         )
-        owed = asyncio.create_task(bot.outbox.deliver(result.owed), name="peer-review-owed")
-        try:
-            done = "updated" if result.edited else "sent"
-            await interaction.followup.send(
+        done = "updated" if result.edited else "sent"
+        await answer_delivering(
+            bot,
+            result.owed,
+            interaction.followup.send(
                 f"Your review of {item.author_name}'s {item.module.label.lower()} checkpoint is {done}. "
                 f"You can edit it until {stamp(item.due_at)} with the same Review button.",
                 ephemeral=True,
-            )
-        finally:
-            await owed
+            ),
+        )
+
+
+async def answer_delivering(bot: CohortBot, owed: Sequence[int], answer: Awaitable[object]) -> None:
+    """Answer with the delivery of what the change owes already under way: whoever reads the answer and then waits
+    for the outbox to settle finds the notices sent (were the delivery started after the answer, a settle in that
+    gap found nothing running yet and returned before them)."""
+    delivery = asyncio.create_task(bot.outbox.deliver(owed), name="peer-owed")
+    try:
+        await answer
+    finally:
+        await delivery
 
 
 def review_buttons(items: Sequence[Assignment]) -> discord.ui.View:
@@ -160,11 +171,14 @@ class PeerCommands(commands.Cog):
         guild = known_guild(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
         owed = await self.bot.peer.discard(guild.id, review, interaction.user.id)
-        await interaction.followup.send(
-            f"Removed peer review #{review}. Its author is told, and the review message no longer shows it.",
-            ephemeral=True,
+        await answer_delivering(
+            self.bot,
+            owed,
+            interaction.followup.send(
+                f"Removed peer review #{review}. Its author is told, and the review message no longer shows it.",
+                ephemeral=True,
+            ),
         )
-        await self.bot.outbox.deliver(owed)
 
     # Outbox deliveries
 

@@ -94,6 +94,8 @@ class Assignment:
     due_at: datetime
     review: OwnReview | None
     """The reviewer's own review, when they gave one (the form opens with it, to edit)."""
+    reviewer_left: bool
+    """The reviewer is no longer a member: the next sweep passes the review on."""
 
     @property
     def rubric(self) -> tuple[str, ...]:
@@ -534,7 +536,7 @@ class PeerReviewService:
     async def _facts(self, session: AsyncSession, where: ColumnElement[bool]) -> list[Assignment]:
         author, reviewer = aliased(Membership), aliased(Membership)
         rows = await session.execute(
-            select(PeerAssignment, Cohort, author, reviewer.user_id, SubmissionVersion, PeerReview)
+            select(PeerAssignment, Cohort, author, reviewer.user_id, reviewer.status, SubmissionVersion, PeerReview)
             .join(Submission, Submission.id == PeerAssignment.submission_id)
             .join(Cohort, Cohort.id == PeerAssignment.cohort_id)
             .join(author, author.id == Submission.membership_id)
@@ -548,7 +550,7 @@ class PeerReviewService:
             .where(where)
         )
         result = []
-        for a, cohort, who, reviewer_user_id, version, review in rows:
+        for a, cohort, who, reviewer_user_id, reviewer_status, version, review in rows:
             roadmap, _ = await self._catalog.roadmap_of(session, cohort.roadmap_version_id)
             module = roadmap.module_for_week(a.week)
             if module is None:
@@ -558,7 +560,7 @@ class PeerReviewService:
                 Assignment(
                     a.id, cohort.guild_id, cohort.name, cohort.channel_id, module, who.user_id, who.display_name,
                     reviewer_user_id, version.link, version.attachment_url, version.attachment_name, a.state,
-                    a.due_at, own,
+                    a.due_at, own, reviewer_status != MembershipStatus.ACTIVE,
                 )
             )
         return result
@@ -606,8 +608,9 @@ def _may_review(assignment: Assignment, user_id: int, now: datetime) -> Assignme
         raise Forbidden("This review was assigned to someone else. The reviews waiting for you are in /peer queue.")
     if assignment.state is PeerState.DISCARDED:
         raise Conflict("A moderator removed your review of this submission, so it can't be reviewed again.")
-    if assignment.state is PeerState.WITHDRAWN:
-        raise Conflict("You left this cohort, so this review was passed on to another peer.")
+    if assignment.state is PeerState.WITHDRAWN or (assignment.state is PeerState.OPEN and assignment.reviewer_left):
+        # Refused from the moment they leave, not from the sweep that passes the review on a minute later.
+        raise Conflict("You left this cohort, so this review is passed on to another peer.")
     if assignment.state is PeerState.MISSED or assignment.due_at < now:
         raise Conflict(
             f"The deadline for this review passed <t:{int(assignment.due_at.timestamp())}:R>; "

@@ -5,6 +5,8 @@ restarts, and every refusal."""
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -12,8 +14,15 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.clock import ManualClock
-from bot.db.models import Membership, PeerAssignment, PeerReview, PeerSettings, PeerState, Submission
-from bot.errors import InvalidInput
+from bot.db.models import (
+    Membership,
+    PeerAssignment,
+    PeerReview,
+    PeerSettings,
+    PeerState,
+    Submission,
+    SubmissionStatus,
+)
 from bot.harness import RunningBot, StudyServer, build_study_server
 from bot.sandbox import Message, Reply, Sandbox
 from tests.e2e.helpers import Launcher, assert_refused, create_cohort
@@ -125,12 +134,17 @@ async def test_each_submitter_gets_one_dm_and_reviews_through_the_form(
     assert "✅ met — Implement gradient descent" in notice[0].content
     assert "🟡 partly — Compare with sklearn implementation" in notice[0].content
     assert "> Nice work @everyone" in notice[0].content
+    [sent] = [r for r in sandbox.requests_to("POST", "/channels/{channel_id}/messages")
+              if "Nice work @everyone" in ((r.json or {}).get("content") or "")]
+    assert sent.json["allowed_mentions"]["parse"] == []  # the reviewer's words never ping
     review_message = await sandbox.until(lambda: _review_message_of(sandbox, server, author.name), WAIT, "verdicts")
     fields = {f["name"]: f["value"] for f in review_message.embeds[0]["fields"]}
     assert "ada: ✅ 2 · 🟡 1 · ❌ 0 — “Nice work @everyone”" in fields["Peer reviews (advice only)"]
     assert [c["label"] for row in review_message.components for c in row["components"]] == [
         "Approve", "Request changes",
     ]
+    async with bot.bot.sessions() as session:  # advice only: the submission still waits for a moderator
+        assert (await session.get_one(Submission, mine.submission_id)).status is SubmissionStatus.PENDING
 
 
 async def author_of(bot: RunningBot, submission_id: int) -> int:
@@ -231,6 +245,15 @@ async def test_a_second_review_is_refused_and_an_edit_before_the_deadline_is_tol
         "ada updated their review of your week 1 checkpoint in 'Spring'",
     ]
 
+    late_edit = await sandbox.click(dm, "Review 1", user=ada)  # opened in time, sent after the deadline
+    await sweep_at(bot, clock, mine.due_at + timedelta(minutes=1))
+    too_late = await sandbox.submit_modal(late_edit, {MET: ["0"], COMMENT: "too late"})
+    assert_refused(too_late, "The deadline for this review passed", "it can no longer be given or edited.")
+    assert_refused(await sandbox.click(dm, "Review 1", user=ada), "The deadline for this review passed")
+    [stored] = await reviews(bot)
+    assert (stored.verdicts, stored.comment) == (["met", "met", "met"], "better now")
+    assert len([m for m in sandbox.dms_to(author) if "checkpoint in 'Spring'" in m.content]) == len(told)
+
 
 async def test_anonymous_cohorts_hide_the_reviewer_from_the_author_not_from_moderators(
     sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock
@@ -306,6 +329,10 @@ async def test_the_queue_and_a_missed_deadline_passes_the_review_on(
     fields = {f["name"]: f["value"] for f in progress.embeds[0]["fields"]}
     assert fields["Weekly streak"].startswith("**0 checkpoints**")
     assert "1 week(s) with one missed" in fields["Peer reviews"]
+    # ... and reviewing on time keeps it: grace handed in on time and reviewed by her deadline.
+    progress = await sandbox.slash("progress", user=server.learners[1])
+    fields = {f["name"]: f["value"] for f in progress.embeds[0]["fields"]}
+    assert fields["Weekly streak"].startswith("**1 checkpoint**")
 
 
 async def test_a_reviewer_who_leaves_is_replaced(
@@ -318,7 +345,12 @@ async def test_a_reviewer_who_leaves_is_replaced(
     [his] = [a for a in await assignments(bot) if await user_of(bot, a.reviewer_id) == alan.id]
     leave = await sandbox.slash("leave", user=alan)
     await sandbox.click(leave, "Leave", user=alan)
+    [dm] = peer_dms(sandbox, alan)
+    left = "You left this cohort, so this review is passed on to another peer."
+    assert_refused(await sandbox.click(dm, "Review 1", user=alan), left)  # before the sweep passes it on
     await sweep_at(bot, clock, DEADLINE_1 + timedelta(minutes=2))
+    assert_refused(await sandbox.click(dm, "Review 1", user=alan), left)
+    assert await reviews(bot) == []
     after = {a.id: a for a in await assignments(bot)}
     assert after[his.id].state is PeerState.WITHDRAWN
     [replacement] = [a for a in after.values() if a.submission_id == his.submission_id and a.id != his.id]
@@ -390,19 +422,80 @@ async def test_a_moderator_discards_a_peer_review_and_the_author_is_told(
                    "A moderator removed your review of this submission")
 
 
-async def test_a_comment_over_1000_characters_is_refused_and_changes_nothing(
+def past_discords_limit(opened: Reply) -> Reply:
+    """The form as a client that ignores Discord's 1,000-character limit would send it: the bot must check again."""
+    assert opened.modal is not None, opened.content
+    for label in opened.modal.components:
+        label["component"].pop("max_length", None)
+    return opened
+
+
+def form_fields(opened: Reply) -> list[tuple]:
+    """What a reviewer sees in the form: each input's label, its options with their defaults, and its text."""
+    assert opened.modal is not None, opened.content
+    return [
+        (f["label"], [(o["label"], o.get("default", False)) for o in f.get("options", [])], f.get("value"))
+        for f in opened.modal.fields
+    ]
+
+
+async def test_a_comment_over_1000_characters_or_a_requirement_met_and_partly_is_refused_changing_nothing(
+    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock
+) -> None:
+    await assigned_week_1(sandbox, server, bot, clock)
+    ada = server.learners[0]
+    [dm] = peer_dms(sandbox, ada)
+    long = past_discords_limit(await sandbox.click(dm, "Review 1", user=ada))
+    refused = await sandbox.submit_modal(long, {MET: ["0"], COMMENT: "x" * 1001})
+    assert_refused(refused, "A comment can be at most 1,000 characters (yours is 1,001).")
+    both = await sandbox.submit_modal(await sandbox.click(dm, "Review 1", user=ada), {MET: ["0", "1"], PARTLY: ["1"]})
+    assert_refused(both, "A requirement is either met or partly met, not both:", "Choose one and send again.")
+    assert await reviews(bot) == []
+    assert {a.state for a in await assignments(bot)} == {PeerState.OPEN}
+
+
+async def test_the_21st_review_or_edit_in_a_day_is_refused_changing_nothing(
     sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock
 ) -> None:
     await assigned_week_1(sandbox, server, bot, clock)
     ada = server.learners[0]
     [mine] = [a for a in await assignments(bot) if await user_of(bot, a.reviewer_id) == ada.id]
-    # Discord's form stops at 1,000 characters; the service checks again for anything that gets past it.
-    with pytest.raises(InvalidInput, match=r"A comment can be at most 1,000 characters \(yours is 1,001\)\."):
-        await bot.bot.peer.review(mine.id, ada.id, [0], [], "x" * 1001, editing=False)
-    with pytest.raises(InvalidInput, match="A requirement is either met or partly met, not both"):
-        await bot.bot.peer.review(mine.id, ada.id, [0], [0], None, editing=False)
-    assert await reviews(bot) == []
-    assert (await assignments(bot))[0].state is PeerState.OPEN
+    for take in range(20):  # a review and 19 edits, each told to the author
+        await bot.bot.peer.review(mine.id, ada.id, [0], [], f"take {take}", editing=True)
+    refused = await review_of(sandbox, ada, {MET: ["0", "1", "2"], COMMENT: "take 21"})
+    assert_refused(refused, "You have sent 20 peer reviews or edits in the last 24 hours, the most you may")
+    [stored] = await reviews(bot)
+    assert (stored.verdicts, stored.comment) == (["met", "not_yet", "not_yet"], "take 19")
+
+
+def button_for(made: list[PeerAssignment], assignment: PeerAssignment) -> str:
+    """The assignment's Review button in its reviewer's first DM, which numbers their assignments in id order."""
+    theirs = sorted(a.id for a in made if a.reviewer_id == assignment.reviewer_id)
+    return f"Review {theirs.index(assignment.id) + 1}"
+
+
+async def what_a_reviewer_sees(sandbox: Sandbox, member, button: str) -> tuple:
+    [dm] = peer_dms(sandbox, member)
+    queue = await sandbox.slash("peer queue", user=member)
+    return queue.content, form_fields(await sandbox.click(dm, button, user=member))
+
+
+async def test_a_reviewer_sees_nothing_of_the_other_reviews_of_the_same_submission(
+    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock
+) -> None:
+    await start(sandbox, server, bot, clock, reviewers=2)
+    await submit_all(sandbox, server.learners)
+    await sweep_at(bot, clock, DEADLINE_1 + timedelta(minutes=1))
+    made = await assignments(bot)
+    first, second = [a for a in made if a.submission_id == made[0].submission_id]
+    reviewer, other = [member_by_user(server, await user_of(bot, a.reviewer_id)) for a in (first, second)]
+    before = await what_a_reviewer_sees(sandbox, other, button_for(made, second))
+    comment = "for the author and the moderators"
+    await review_of(sandbox, reviewer, {MET: ["0", "1", "2"], COMMENT: comment}, button=button_for(made, first))
+    await settle(bot)
+    assert len(await reviews(bot)) == 1
+    assert await what_a_reviewer_sees(sandbox, other, button_for(made, second)) == before
+    assert not any(comment in m.content for m in sandbox.dms_to(other))
 
 
 async def test_progress_the_roster_and_the_leaderboard_count_reviews_and_erasure_removes_them(
@@ -419,8 +512,11 @@ async def test_progress_the_roster_and_the_leaderboard_count_reviews_and_erasure
     assert "by peer reviews given" in board.embeds[0]["description"]
     assert f"<@{ada.id}> — 1 peer review given" in board.embeds[0]["description"]
     roster = await sandbox.slash("cohort roster", user=server.moderator, cohort="Spring")
-    text = roster.attachments[0].text()
-    assert "peer_reviews_given,peer_reviews_received" in text.splitlines()[0]
+    rows = {row["display_name"]: row for row in csv.DictReader(io.StringIO(roster.attachments[0].text()))}
+    reviewed = [await author_of(bot, a.submission_id) for a in await assignments(bot) if a.state is PeerState.DONE]
+    for member in (ada, grace):
+        counts = rows[member.name]["peer_reviews_given"], rows[member.name]["peer_reviews_received"]
+        assert counts == ("1", str(reviewed.count(member.id)))
 
     exported = json.loads((await sandbox.slash("mydata export", user=ada)).attachments[0].text())
     [given] = exported["peer_reviews_given"]
@@ -433,10 +529,9 @@ async def test_progress_the_roster_and_the_leaderboard_count_reviews_and_erasure
     left = await reviews(bot)
     assert len(left) == 1 and left[0].assignment_id != ada_gave.id
     states = {a.id: a.state for a in await assignments(bot)}
-    assert ada_gave.id not in states or states[ada_gave.id] is PeerState.WITHDRAWN
+    assert states[ada_gave.id] is PeerState.WITHDRAWN  # on another's submission: it stays, anonymous
     async with bot.bot.sessions() as session:
-        reviewer = await session.get_one(Membership, ada_gave.reviewer_id) if ada_gave.id in states else None
-    assert reviewer is None or reviewer.user_id < 0  # the assignment stays, anonymous
+        assert (await session.get_one(Membership, ada_gave.reviewer_id)).user_id < 0
 
 
 async def test_a_late_submission_gets_its_peer_at_the_next_sweep_and_two_sweeps_at_once_assign_once(
