@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from bot.render.drawing import (
     BLUE,
@@ -15,14 +15,16 @@ from bot.render.drawing import (
     GREEN,
     MUTED,
     ORANGE,
+    PANEL,
     PURPLE,
     SKY,
     TEXT,
     VERMILLION,
     YELLOW,
     Colour,
+    Palette,
+    Sheet,
     blend,
-    canvas,
     fit,
     font,
     legend,
@@ -55,6 +57,15 @@ PAUSED = PURPLE
 NO_STUDY = EMPTY
 # Minutes logged on a day → how strongly it is drawn; a day with activity but no minutes gets the first step.
 STEPS = ((0, 0.35), (30, 0.6), (60, 0.8), (120, 1.0))
+_SHADES = tuple((floor, blend(STUDY, share)) for floor, share in reversed(STEPS))
+"""STEPS as colours, the highest first: a day's colour is the first whose floor its minutes reach."""
+LATE: Colour = (0, 0, 0)
+PALETTE = Palette(
+    PANEL,
+    (*STATE_COLOURS.values(), *(colour for _, colour in _SHADES), PAUSED, LATE, BLUE),
+    (TEXT, MUTED, GREEN),
+)
+"""Every colour the card draws: it is drawn and encoded as a palette image."""
 
 Box = tuple[int, int, int, int]
 
@@ -164,16 +175,15 @@ def layout(facts: CardFacts) -> CardLayout:
 
 
 def day_colour(facts: CardFacts, day: date) -> Colour:
-    if day in facts.study:
-        minutes = facts.study[day]
-        share = max(s for floor, s in STEPS if minutes >= floor)
-        return blend(STUDY, share)
+    minutes = facts.study.get(day)
+    if minutes is not None:
+        return next(colour for floor, colour in _SHADES if minutes >= floor)
     return PAUSED if day in facts.paused else NO_STUDY
 
 
 def render_card(facts: CardFacts) -> Image.Image:
     place = layout(facts)
-    image, draw = canvas(WIDTH, place.height)
+    draw = Sheet(WIDTH, place.height, PALETTE)
     right = WIDTH - MARGIN
     draw.text((MARGIN, 18), fit(draw, facts.name, font(28, bold=True), right - MARGIN), font=font(28, bold=True),
               fill=TEXT)
@@ -187,11 +197,11 @@ def render_card(facts: CardFacts) -> Image.Image:
         if cell.late:  # a notch cut from the top-right corner: readable whatever the cell's colour
             x0, y0, x1, _ = box
             notch = max(5, (x1 - x0) // 2)
-            draw.polygon(((x1 - notch, y0), (x1, y0), (x1, y0 + notch)), fill=(0, 0, 0))
+            draw.polygon(((x1 - notch, y0), (x1, y0), (x1, y0 + notch)), fill=LATE)
     strip_bottom = max((b[3] for b in place.cells), default=place.strip_top)
     legend(draw, MARGIN, strip_bottom + 10, right, [
         (GREEN, "approved"), (SKY, "pending"), (ORANGE, "changes requested"), (VERMILLION, "missing"),
-        (YELLOW, "open"), (EMPTY, "upcoming"), ((0, 0, 0), "late ◥"),
+        (YELLOW, "open"), (EMPTY, "upcoming"), (LATE, "late ◥"),
     ])
 
     since = "since the cohort began" if place.first_day == facts.start else f"since {place.first_day:%d %b %Y}"
@@ -209,14 +219,14 @@ def render_card(facts: CardFacts) -> Image.Image:
     _stat(draw, MARGIN, top, "Daily streak", facts.daily, "day")
     _stat(draw, MARGIN + 200, top, "Weekly streak", facts.weekly, "checkpoint")
     _tiers(draw, MARGIN + 420, top, right, facts)
-    return image
+    return draw.image
 
 
-def _heading(draw: ImageDraw.ImageDraw, y: int, text: str) -> None:
+def _heading(draw: Sheet, y: int, text: str) -> None:
     draw.text((MARGIN, y), text, font=font(15, bold=True), fill=TEXT)
 
 
-def _stat(draw: ImageDraw.ImageDraw, x: int, y: int, title: str, streak: Streak, unit: str) -> None:
+def _stat(draw: Sheet, x: int, y: int, title: str, streak: Streak, unit: str) -> None:
     draw.text((x, y), title, font=font(15, bold=True), fill=TEXT)
     draw.text((x, y + 22), str(streak.current), font=font(40, bold=True), fill=TEXT)
     value_width = draw.textlength(str(streak.current), font=font(40, bold=True))
@@ -225,7 +235,7 @@ def _stat(draw: ImageDraw.ImageDraw, x: int, y: int, title: str, streak: Streak,
     draw.text((x, y + 74), f"best {streak.best}", font=font(15), fill=MUTED)
 
 
-def _tiers(draw: ImageDraw.ImageDraw, x: int, y: int, right: int, facts: CardFacts) -> None:
+def _tiers(draw: Sheet, x: int, y: int, right: int, facts: CardFacts) -> None:
     draw.text((x, y), "Tiers", font=font(15, bold=True), fill=TEXT)
     earned = ", ".join(facts.earned) if facts.earned else "none yet"
     draw.text((x, y + 24), fit(draw, f"✓ {earned}" if facts.earned else earned, font(15), right - x),
