@@ -6,6 +6,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
 from PIL import Image
 
@@ -28,6 +29,7 @@ from bot.render.drawing import (
     fit,
     font,
     legend,
+    png,
 )
 from bot.services.progress import Progress, WeekState
 from bot.services.streaks import Streak
@@ -102,6 +104,11 @@ class CardFacts:
     weekly: Streak
     earned: tuple[str, ...]
     next_tier: NextTier | None
+
+    def __hash__(self) -> int:
+        # What tells cards apart; equality (generated) still compares every fact, the study days included, which
+        # as a mapping cannot be hashed.
+        return hash((self.name, self.cohort, self.today, self.cells, self.daily, self.weekly, len(self.study)))
 
 
 def card_facts(progress: Progress) -> CardFacts:
@@ -220,6 +227,13 @@ def render_card(facts: CardFacts) -> Image.Image:
     _stat(draw, MARGIN + 200, top, "Weekly streak", facts.weekly, "checkpoint")
     _tiers(draw, MARGIN + 420, top, right, facts)
     return draw.image
+
+
+@lru_cache(maxsize=128)
+def card_png(facts: CardFacts) -> bytes:
+    """The card as a PNG, kept for the last learners asked about: a card changes only when a fact on it does, so
+    asking again the same day costs nothing (128 cards: about 2 MB)."""
+    return png(render_card(facts))
 
 
 def _heading(draw: Sheet, y: int, text: str) -> None:
