@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -13,6 +13,24 @@ from bot.db.models import AwardStatus, Cohort, CohortStatus, Membership, Members
 from bot.errors import Conflict, NotFound
 from bot.services.cohorts import OPEN_STATUSES, CohortService, CohortView
 from bot.services.quotas import JOINS, take
+
+# Which membership a command is about is asked by nearly every command: built once, with their cache keys.
+_MEMBERSHIP = select(Membership).where(
+    Membership.cohort_id == bindparam("cohort"),
+    Membership.user_id == bindparam("user"),
+    Membership.status == MembershipStatus.ACTIVE,
+)
+_LOCKED_MEMBERSHIP = _MEMBERSHIP.with_for_update()
+_ACTIVE_COHORTS = (
+    select(Cohort)
+    .join(Membership, Membership.cohort_id == Cohort.id)
+    .where(
+        Membership.guild_id == bindparam("guild"),
+        Membership.user_id == bindparam("user"),
+        Membership.status == MembershipStatus.ACTIVE,
+    )
+    .order_by(Cohort.created_at, Cohort.id)
+)
 
 
 @dataclass(frozen=True)
@@ -116,12 +134,8 @@ class EnrolmentService:
                 names = ", ".join(f"'{c.name}'" for c in mine)
                 raise Conflict(f"{who} {are} in several cohorts ({names}); say which one with the `cohort` option.")
             cohort = mine[0]
-        query = select(Membership).where(
-            Membership.cohort_id == cohort.id,
-            Membership.user_id == user_id,
-            Membership.status == MembershipStatus.ACTIVE,
-        )
-        membership = await session.scalar(query.with_for_update() if for_update else query)
+        membership = await session.scalar(_LOCKED_MEMBERSHIP if for_update else _MEMBERSHIP,
+                                          {"cohort": cohort.id, "user": user_id})
         if membership is None:
             advice = " Use /join to enrol." if you else ""
             raise NotFound(f"{who} {are} not in '{cohort.name}'.{advice}")
@@ -160,14 +174,4 @@ class EnrolmentService:
 
     @staticmethod
     async def _active_cohorts_of(session: AsyncSession, guild_id: int, user_id: int) -> list[Cohort]:
-        rows = await session.scalars(
-            select(Cohort)
-            .join(Membership, Membership.cohort_id == Cohort.id)
-            .where(
-                Membership.guild_id == guild_id,
-                Membership.user_id == user_id,
-                Membership.status == MembershipStatus.ACTIVE,
-            )
-            .order_by(Cohort.created_at, Cohort.id)
-        )
-        return list(rows.all())
+        return list((await session.scalars(_ACTIVE_COHORTS, {"guild": guild_id, "user": user_id})).all())
