@@ -73,7 +73,7 @@ class Pen(Protocol):
     def textlength(self, text: str, font: ImageFont.FreeTypeFont) -> float: ...
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed as itself: it keys every stamp lookup
 class Palette:
     """A picture's fixed colours: solid ones, and inks that text is drawn in over `background` (its only ground).
 
@@ -104,11 +104,20 @@ class Palette:
             found.setdefault(colour, i)
         return found
 
-    def coverage(self, ink: Colour) -> bytes:
-        """A lookup table from a glyph's coverage (0-255) to the index of the nearest step of `ink`'s ramp."""
-        first = 1 + len(self.solids) + self.inks.index(ink) * (self.steps - 1) - 1
-        nearest = (round(a * (self.steps - 1) / 255) for a in range(256))
-        return bytes(first + step if step else 0 for step in nearest)
+    @cached_property
+    def data(self) -> bytes:
+        """The palette as Pillow takes it: R, G, B of each index."""
+        return b"".join(bytes(c) for c in self.colours)
+
+    @cached_property
+    def coverage(self) -> dict[Colour, list[int]]:
+        """For each ink, a lookup table from a glyph's coverage (0-255) to the index of its ramp's nearest step."""
+        nearest = [round(a * (self.steps - 1) / 255) for a in range(256)]
+        tables = {}
+        for i, ink in enumerate(self.inks):
+            before = len(self.solids) + i * (self.steps - 1)  # the index just before this ink's first step
+            tables[ink] = [before + step if step else 0 for step in nearest]
+        return tables
 
 
 def _blend_exact(base: Colour, ink: Colour, alpha: int) -> Colour:
@@ -127,7 +136,7 @@ class Sheet:
 
     def __init__(self, width: int, height: int, palette: Palette) -> None:
         self.image = Image.new("P", (width, height), palette.index[palette.background])
-        self.image.putpalette(b"".join(bytes(c) for c in palette.colours))
+        self.image.putpalette(palette.data)
         self.palette = palette
         self._draw = ImageDraw.Draw(self.image)
 
@@ -168,8 +177,8 @@ def _stamp(
     box = cover.getbbox()
     if box is None:
         return None
-    stamp = cover.crop(box).point(list(palette.coverage(ink)))
-    stamp.putpalette(b"".join(bytes(c) for c in palette.colours))
+    stamp = cover.crop(box).point(palette.coverage[ink])
+    stamp.putpalette(palette.data)
     return stamp, (box[0] - pad_x, box[1] - pad_y)
 
 
