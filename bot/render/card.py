@@ -171,21 +171,14 @@ def layout(facts: CardFacts) -> CardLayout:
     first = facts.start + timedelta(days=7 * skipped)
     columns = max(math.ceil(spanned / 7) - skipped, 1)
     day = min(MAX_DAY, (usable + DAY_GAP) // columns - DAY_GAP)
-    days = {}
-    for offset in range(spanned - 7 * skipped):
-        column, row = divmod(offset, 7)
-        x = MARGIN + column * (day + DAY_GAP)
-        y = heatmap_top + row * (day + DAY_GAP)
-        days[first + timedelta(days=offset)] = (x, y, x + day, y + day)
+    step, base = day + DAY_GAP, first.toordinal()
+    days = {
+        date.fromordinal(base + offset): (x, y, x + day, y + day)
+        for offset in range(spanned - 7 * skipped)
+        for x, y in [(MARGIN + offset // 7 * step, heatmap_top + offset % 7 * step)]
+    }
     footer_top = heatmap_top + 7 * (day + DAY_GAP) + 44
     return CardLayout(cells, days, first, strip_top, heatmap_top, footer_top, footer_top + 118)
-
-
-def day_colour(facts: CardFacts, day: date) -> Colour:
-    minutes = facts.study.get(day)
-    if minutes is not None:
-        return next(colour for floor, colour in _SHADES if minutes >= floor)
-    return PAUSED if day in facts.paused else NO_STUDY
 
 
 def render_card(facts: CardFacts) -> Image.Image:
@@ -213,9 +206,9 @@ def render_card(facts: CardFacts) -> Image.Image:
 
     since = "since the cohort began" if place.first_day == facts.start else f"since {place.first_day:%d %b %Y}"
     _heading(draw, place.heatmap_top - 26, f"Study days {since} ({facts.zone})")
-    for day, box in place.days.items():
-        draw.rectangle(box, fill=day_colour(facts, day))
-    if not place.days:
+    if place.days:
+        _days(draw, place, facts)
+    else:
         draw.text((MARGIN, place.heatmap_top), "The cohort has not started yet.", font=font(14), fill=MUTED)
     legend(draw, MARGIN, place.footer_top - 34, right, [
         (NO_STUDY, "no study"), (blend(STUDY, STEPS[0][1]), "studied"), (blend(STUDY, STEPS[2][1]), "1 h+"),
@@ -234,6 +227,32 @@ def card_png(facts: CardFacts) -> bytes:
     """The card as a PNG, kept for the last learners asked about: a card changes only when a fact on it does, so
     asking again the same day costs nothing (128 cards: about 2 MB)."""
     return png(render_card(facts))
+
+
+def _days(sheet: Sheet, place: CardLayout, facts: CardFacts) -> None:
+    """The study days as one block of palette bytes, week by week in columns: a rectangle a day cost more than the
+    rest of the card for a long cohort."""
+    x0, y0, x1, _ = next(iter(place.days.values()))
+    size = x1 - x0 + 1  # a rectangle's far edge is drawn too
+    step = size - 1 + DAY_GAP
+    index, first, count = sheet.palette.index, place.first_day.toordinal(), len(place.days)
+    background = index[PANEL]
+    # Each day's colour: studied (by minutes) before paused before nothing; only the days with something are visited.
+    cells = [index[NO_STUDY]] * count
+    for day in facts.paused:
+        if 0 <= day.toordinal() - first < count:
+            cells[day.toordinal() - first] = index[PAUSED]
+    for day, minutes in facts.study.items():
+        if 0 <= day.toordinal() - first < count:
+            cells[day.toordinal() - first] = index[next(colour for floor, colour in _SHADES if minutes >= floor)]
+    columns = -(-count // 7)
+    cells += [background] * (7 * columns - len(cells))  # the days after today in the last week
+    gap = bytes((background,)) * (step - size)
+    rows = []
+    for weekday in range(7):
+        line = b"".join(bytes((cells[7 * column + weekday],)) * size + gap for column in range(columns))
+        rows.append(line * size + bytes((background,)) * (len(line) * (step - size)))
+    sheet.image.paste(Image.frombytes("P", (columns * step, 7 * step), b"".join(rows)), (x0, y0))
 
 
 def _heading(draw: Sheet, y: int, text: str) -> None:
