@@ -225,7 +225,7 @@ def render_card(facts: CardFacts) -> Image.Image:
 @lru_cache(maxsize=128)
 def card_png(facts: CardFacts) -> bytes:
     """The card as a PNG, kept for the last learners asked about: a card changes only when a fact on it does, so
-    asking again the same day costs nothing (128 cards: about 2 MB)."""
+    asking again the same day costs nothing (128 cards of 67 weeks with their facts and name stamps: under 4 MB)."""
     return png(render_card(facts))
 
 
