@@ -209,7 +209,12 @@ def png(image: Image.Image) -> bytes:
 
 async def picture(draw: Callable[[T], Image.Image], facts: T) -> bytes:
     """Draw and encode in the drawing thread: Pillow releases the GIL in its C code, so the event loop keeps going."""
-    return await asyncio.get_running_loop().run_in_executor(_drawer, lambda: png(draw(facts)))
+    return await in_drawing_thread(lambda f: png(draw(f)), facts)
+
+
+async def in_drawing_thread(work: Callable[[T], bytes], facts: T) -> bytes:
+    """`work(facts)` in the one drawing thread (see `_drawer`)."""
+    return await asyncio.get_running_loop().run_in_executor(_drawer, work, facts)
 
 
 def legend(
