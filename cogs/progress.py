@@ -11,8 +11,8 @@ from discord.ext import commands
 
 from bot.checks import cohort_autocomplete, known_guild
 from bot.errors import Forbidden, InvalidInput
-from bot.render.card import card_facts, render_card
-from bot.render.drawing import picture
+from bot.render.card import card_facts, card_png
+from bot.render.drawing import in_drawing_thread
 from bot.render.progress import check_in_text, leaderboard_embed, progress_embed
 from bot.services.progress import MAX_MINUTES, MAX_NOTE, MIN_MINUTES, RankBy
 from cogs.cohorts import missing_permissions
@@ -88,7 +88,7 @@ class ProgressCommands(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         result = await self.bot.progress.progress(guild.id, target.id, cohort, asker_id=interaction.user.id)
         channel = share_channel(guild, result.view.cohort.channel_id, result.view.name) if share else None
-        card = await picture(render_card, card_facts(result))
+        card = await in_drawing_thread(card_png, card_facts(result))
         embed = progress_embed(result)
         embed.set_image(url=f"attachment://{CARD_NAME}")
         note = None

@@ -6,8 +6,9 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from bot.render.drawing import (
     BLUE,
@@ -15,17 +16,20 @@ from bot.render.drawing import (
     GREEN,
     MUTED,
     ORANGE,
+    PANEL,
     PURPLE,
     SKY,
     TEXT,
     VERMILLION,
     YELLOW,
     Colour,
+    Palette,
+    Sheet,
     blend,
-    canvas,
     fit,
     font,
     legend,
+    png,
 )
 from bot.services.progress import Progress, WeekState
 from bot.services.streaks import Streak
@@ -55,6 +59,15 @@ PAUSED = PURPLE
 NO_STUDY = EMPTY
 # Minutes logged on a day → how strongly it is drawn; a day with activity but no minutes gets the first step.
 STEPS = ((0, 0.35), (30, 0.6), (60, 0.8), (120, 1.0))
+_SHADES = tuple((floor, blend(STUDY, share)) for floor, share in reversed(STEPS))
+"""STEPS as colours, the highest first: a day's colour is the first whose floor its minutes reach."""
+LATE: Colour = (0, 0, 0)
+PALETTE = Palette(
+    PANEL,
+    (*STATE_COLOURS.values(), *(colour for _, colour in _SHADES), PAUSED, LATE, BLUE),
+    (TEXT, MUTED, GREEN),
+)
+"""Every colour the card draws: it is drawn and encoded as a palette image."""
 
 Box = tuple[int, int, int, int]
 
@@ -91,6 +104,11 @@ class CardFacts:
     weekly: Streak
     earned: tuple[str, ...]
     next_tier: NextTier | None
+
+    def __hash__(self) -> int:
+        # What tells cards apart; equality (generated) still compares every fact, the study days included, which
+        # as a mapping cannot be hashed.
+        return hash((self.name, self.cohort, self.today, self.cells, self.daily, self.weekly, len(self.study)))
 
 
 def card_facts(progress: Progress) -> CardFacts:
@@ -153,27 +171,19 @@ def layout(facts: CardFacts) -> CardLayout:
     first = facts.start + timedelta(days=7 * skipped)
     columns = max(math.ceil(spanned / 7) - skipped, 1)
     day = min(MAX_DAY, (usable + DAY_GAP) // columns - DAY_GAP)
-    days = {}
-    for offset in range(spanned - 7 * skipped):
-        column, row = divmod(offset, 7)
-        x = MARGIN + column * (day + DAY_GAP)
-        y = heatmap_top + row * (day + DAY_GAP)
-        days[first + timedelta(days=offset)] = (x, y, x + day, y + day)
+    step, base = day + DAY_GAP, first.toordinal()
+    days = {
+        date.fromordinal(base + offset): (x, y, x + day, y + day)
+        for offset in range(spanned - 7 * skipped)
+        for x, y in [(MARGIN + offset // 7 * step, heatmap_top + offset % 7 * step)]
+    }
     footer_top = heatmap_top + 7 * (day + DAY_GAP) + 44
     return CardLayout(cells, days, first, strip_top, heatmap_top, footer_top, footer_top + 118)
 
 
-def day_colour(facts: CardFacts, day: date) -> Colour:
-    if day in facts.study:
-        minutes = facts.study[day]
-        share = max(s for floor, s in STEPS if minutes >= floor)
-        return blend(STUDY, share)
-    return PAUSED if day in facts.paused else NO_STUDY
-
-
 def render_card(facts: CardFacts) -> Image.Image:
     place = layout(facts)
-    image, draw = canvas(WIDTH, place.height)
+    draw = Sheet(WIDTH, place.height, PALETTE)
     right = WIDTH - MARGIN
     draw.text((MARGIN, 18), fit(draw, facts.name, font(28, bold=True), right - MARGIN), font=font(28, bold=True),
               fill=TEXT)
@@ -187,18 +197,18 @@ def render_card(facts: CardFacts) -> Image.Image:
         if cell.late:  # a notch cut from the top-right corner: readable whatever the cell's colour
             x0, y0, x1, _ = box
             notch = max(5, (x1 - x0) // 2)
-            draw.polygon(((x1 - notch, y0), (x1, y0), (x1, y0 + notch)), fill=(0, 0, 0))
+            draw.polygon(((x1 - notch, y0), (x1, y0), (x1, y0 + notch)), fill=LATE)
     strip_bottom = max((b[3] for b in place.cells), default=place.strip_top)
     legend(draw, MARGIN, strip_bottom + 10, right, [
         (GREEN, "approved"), (SKY, "pending"), (ORANGE, "changes requested"), (VERMILLION, "missing"),
-        (YELLOW, "open"), (EMPTY, "upcoming"), ((0, 0, 0), "late ◥"),
+        (YELLOW, "open"), (EMPTY, "upcoming"), (LATE, "late ◥"),
     ])
 
     since = "since the cohort began" if place.first_day == facts.start else f"since {place.first_day:%d %b %Y}"
     _heading(draw, place.heatmap_top - 26, f"Study days {since} ({facts.zone})")
-    for day, box in place.days.items():
-        draw.rectangle(box, fill=day_colour(facts, day))
-    if not place.days:
+    if place.days:
+        _days(draw, place, facts)
+    else:
         draw.text((MARGIN, place.heatmap_top), "The cohort has not started yet.", font=font(14), fill=MUTED)
     legend(draw, MARGIN, place.footer_top - 34, right, [
         (NO_STUDY, "no study"), (blend(STUDY, STEPS[0][1]), "studied"), (blend(STUDY, STEPS[2][1]), "1 h+"),
@@ -209,14 +219,47 @@ def render_card(facts: CardFacts) -> Image.Image:
     _stat(draw, MARGIN, top, "Daily streak", facts.daily, "day")
     _stat(draw, MARGIN + 200, top, "Weekly streak", facts.weekly, "checkpoint")
     _tiers(draw, MARGIN + 420, top, right, facts)
-    return image
+    return draw.image
 
 
-def _heading(draw: ImageDraw.ImageDraw, y: int, text: str) -> None:
+@lru_cache(maxsize=128)
+def card_png(facts: CardFacts) -> bytes:
+    """The card as a PNG, kept for the last learners asked about: a card changes only when a fact on it does, so
+    asking again the same day costs nothing (128 cards of 67 weeks with their facts and name stamps: under 4 MB)."""
+    return png(render_card(facts))
+
+
+def _days(sheet: Sheet, place: CardLayout, facts: CardFacts) -> None:
+    """The study days as one block of palette bytes, week by week in columns: a rectangle a day cost more than the
+    rest of the card for a long cohort."""
+    x0, y0, x1, _ = next(iter(place.days.values()))
+    size = x1 - x0 + 1  # a rectangle's far edge is drawn too
+    step = size - 1 + DAY_GAP
+    index, first, count = sheet.palette.index, place.first_day.toordinal(), len(place.days)
+    background = index[PANEL]
+    # Each day's colour: studied (by minutes) before paused before nothing; only the days with something are visited.
+    cells = [index[NO_STUDY]] * count
+    for day in facts.paused:
+        if 0 <= day.toordinal() - first < count:
+            cells[day.toordinal() - first] = index[PAUSED]
+    for day, minutes in facts.study.items():
+        if 0 <= day.toordinal() - first < count:
+            cells[day.toordinal() - first] = index[next(colour for floor, colour in _SHADES if minutes >= floor)]
+    columns = -(-count // 7)
+    cells += [background] * (7 * columns - len(cells))  # the days after today in the last week
+    gap = bytes((background,)) * (step - size)
+    rows = []
+    for weekday in range(7):
+        line = b"".join(bytes((cells[7 * column + weekday],)) * size + gap for column in range(columns))
+        rows.append(line * size + bytes((background,)) * (len(line) * (step - size)))
+    sheet.image.paste(Image.frombytes("P", (columns * step, 7 * step), b"".join(rows)), (x0, y0))
+
+
+def _heading(draw: Sheet, y: int, text: str) -> None:
     draw.text((MARGIN, y), text, font=font(15, bold=True), fill=TEXT)
 
 
-def _stat(draw: ImageDraw.ImageDraw, x: int, y: int, title: str, streak: Streak, unit: str) -> None:
+def _stat(draw: Sheet, x: int, y: int, title: str, streak: Streak, unit: str) -> None:
     draw.text((x, y), title, font=font(15, bold=True), fill=TEXT)
     draw.text((x, y + 22), str(streak.current), font=font(40, bold=True), fill=TEXT)
     value_width = draw.textlength(str(streak.current), font=font(40, bold=True))
@@ -225,7 +268,7 @@ def _stat(draw: ImageDraw.ImageDraw, x: int, y: int, title: str, streak: Streak,
     draw.text((x, y + 74), f"best {streak.best}", font=font(15), fill=MUTED)
 
 
-def _tiers(draw: ImageDraw.ImageDraw, x: int, y: int, right: int, facts: CardFacts) -> None:
+def _tiers(draw: Sheet, x: int, y: int, right: int, facts: CardFacts) -> None:
     draw.text((x, y), "Tiers", font=font(15, bold=True), fill=TEXT)
     earned = ", ".join(facts.earned) if facts.earned else "none yet"
     draw.text((x, y + 24), fit(draw, f"✓ {earned}" if facts.earned else earned, font(15), right - x),

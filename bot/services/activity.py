@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import CheckIn, CohortPause, LearnerSettings, Submission, SubmissionVersion
@@ -51,11 +51,15 @@ async def cohort_pauses(session: AsyncSession, cohort_ids: Iterable[int]) -> dic
     return pauses
 
 
+_OWN_ZONE = select(LearnerSettings.timezone).where(
+    LearnerSettings.guild_id == bindparam("guild"), LearnerSettings.user_id == bindparam("user")
+)
+"""Built once: nearly every command asks it, and building a statement costs more than this one runs."""
+
+
 async def own_zone(session: AsyncSession, guild_id: int, user_id: int) -> str | None:
     """The zone the learner set on this server, if any."""
-    return await session.scalar(
-        select(LearnerSettings.timezone).where(LearnerSettings.guild_id == guild_id, LearnerSettings.user_id == user_id)
-    )
+    return await session.scalar(_OWN_ZONE, {"guild": guild_id, "user": user_id})
 
 
 async def zone_of(session: AsyncSession, guild_id: int, user_id: int, cohort_zone: str) -> str:

@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, literal, select, union_all
+from sqlalchemy import BindParameter, bindparam, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Membership, PeerAssignment, PeerReview, PeerState, Submission
@@ -56,29 +56,31 @@ async def verdicts_of(session: AsyncSession, submission_id: int, version: int) -
     )
 
 
+# Built once (every /progress asks): building it and its cache key cost more than running it.
+_IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
+_TALLIES = union_all(
+    select(literal("given"), PeerAssignment.reviewer_id, func.count())
+    .join(PeerReview, PeerReview.assignment_id == PeerAssignment.id)
+    .where(PeerAssignment.reviewer_id.in_(_IDS))
+    .group_by(PeerAssignment.reviewer_id),
+    select(literal("received"), Submission.membership_id, func.count())
+    .join(PeerAssignment, PeerAssignment.submission_id == Submission.id)
+    .join(PeerReview, PeerReview.assignment_id == PeerAssignment.id)
+    .where(Submission.membership_id.in_(_IDS))
+    .group_by(Submission.membership_id),
+    select(literal("missed"), PeerAssignment.reviewer_id, PeerAssignment.week).where(
+        PeerAssignment.reviewer_id.in_(_IDS), PeerAssignment.state == PeerState.MISSED
+    ),
+)
+
+
 async def peer_tallies(session: AsyncSession, membership_ids: Sequence[int]) -> dict[int, PeerTally]:
     """Every listed member's tally, in one statement whatever their number."""
     if not membership_ids:
         return {}
-    given = (
-        select(literal("given"), PeerAssignment.reviewer_id, func.count())
-        .join(PeerReview, PeerReview.assignment_id == PeerAssignment.id)
-        .where(PeerAssignment.reviewer_id.in_(membership_ids))
-        .group_by(PeerAssignment.reviewer_id)
-    )
-    received = (
-        select(literal("received"), Submission.membership_id, func.count())
-        .join(PeerAssignment, PeerAssignment.submission_id == Submission.id)
-        .join(PeerReview, PeerReview.assignment_id == PeerAssignment.id)
-        .where(Submission.membership_id.in_(membership_ids))
-        .group_by(Submission.membership_id)
-    )
-    missed = select(literal("missed"), PeerAssignment.reviewer_id, PeerAssignment.week).where(
-        PeerAssignment.reviewer_id.in_(membership_ids), PeerAssignment.state == PeerState.MISSED
-    )
     counts: dict[tuple[str, int], int] = {}
     weeks: dict[int, set[int]] = defaultdict(set)
-    for kind, member, value in await session.execute(union_all(given, received, missed)):
+    for kind, member, value in await session.execute(_TALLIES, {"ids": list(membership_ids)}):
         if kind == "missed":
             weeks[member].add(value)
         else:

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import BindParameter, Row, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
@@ -154,6 +154,25 @@ class Leaderboard:
     members: int
 
 
+# /progress's own reads, built once: building a statement and its cache key costs more than running it here.
+_MEMBERSHIP: BindParameter[int] = bindparam("membership")
+_VERSIONS = (
+    select(Submission.week, Submission.status, SubmissionVersion.version, Submission.current_version,
+           SubmissionVersion.submitted_at)
+    .join(SubmissionVersion, SubmissionVersion.submission_id == Submission.id)
+    .where(Submission.membership_id == _MEMBERSHIP)
+)
+_LOGGED = (
+    select(CheckIn.local_date, func.coalesce(func.sum(CheckIn.minutes), 0))
+    .where(CheckIn.membership_id == _MEMBERSHIP)
+    .group_by(CheckIn.local_date)
+)
+_EXTENSIONS = select(Extension.week, Extension.days).where(Extension.membership_id == _MEMBERSHIP)
+_AWARDS = select(TierAward.tier_key, TierAward.status, TierAward.last_error).where(
+    TierAward.membership_id == _MEMBERSHIP
+)
+
+
 class ProgressService:
     def __init__(
         self,
@@ -236,36 +255,11 @@ class ProgressService:
             view = await self._cohorts.view(session, cohort)
             zone = await zone_of(session, guild_id, user_id, cohort.timezone)
             # Every version handed in is activity; the current one of each week is what stands.
-            versions = (
-                await session.execute(
-                    select(Submission.week, Submission.status, SubmissionVersion.version, Submission.current_version,
-                           SubmissionVersion.submitted_at)
-                    .join(SubmissionVersion, SubmissionVersion.submission_id == Submission.id)
-                    .where(Submission.membership_id == membership.id)
-                )
-            ).all()
-            logged = (
-                await session.execute(
-                    select(CheckIn.local_date, func.coalesce(func.sum(CheckIn.minutes), 0))
-                    .where(CheckIn.membership_id == membership.id)
-                    .group_by(CheckIn.local_date)
-                )
-            ).all()
-            extensions = dict(
-                (
-                    await session.execute(
-                        select(Extension.week, Extension.days).where(Extension.membership_id == membership.id)
-                    )
-                ).tuples().all()
-            )
-            awards = {
-                a.tier_key: a
-                for a in await session.execute(
-                    select(TierAward.tier_key, TierAward.status, TierAward.last_error).where(
-                        TierAward.membership_id == membership.id
-                    )
-                )
-            }
+            mine = {"membership": membership.id}
+            versions = (await session.execute(_VERSIONS, mine)).all()
+            logged = (await session.execute(_LOGGED, mine)).all()
+            extensions = dict((await session.execute(_EXTENSIONS, mine)).tuples().all())
+            awards = {a.tier_key: a for a in await session.execute(_AWARDS, mine)}
             peer = (await peer_tallies(session, [membership.id]))[membership.id]
         today = local_day(now, zone)
         days = {d for d, _ in logged}

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import dataclasses
 import io
 from datetime import UTC, date, datetime, timedelta
 
-from PIL import Image
+from PIL import Image, ImageChops
 
 from bot.render.card import (
     MAX_COLUMNS,
+    PALETTE,
     PAUSED,
     STATE_COLOURS,
     STEPS,
@@ -19,10 +21,11 @@ from bot.render.card import (
     CardCell,
     CardFacts,
     NextTier,
+    card_png,
     layout,
     render_card,
 )
-from bot.render.drawing import EMPTY, PANEL, blend, picture, png
+from bot.render.drawing import EMPTY, GREEN, MUTED, PANEL, TEXT, Sheet, blend, canvas, font, picture, png
 from bot.render.stats_chart import ACTIVE, BARS, HEIGHT, MEDIAN, chart_layout, nice_ceiling, render_chart
 from bot.render.stats_chart import WIDTH as CHART_WIDTH
 from bot.render.stats_csv import stats_csv
@@ -99,6 +102,31 @@ async def test_cards_drawn_at_once_in_worker_threads_match_one_drawn_alone() -> 
     facts = card([CardCell(f"Week {i + 1}", WeekState.APPROVED, i % 3 == 0) for i in range(20)], days=140)
     alone = png(render_card(facts))
     assert await asyncio.gather(*(picture(render_card, facts) for _ in range(6))) == [alone] * 6
+
+
+def test_a_kept_card_is_drawn_again_when_a_fact_on_it_changes() -> None:
+    facts = card([CardCell("Week 1", WeekState.OPEN, False)], days=10)
+    first = card_png(facts)
+    assert card_png(dataclasses.replace(facts, study=dict(facts.study))) is first  # equal facts: the kept bytes
+    day = START + timedelta(days=4)
+    more = dataclasses.replace(facts, study={**facts.study, day: 150})
+    assert card_png(more) != first
+    assert Image.open(io.BytesIO(card_png(more))).convert("RGB").getpixel(centre(layout(more).days[day])) == STUDY
+    assert card_png(dataclasses.replace(facts, daily=Streak(3, 3))) != first
+
+
+def test_text_on_a_palette_sheet_is_the_rgb_text_within_two_levels() -> None:
+    """The card's text is pasted from stamps in PALETTE's ramps: its anti-aliasing may round, never move."""
+    rgb, draw = canvas(300, 60)
+    sheet = Sheet(300, 60, PALETTE)
+    for pen in (draw, sheet):
+        pen.text((3.4, 2), "Daily streak ✓", fill=TEXT, font=font(15, bold=True))
+        pen.text((10, 20.7), "best 41 · late ◥", fill=MUTED, font=font(28))
+        pen.text((150, 2), "Foundations", fill=GREEN, font=font(14))
+    drawn = sheet.image.convert("RGB")
+    assert max(high for _, high in ImageChops.difference(rgb, drawn).getextrema()) <= 2
+    blank = Image.new("RGB", rgb.size, PANEL)
+    assert ImageChops.difference(drawn, blank).getbbox() == ImageChops.difference(rgb, blank).getbbox()
 
 
 def test_past_what_fits_the_oldest_weeks_give_way_and_today_is_still_drawn() -> None:
