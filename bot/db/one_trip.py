@@ -14,7 +14,7 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_ss_cursor,
 )
 
-Outcome = tuple[Any, list[Any], int, int]
+Outcome = tuple[Any, list[Any], int | None, int]
 """What a statement left: its description, its rows, lastrowid and rowcount (as SQLAlchemy's adapter keeps them)."""
 
 
