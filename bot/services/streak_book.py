@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, false, func, or_, select
+from sqlalchemy import BindParameter, ColumnElement, Row, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
@@ -139,18 +139,28 @@ async def refresh(
     }
 
 
-def holds(cohort_zone: str, pauses: Pauses, now: datetime) -> ColumnElement[bool]:
-    """`still_holds` in SQL, for kept rows joined with their member's settings (outer join on LearnerSettings)."""
-    if any(end is None for _, end in pauses):
-        return false()
-    clause = and_(
+NEVER_HELD = datetime.max.replace(tzinfo=UTC)
+NEVER_PAUSED = datetime.min.replace(tzinfo=UTC)
+
+
+def holds(cohort_zone: BindParameter[str], now: BindParameter[datetime], changed: BindParameter[datetime]) -> (
+    ColumnElement[bool]
+):
+    """`still_holds` in SQL, for kept rows joined with their member's settings (outer join on LearnerSettings).
+
+    Its parameters make it one statement for every cohort (built once): `changed` is `last_pause_change`."""
+    return and_(
         DailyStreak.zone == func.coalesce(LearnerSettings.timezone, cohort_zone),
         or_(DailyStreak.holds_until.is_(None), DailyStreak.holds_until > now),
+        DailyStreak.computed_at > changed,
     )
-    if pauses:
-        last_change = max(max(start, end) for start, end in pauses if end is not None)
-        clause = and_(clause, DailyStreak.computed_at > last_change)
-    return clause
+
+
+def last_pause_change(pauses: Pauses) -> datetime:
+    """The moment only rows computed after still hold: the last start or end of a pause, never while one runs."""
+    if any(end is None for _, end in pauses):
+        return NEVER_HELD
+    return max((max(start, end) for start, end in pauses if end is not None), default=NEVER_PAUSED)
 
 
 class StreakBook:
