@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -19,6 +19,19 @@ from bot.services.quotas import JOINS, take
 class JoinResult:
     view: CohortView
     rejoined: bool
+
+
+# Most interactions start here (which cohort is meant): built once, a call only binds the person.
+_ACTIVE_COHORTS_OF = (
+    select(Cohort)
+    .join(Membership, Membership.cohort_id == Cohort.id)
+    .where(
+        Membership.guild_id == bindparam("guild_id"),
+        Membership.user_id == bindparam("user_id"),
+        Membership.status == MembershipStatus.ACTIVE,
+    )
+    .order_by(Cohort.created_at, Cohort.id)
+)
 
 
 class EnrolmentService:
@@ -160,14 +173,4 @@ class EnrolmentService:
 
     @staticmethod
     async def _active_cohorts_of(session: AsyncSession, guild_id: int, user_id: int) -> list[Cohort]:
-        rows = await session.scalars(
-            select(Cohort)
-            .join(Membership, Membership.cohort_id == Cohort.id)
-            .where(
-                Membership.guild_id == guild_id,
-                Membership.user_id == user_id,
-                Membership.status == MembershipStatus.ACTIVE,
-            )
-            .order_by(Cohort.created_at, Cohort.id)
-        )
-        return list(rows.all())
+        return list((await session.scalars(_ACTIVE_COHORTS_OF, {"guild_id": guild_id, "user_id": user_id})).all())
