@@ -128,12 +128,13 @@ async def streak_board(
 def _ranked(things: Subquery) -> Select[Any]:
     """How many of `things` (one row per thing, naming its `member`) each active member has, ranked: the top `size`
     (every member tied with the last place shares a rank of at most `size`) and the caller."""
+    # Counted along the index first (one group per member), then each group joined to its member: a lookup per
+    # member rather than per thing.
+    per_member = select(things.c.member, func.count().label("n")).group_by(things.c.member).subquery()
     counts = (
-        select(Membership.user_id, Membership.display_name, func.count().label("n"))
-        .select_from(things)
-        .join(Membership, Membership.id == things.c.member)
+        select(Membership.user_id, Membership.display_name, per_member.c.n)
+        .join(Membership, Membership.id == per_member.c.member)
         .where(Membership.status == MembershipStatus.ACTIVE)
-        .group_by(Membership.id)
         .subquery()
     )
     # rank() is 1 + those with more.
