@@ -37,7 +37,7 @@ from bot.services.boards import approved_board, reviews_board, streak_board
 from bot.services.cohorts import CohortService, CohortView
 from bot.services.enrolment import EnrolmentService
 from bot.services.peer_facts import PeerTally, peer_tallies
-from bot.services.quotas import CHECK_INS, refuse_if_spent_in
+from bot.services.quotas import CHECK_INS, refuse_if_spent
 from bot.services.streak_book import Member, refresh
 from bot.services.streaks import (
     CheckpointRecord,
@@ -168,6 +168,11 @@ _CHECKING_IN = (
     .order_by(Membership.id)
     .with_for_update(of=Membership)
 )
+_CHECKED_IN_SINCE = (
+    select(CheckIn.created_at)
+    .where(CheckIn.membership_id == bindparam("membership_id"), CheckIn.created_at > bindparam("since"))
+    .order_by(CheckIn.created_at)
+)
 _LOG_CHECK_IN = insert(cast(Table, CheckIn.__table__))
 
 
@@ -205,9 +210,8 @@ class ProgressService:
                 raise NotFound("You are not in any cohort on this server. /join one first, then check in.")
             members = [Member(row.membership_id, row.cohort_id, row.own_zone or row.timezone) for row in rows]
             # One /checkin writes a row for each membership: the first one's rows count the calls.
-            await refuse_if_spent_in(
-                session, CHECK_INS, now, CheckIn.created_at, CheckIn.membership_id == members[0].membership_id
-            )
+            spent = {"membership_id": members[0].membership_id, "since": now - CHECK_INS.window}
+            refuse_if_spent(CHECK_INS, (await session.scalars(_CHECKED_IN_SINCE, spent)).all())
             days = await check_in_days_of(session, [m.membership_id for m in members])
             first_today = {}
             logged = []
