@@ -41,7 +41,7 @@ def share_channel(guild: discord.Guild, channel_id: int, cohort: str) -> discord
 
 class ProgressCommands(commands.Cog):
     answer_at_once_up_to = 100
-    """Members up to which /leaderboard answers without acknowledging first."""
+    """Members up to which the streak board of a cohort that was paused answers without acknowledging first."""
 
     def __init__(self, bot: CohortBot) -> None:
         self.bot = bot
@@ -140,12 +140,14 @@ class ProgressCommands(commands.Cog):
         view = await self.bot.enrolment.cohort_for_reading(guild.id, cohort, interaction.user.id)
         if by not in set(RankBy):
             raise InvalidInput("Rank by `streak` or `approved`. With peer review, `reviews` ranks by reviews given.")
-        if view.active_members <= self.answer_at_once_up_to:
+        # A big cohort's streak board recomputes every member while its kept rows do not hold, which a pause causes
+        # (until the daily correction after it): under a burst that may take longer than Discord's 3 s. Any other
+        # board costs the same whatever the cohort's size, and a second request to Discord would cost more.
+        recomputes = by == RankBy.STREAK and bool(view.pauses)
+        if not recomputes or view.active_members <= self.answer_at_once_up_to:
             board = await self.bot.progress.leaderboard(view, interaction.user.id, RankBy(by))
             await interaction.response.send_message(embed=leaderboard_embed(board), ephemeral=True)
             return
-        # A big cohort's board recomputes every member's streak while the cohort is paused (kept rows do not hold
-        # then): under a burst that may take longer than Discord's 3 s.
         await interaction.response.defer(ephemeral=True, thinking=True)
         board = await self.bot.progress.leaderboard(view, interaction.user.id, RankBy(by))
         await interaction.edit_original_response(embed=leaderboard_embed(board))

@@ -14,6 +14,8 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from bot.db.one_trip import OneTripDBAPI
+
 WRITES = "cohort_bot_writes"
 """Execution option marking the connections of units of work that write (see `Sessions.begin`)."""
 BUSY_TIMEOUT_MS = 30_000
@@ -27,7 +29,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         return create_async_engine(url, echo=echo, pool_pre_ping=True)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, echo=echo, connect_args={"factory": RollbackOnClose})
+    engine = create_async_engine(url, echo=echo, connect_args={"factory": RollbackOnClose}, module=OneTripDBAPI())
     event.listen(engine.sync_engine, "connect", _sqlite_connect)
     event.listen(engine.sync_engine, "begin", _sqlite_begin)
     return engine

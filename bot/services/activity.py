@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import BindParameter, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import CheckIn, CohortPause, LearnerSettings, Submission, SubmissionVersion
@@ -19,11 +19,22 @@ Pauses = list[tuple[datetime, datetime | None]]
 """A cohort's pauses as (paused_at, resumed_at) moments; resumed_at is None while it is still paused."""
 
 
+# Built once; `ids` expands to the memberships (or cohorts) asked about.
+_IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
+_CHECK_IN_DAYS = select(CheckIn.membership_id, CheckIn.local_date).where(CheckIn.membership_id.in_(_IDS)).distinct()
+_SUBMITTED = (
+    select(Submission.membership_id, SubmissionVersion.submitted_at)
+    .join(SubmissionVersion, SubmissionVersion.submission_id == Submission.id)
+    .where(Submission.membership_id.in_(_IDS))
+)
+_PAUSES = select(CohortPause.cohort_id, CohortPause.paused_at, CohortPause.resumed_at).where(
+    CohortPause.cohort_id.in_(_IDS)
+)
+
+
 async def check_in_days_of(session: AsyncSession, membership_ids: Sequence[int]) -> dict[int, set[date]]:
     days: dict[int, set[date]] = {m: set() for m in membership_ids}
-    for membership_id, day in await session.execute(
-        select(CheckIn.membership_id, CheckIn.local_date).where(CheckIn.membership_id.in_(membership_ids)).distinct()
-    ):
+    for membership_id, day in await session.execute(_CHECK_IN_DAYS, {"ids": list(membership_ids)}):
         days[membership_id].add(day)
     return days
 
@@ -31,22 +42,14 @@ async def check_in_days_of(session: AsyncSession, membership_ids: Sequence[int])
 async def submission_moments(session: AsyncSession, membership_ids: Sequence[int]) -> dict[int, list[datetime]]:
     """Every version every one of these memberships handed in: each is activity on its day."""
     moments: dict[int, list[datetime]] = {m: [] for m in membership_ids}
-    for membership_id, at in await session.execute(
-        select(Submission.membership_id, SubmissionVersion.submitted_at)
-        .join(SubmissionVersion, SubmissionVersion.submission_id == Submission.id)
-        .where(Submission.membership_id.in_(membership_ids))
-    ):
+    for membership_id, at in await session.execute(_SUBMITTED, {"ids": list(membership_ids)}):
         moments[membership_id].append(at)
     return moments
 
 
 async def cohort_pauses(session: AsyncSession, cohort_ids: Iterable[int]) -> dict[int, Pauses]:
     pauses: dict[int, Pauses] = {c: [] for c in cohort_ids}
-    for cohort_id, start, end in await session.execute(
-        select(CohortPause.cohort_id, CohortPause.paused_at, CohortPause.resumed_at).where(
-            CohortPause.cohort_id.in_(list(pauses))
-        )
-    ):
+    for cohort_id, start, end in await session.execute(_PAUSES, {"ids": list(pauses)}):
         pauses[cohort_id].append((start, end))
     return pauses
 

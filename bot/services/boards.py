@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Subquery, and_, func, not_, or_, select
+from sqlalchemy import BigInteger, Integer, Select, String, Subquery, and_, bindparam, func, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import (
@@ -25,8 +25,9 @@ from bot.db.models import (
     Submission,
     SubmissionStatus,
 )
+from bot.db.types import UTCDateTime
 from bot.services.activity import Pauses
-from bot.services.streak_book import Member, holds, recompute
+from bot.services.streak_book import Member, holds, last_pause_change, recompute
 from bot.services.streaks import current_of, local_day, paused_spans
 
 
@@ -52,22 +53,56 @@ class Board:
 
 _SETTINGS = (LearnerSettings.guild_id == Membership.guild_id) & (LearnerSettings.user_id == Membership.user_id)
 
+# The streak board's statements, built once (their parameters below): a call only binds values.
+_COHORT = bindparam("cohort_id", type_=BigInteger)
+_USER = bindparam("user_id", type_=BigInteger)
+_NOW = bindparam("now", type_=UTCDateTime())
+_ZONE = bindparam("cohort_zone", type_=String)
+_HOLDING = holds(_ZONE, _NOW, bindparam("changed", type_=UTCDateTime()))
+_VALUE = bindparam("value", type_=Integer)
+_DETAIL = bindparam("detail", type_=Integer)
+
+_NOT_KEPT = (
+    # Members without a kept row that holds (rare but for a paused cohort), and the caller.
+    select(Membership.id, Membership.user_id, Membership.display_name,
+           func.coalesce(LearnerSettings.timezone, _ZONE), DailyStreak.membership_id.is_not(None) & _HOLDING,
+           DailyStreak.run, DailyStreak.best, DailyStreak.alive_until)
+    .outerjoin(DailyStreak, DailyStreak.membership_id == Membership.id)
+    .outerjoin(LearnerSettings, _SETTINGS)
+    .where(Membership.cohort_id == _COHORT, Membership.status == MembershipStatus.ACTIVE,
+           or_(DailyStreak.membership_id.is_(None), not_(_HOLDING), Membership.user_id == _USER))
+)
+_KEPT = (
+    select(Membership.user_id, Membership.display_name, DailyStreak.run, DailyStreak.best)
+    .select_from(DailyStreak)
+    .join(Membership, Membership.id == DailyStreak.membership_id)
+    .outerjoin(LearnerSettings, _SETTINGS)
+    .where(DailyStreak.cohort_id == _COHORT, Membership.status == MembershipStatus.ACTIVE, _HOLDING)
+)
+_ALIVE = DailyStreak.alive_until > _NOW
+_LAST_PLACE = (
+    _KEPT.where(_ALIVE).order_by(DailyStreak.run.desc(), DailyStreak.best.desc())
+    .offset(bindparam("last_place", type_=Integer)).limit(1)
+)
+_LAST_RUN = _LAST_PLACE.with_only_columns(DailyStreak.run).scalar_subquery()
+_LAST_BEST = _LAST_PLACE.with_only_columns(DailyStreak.best).scalar_subquery()
+_TOP = _KEPT.where(_ALIVE, or_(
+    _LAST_RUN.is_(None), DailyStreak.run > _LAST_RUN, and_(DailyStreak.run == _LAST_RUN, DailyStreak.best >= _LAST_BEST)
+))
+_AHEAD_OF_A_RUN = select(func.count()).select_from(_KEPT.where(
+    _ALIVE, or_(DailyStreak.run > _VALUE, and_(DailyStreak.run == _VALUE, DailyStreak.best > _DETAIL))
+).subquery())
+# Without a current streak: every current streak is ahead, and a better best among those at 0.
+_AHEAD_OF_NONE = select(func.count()).select_from(_KEPT.where(or_(_ALIVE, DailyStreak.best > _DETAIL)).subquery())
+
 
 async def streak_board(
     session: AsyncSession, cohort_id: int, cohort_zone: str, pauses: Pauses, user_id: int, now: datetime, size: int
 ) -> Board:
     """By current daily streak, then best: kept rows that hold, plus the members whose row does not, recomputed."""
-    holding = holds(cohort_zone, pauses, now)
-    # Members without a kept row that holds (rare but for a paused cohort), and the caller.
-    found = (await session.execute(
-        select(Membership.id, Membership.user_id, Membership.display_name,
-               func.coalesce(LearnerSettings.timezone, cohort_zone), DailyStreak.membership_id.is_not(None) & holding,
-               DailyStreak.run, DailyStreak.best, DailyStreak.alive_until)
-        .outerjoin(DailyStreak, DailyStreak.membership_id == Membership.id)
-        .outerjoin(LearnerSettings, _SETTINGS)
-        .where(Membership.cohort_id == cohort_id, Membership.status == MembershipStatus.ACTIVE,
-               or_(DailyStreak.membership_id.is_(None), not_(holding), Membership.user_id == user_id))
-    )).all()
+    params = {"cohort_id": cohort_id, "cohort_zone": cohort_zone, "now": now, "changed": last_pause_change(pauses),
+              "user_id": user_id}
+    found = (await session.execute(_NOT_KEPT, params)).all()
     stale = [row for row in found if not row[4]]
     runs = await recompute(session, [Member(row[0], cohort_id, row[3]) for row in stale], {cohort_id: pauses}, now)
     entries = []
@@ -80,74 +115,67 @@ async def streak_board(
         if kept and member == user_id:
             mine = Entry(member, name, run if alive_until is not None and alive_until > now else 0, best)
 
-    rows = (
-        select(Membership.user_id, Membership.display_name, DailyStreak.run, DailyStreak.best)
-        .select_from(DailyStreak)
-        .join(Membership, Membership.id == DailyStreak.membership_id)
-        .outerjoin(LearnerSettings, _SETTINGS)
-        .where(DailyStreak.cohort_id == cohort_id, Membership.status == MembershipStatus.ACTIVE, holding)
-    )
-    alive = DailyStreak.alive_until > now
-    tied = rows.where(alive).order_by(DailyStreak.run.desc(), DailyStreak.best.desc()).offset(size - 1).limit(1)
-    last_run = tied.with_only_columns(DailyStreak.run).scalar_subquery()
-    last_best = tied.with_only_columns(DailyStreak.best).scalar_subquery()
-    top = (await session.execute(rows.where(alive, or_(
-        last_run.is_(None), DailyStreak.run > last_run, and_(DailyStreak.run == last_run, DailyStreak.best >= last_best)
-    )))).all()
+    top = (await session.execute(_TOP, params | {"last_place": size - 1})).all()
     candidates = [Entry(*row) for row in top] + [e for e in entries if e.value > 0]
     if mine is None:
         return Board(candidates, None, 0)
-    if mine.value > 0:
-        longer = or_(DailyStreak.run > mine.value, and_(DailyStreak.run == mine.value, DailyStreak.best > mine.detail))
-        better: ColumnElement[bool] = and_(alive, longer)
-    else:  # every current streak is ahead, and a better best among those at 0
-        better = or_(alive, DailyStreak.best > mine.detail)
-    ahead = await _count(session, rows.where(better))
+    ahead_of = _AHEAD_OF_A_RUN if mine.value > 0 else _AHEAD_OF_NONE
+    ahead = await session.scalar(ahead_of, params | {"value": mine.value, "detail": mine.detail}) or 0
     ahead += sum(1 for e in entries if (e.value, e.detail) > (mine.value, mine.detail))
     return Board(candidates, mine, ahead)
 
 
-async def approved_board(session: AsyncSession, cohort_id: int, user_id: int, size: int) -> Board:
-    """By approved checkpoints, counted once from the (cohort, status, membership) index and ranked by the database."""
-    approved = (
-        select(Submission.membership_id.label("member"))
-        .where(Submission.cohort_id == cohort_id, Submission.status == SubmissionStatus.APPROVED)
+def _ranked(things: Subquery) -> Select[Any]:
+    """How many of `things` (one row per thing, naming its `member`) each active member has, ranked: the top `size`
+    (every member tied with the last place shares a rank of at most `size`) and the caller."""
+    # Counted along the index first (one group per member), then each group joined to its member: a lookup per
+    # member rather than per thing.
+    per_member = select(things.c.member, func.count().label("n")).group_by(things.c.member).subquery()
+    counts = (
+        select(Membership.user_id, Membership.display_name, per_member.c.n)
+        .join(Membership, Membership.id == per_member.c.member)
+        .where(Membership.status == MembershipStatus.ACTIVE)
+        .subquery()
     )
-    return await _counted_board(session, approved.subquery(), cohort_id, user_id, size)
+    # rank() is 1 + those with more.
+    ranked = select(
+        counts, func.rank().over(order_by=counts.c.n.desc()).label("place"), func.count().over().label("with_any")
+    ).subquery()
+    return select(ranked).where(or_(ranked.c.place <= bindparam("size", type_=Integer), ranked.c.user_id == _USER))
+
+
+# By approved checkpoints, counted once from the (cohort, status, membership) index; by peer reviews given.
+_APPROVED = _ranked(
+    select(Submission.membership_id.label("member"))
+    .where(Submission.cohort_id == _COHORT, Submission.status == SubmissionStatus.APPROVED)
+    .subquery()
+)
+_REVIEWS_GIVEN = _ranked(
+    select(PeerAssignment.reviewer_id.label("member"))
+    .join(PeerReview, PeerReview.assignment_id == PeerAssignment.id)
+    .where(PeerAssignment.cohort_id == _COHORT)
+    .subquery()
+)
+_NAME = select(Membership.display_name).where(
+    Membership.cohort_id == _COHORT, Membership.user_id == _USER, Membership.status == MembershipStatus.ACTIVE
+)
+
+
+async def approved_board(session: AsyncSession, cohort_id: int, user_id: int, size: int) -> Board:
+    """By approved checkpoints, ranked by the database."""
+    return await _counted_board(session, _APPROVED, cohort_id, user_id, size)
 
 
 async def reviews_board(session: AsyncSession, cohort_id: int, user_id: int, size: int) -> Board:
     """By peer reviews given, counted once per reviewer and ranked by the database."""
-    given = (
-        select(PeerAssignment.reviewer_id.label("member"))
-        .join(PeerReview, PeerReview.assignment_id == PeerAssignment.id)
-        .where(PeerAssignment.cohort_id == cohort_id)
-    )
-    return await _counted_board(session, given.subquery(), cohort_id, user_id, size)
+    return await _counted_board(session, _REVIEWS_GIVEN, cohort_id, user_id, size)
 
 
-async def _counted_board(session: AsyncSession, things: Subquery, cohort_id: int, user_id: int, size: int) -> Board:
-    """A board of how many of `things` (one row per thing, naming its `member`) each active member has."""
-    counts = (
-        select(Membership.user_id, Membership.display_name, func.count().label("n"))
-        .select_from(things)
-        .join(Membership, Membership.id == things.c.member)
-        .where(Membership.status == MembershipStatus.ACTIVE)
-        .group_by(Membership.id)
-        .subquery()
-    )
-    # rank() is 1 + those with more; every member tied with the last place shares a rank of at most `size`.
-    ranked = select(
-        counts, func.rank().over(order_by=counts.c.n.desc()).label("place"), func.count().over().label("with_any")
-    ).subquery()
-    found = (await session.execute(
-        select(ranked).where(or_(ranked.c.place <= size, ranked.c.user_id == user_id))
-    )).all()
+async def _counted_board(session: AsyncSession, ranked: Select[Any], cohort_id: int, user_id: int, size: int) -> Board:
+    params = {"cohort_id": cohort_id, "user_id": user_id, "size": size}
+    found = (await session.execute(ranked, params)).all()
     candidates = [Entry(member, name, n, 0) for member, name, n, place, _ in found if place <= size]
-    name = await session.scalar(
-        select(Membership.display_name).where(Membership.cohort_id == cohort_id, Membership.user_id == user_id,
-                                              Membership.status == MembershipStatus.ACTIVE)
-    )
+    name = await session.scalar(_NAME, params)
     if name is None:
         return Board(candidates, None, 0)
     mine = next((row for row in found if row.user_id == user_id), None)
@@ -155,7 +183,3 @@ async def _counted_board(session: AsyncSession, things: Subquery, cohort_id: int
         return Board(candidates, Entry(user_id, name, mine.n, 0), mine.place - 1)
     # None counted: everyone with one is ahead.
     return Board(candidates, Entry(user_id, name, 0, 0), found[0].with_any if found else 0)
-
-
-async def _count(session: AsyncSession, query: Select[Any]) -> int:
-    return await session.scalar(select(func.count()).select_from(query.subquery())) or 0

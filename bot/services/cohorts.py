@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import BindParameter, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -352,7 +352,7 @@ class CohortService:
         roadmap, number = await self._catalog.roadmap_of(session, cohort.roadmap_version_id)
         pauses, advances = await _history(session, cohort)
         timeline = build_timeline(cohort, roadmap.total_weeks, pauses, advances)
-        members = await session.scalar(_ACTIVE_MEMBERS, {"cohort": cohort.id})
+        members = await session.scalar(_ACTIVE_MEMBERS, {"cohort_id": cohort.id})
         return CohortView(cohort, roadmap, number, week_openings(timeline), members or 0, self._clock.now(),
                           tuple((p.paused_at, p.resumed_at) for p in pauses))
 
@@ -362,17 +362,18 @@ async def load_timeline(session: AsyncSession, cohort: Cohort, total_weeks: int)
     return build_timeline(cohort, total_weeks, *await _history(session, cohort))
 
 
-# A cohort's view is read by nearly every command: its statements are built once (with their cache keys).
+# Every interaction that reads a cohort runs these: built once, a call only binds the cohort.
+_COHORT_ID: BindParameter[int] = bindparam("cohort_id")
 _ACTIVE_MEMBERS = select(func.count()).where(
-    Membership.cohort_id == bindparam("cohort"), Membership.status == MembershipStatus.ACTIVE
+    Membership.cohort_id == _COHORT_ID, Membership.status == MembershipStatus.ACTIVE
 )
-_PAUSES = select(CohortPause).where(CohortPause.cohort_id == bindparam("cohort"))
-_ADVANCES = select(CohortAdvance).where(CohortAdvance.cohort_id == bindparam("cohort"))
+_PAUSES = select(CohortPause).where(CohortPause.cohort_id == _COHORT_ID)
+_ADVANCES = select(CohortAdvance).where(CohortAdvance.cohort_id == _COHORT_ID)
 
 
 async def _history(session: AsyncSession, cohort: Cohort) -> tuple[list[CohortPause], list[CohortAdvance]]:
-    pauses = (await session.scalars(_PAUSES, {"cohort": cohort.id})).all()
-    advances = (await session.scalars(_ADVANCES, {"cohort": cohort.id})).all()
+    pauses = (await session.scalars(_PAUSES, {"cohort_id": cohort.id})).all()
+    advances = (await session.scalars(_ADVANCES, {"cohort_id": cohort.id})).all()
     return list(pauses), list(advances)
 
 

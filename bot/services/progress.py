@@ -10,8 +10,9 @@ import enum
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import cast
 
-from sqlalchemy import BindParameter, Row, bindparam, func, select
+from sqlalchemy import BindParameter, Row, Table, bindparam, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
@@ -21,6 +22,7 @@ from bot.db.models import (
     Cohort,
     CohortStatus,
     Extension,
+    LearnerSettings,
     Membership,
     MembershipStatus,
     Submission,
@@ -30,12 +32,12 @@ from bot.db.models import (
 )
 from bot.errors import InvalidInput, NotFound
 from bot.roadmap import Module, Roadmap, Tier
-from bot.services.activity import active_days, check_in_days_of, member_daily_streak, own_zone, zone_of
+from bot.services.activity import active_days, check_in_days_of, member_daily_streak, zone_of
 from bot.services.boards import approved_board, reviews_board, streak_board
 from bot.services.cohorts import CohortService, CohortView
 from bot.services.enrolment import EnrolmentService
 from bot.services.peer_facts import PeerTally, peer_tallies
-from bot.services.quotas import CHECK_INS, refuse_if_spent_in
+from bot.services.quotas import CHECK_INS, refuse_if_spent
 from bot.services.streak_book import Member, refresh
 from bot.services.streaks import (
     CheckpointRecord,
@@ -172,6 +174,25 @@ _AWARDS = select(TierAward.tier_key, TierAward.status, TierAward.last_error).whe
     TierAward.membership_id == _MEMBERSHIP
 )
 
+# /checkin's statements, built once.
+_CHECKING_IN = (
+    select(Membership.id.label("membership_id"), Cohort.id.label("cohort_id"), Cohort.name, Cohort.status,
+           Cohort.timezone, Cohort.created_at, LearnerSettings.timezone.label("own_zone"))
+    .join(Cohort, Cohort.id == Membership.cohort_id)
+    .outerjoin(LearnerSettings, (LearnerSettings.guild_id == Membership.guild_id)
+               & (LearnerSettings.user_id == Membership.user_id))
+    .where(Membership.guild_id == bindparam("guild_id"), Membership.user_id == bindparam("user_id"),
+           Membership.status == MembershipStatus.ACTIVE)
+    .order_by(Membership.id)
+    .with_for_update(of=Membership)
+)
+_CHECKED_IN_SINCE = (
+    select(CheckIn.created_at)
+    .where(CheckIn.membership_id == bindparam("membership_id"), CheckIn.created_at > bindparam("since"))
+    .order_by(CheckIn.created_at)
+)
+_LOG_CHECK_IN = insert(cast(Table, CheckIn.__table__))
+
 
 class ProgressService:
     def __init__(
@@ -199,48 +220,38 @@ class ProgressService:
             raise InvalidInput(f"A note can be at most {MAX_NOTE} characters (yours is {len(note):,}). Shorten it.")
         now = self._clock.now()
         async with self._sessions.begin() as session:
-            locked = await session.execute(
-                select(Membership, Cohort)
-                .join(Cohort, Cohort.id == Membership.cohort_id)
-                .where(
-                    Membership.guild_id == guild_id,
-                    Membership.user_id == user_id,
-                    Membership.status == MembershipStatus.ACTIVE,
-                )
-                # Locked, in id order like every lock on several memberships (so two never deadlock):
-                # an erasure or a /leave of the same learner comes wholly before or after.
-                .order_by(Membership.id)
-                .with_for_update(of=Membership)
-            )
-            rows = sorted(locked.all(), key=lambda row: row[1].created_at)
+            # Locked, in id order like every lock on several memberships (so two never deadlock):
+            # an erasure or a /leave of the same learner comes wholly before or after.
+            rows = sorted((await session.execute(_CHECKING_IN, {"guild_id": guild_id, "user_id": user_id})).all(),
+                          key=lambda row: row.created_at)
             if not rows:
                 raise NotFound("You are not in any cohort on this server. /join one first, then check in.")
-            own = await own_zone(session, guild_id, user_id)
-            members = [Member(m.id, c.id, own or c.timezone) for m, c in rows]
+            members = [Member(row.membership_id, row.cohort_id, row.own_zone or row.timezone) for row in rows]
             # One /checkin writes a row for each membership: the first one's rows count the calls.
-            await refuse_if_spent_in(
-                session, CHECK_INS, now, CheckIn.created_at, CheckIn.membership_id == members[0].membership_id
-            )
+            spent = {"membership_id": members[0].membership_id, "since": now - CHECK_INS.window}
+            refuse_if_spent(CHECK_INS, (await session.scalars(_CHECKED_IN_SINCE, spent)).all())
             days = await check_in_days_of(session, [m.membership_id for m in members])
             first_today = {}
+            logged = []
             for m in members:
                 day = local_day(now, m.zone)
                 first_today[m.membership_id] = day not in days[m.membership_id]
                 days[m.membership_id].add(day)
-                session.add(CheckIn(membership_id=m.membership_id, local_date=day, minutes=minutes, note=note,
-                                    created_at=now))
+                logged.append({"membership_id": m.membership_id, "local_date": day, "minutes": minutes, "note": note,
+                               "created_at": now})
+            await session.execute(_LOG_CHECK_IN, logged)
             streaks = await refresh(session, members, now, days=days)
         return [
             CheckInResult(
-                cohort.name,
+                row.name,
                 local_day(now, m.zone),
                 m.zone,
                 minutes,
                 first_today[m.membership_id],
                 streaks[m.membership_id],
-                cohort.status is CohortStatus.PAUSED,
+                row.status is CohortStatus.PAUSED,
             )
-            for m, (_, cohort) in zip(members, rows, strict=True)
+            for m, row in zip(members, rows, strict=True)
         ]
 
     # /progress

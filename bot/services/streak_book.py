@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Row, and_, false, func, or_, select
+from sqlalchemy import BindParameter, ColumnElement, Row, Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
@@ -90,6 +90,17 @@ async def recompute(
     return runs
 
 
+_KEPT_COLUMNS = ("cohort_id", "zone", "last_day", "run", "best", "next_day", "computed_at", "alive_until",
+                 "holds_until")
+_KEPT = cast(Table, DailyStreak.__table__)
+# Built once: a dialect's INSERT … ON CONFLICT is compiled again at every execution (SQLAlchemy caches none).
+_REPLACE = (
+    update(_KEPT)
+    .where(_KEPT.c.membership_id == bindparam("kept_for"))
+    .values({c: bindparam(f"new_{c}") for c in _KEPT_COLUMNS})
+)
+
+
 async def store(
     session: AsyncSession,
     members: Sequence[Member],
@@ -113,12 +124,22 @@ async def store(
             "alive_until": day_start(breaks, m.zone) if breaks is not None else None,
             "holds_until": day_start(run.next_day, m.zone) if run.next_day is not None else None,
         })
+    if not older_only:
+        # New activity of a member who has a row (nearly always): a plain UPDATE, whose statement is cached.
+        missing = []
+        for row in rows:
+            replaced = await session.execute(_REPLACE, {"kept_for": row["membership_id"]}
+                                             | {f"new_{c}": row[c] for c in _KEPT_COLUMNS})
+            if replaced.rowcount == 0:  # type: ignore[attr-defined]
+                missing.append(row)
+        rows = missing
+        if not rows:
+            return
     statement = insert_for(session)(DailyStreak)
-    columns = ("cohort_id", "zone", "last_day", "run", "best", "next_day", "computed_at", "alive_until", "holds_until")
     await session.execute(
         statement.on_conflict_do_update(
             index_elements=["membership_id"],
-            set_={c: getattr(statement.excluded, c) for c in columns},
+            set_={c: getattr(statement.excluded, c) for c in _KEPT_COLUMNS},
             where=(DailyStreak.computed_at < now) if older_only else None,
         ),
         rows,
@@ -139,18 +160,28 @@ async def refresh(
     }
 
 
-def holds(cohort_zone: str, pauses: Pauses, now: datetime) -> ColumnElement[bool]:
-    """`still_holds` in SQL, for kept rows joined with their member's settings (outer join on LearnerSettings)."""
-    if any(end is None for _, end in pauses):
-        return false()
-    clause = and_(
+NEVER_HELD = datetime.max.replace(tzinfo=UTC)
+NEVER_PAUSED = datetime.min.replace(tzinfo=UTC)
+
+
+def holds(cohort_zone: BindParameter[str], now: BindParameter[datetime], changed: BindParameter[datetime]) -> (
+    ColumnElement[bool]
+):
+    """`still_holds` in SQL, for kept rows joined with their member's settings (outer join on LearnerSettings).
+
+    Its parameters make it one statement for every cohort (built once): `changed` is `last_pause_change`."""
+    return and_(
         DailyStreak.zone == func.coalesce(LearnerSettings.timezone, cohort_zone),
         or_(DailyStreak.holds_until.is_(None), DailyStreak.holds_until > now),
+        DailyStreak.computed_at > changed,
     )
-    if pauses:
-        last_change = max(max(start, end) for start, end in pauses if end is not None)
-        clause = and_(clause, DailyStreak.computed_at > last_change)
-    return clause
+
+
+def last_pause_change(pauses: Pauses) -> datetime:
+    """The moment only rows computed after still hold: the last start or end of a pause, never while one runs."""
+    if any(end is None for _, end in pauses):
+        return NEVER_HELD
+    return max((max(start, end) for start, end in pauses if end is not None), default=NEVER_PAUSED)
 
 
 class StreakBook:
