@@ -84,19 +84,21 @@ class ProgressCommands(commands.Cog):
                 raise Forbidden("Only moderators can see another member's progress. /progress alone shows yours.")
             if share:
                 raise Forbidden("You can share only your own progress card. Leave out `share` to see theirs.")
-        # Acknowledged before the reading and the drawing: under a burst they can outlast Discord's 3 s.
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        if share:  # the post in the cohort channel is a round trip more: acknowledged first
+            await interaction.response.defer(ephemeral=True, thinking=True)
         result = await self.bot.progress.progress(guild.id, target.id, cohort, asker_id=interaction.user.id)
         channel = share_channel(guild, result.view.cohort.channel_id, result.view.name) if share else None
         card = await in_drawing_thread(card_png, card_facts(result))
         embed = progress_embed(result)
         embed.set_image(url=f"attachment://{CARD_NAME}")
-        note = None
-        if channel is not None:
-            note = await self._share(channel, result.display_name, result.view.name, card)
-        # discord.py sends content=None as "no text" (http.handle_message_parameters), though send() is typed str.
-        await interaction.followup.send(note, embed=embed, file=discord.File(io.BytesIO(card), CARD_NAME),  # type: ignore[arg-type]
-                                        ephemeral=True)
+        picture = discord.File(io.BytesIO(card), CARD_NAME)
+        if channel is None:
+            # Reading and drawing cost a few milliseconds (the card is kept once drawn): answered in one request,
+            # not an acknowledgement and a follow-up, which under a burst cost more than the command itself.
+            await interaction.response.send_message(embed=embed, file=picture, ephemeral=True)
+            return
+        note = await self._share(channel, result.display_name, result.view.name, card)
+        await interaction.followup.send(note, embed=embed, file=picture, ephemeral=True)
 
     @staticmethod
     async def _share(channel: discord.TextChannel, name: str, cohort: str, card: bytes) -> str:
