@@ -125,6 +125,7 @@ class Outbox:
         self._again = False
         self._closed = False
         self._done: dict[int, asyncio.Event] = {}
+        self._soon: dict[int, asyncio.Task[None]] = {}
 
     def register(self, kind: str, handler: Handler) -> None:
         """The one handler for a kind of message (each feature registers its own)."""
@@ -160,6 +161,26 @@ class Outbox:
             for waiter in late:
                 waiter.cancel()
 
+    def deliver_soon(self, ids: Iterable[int], *, key: int, then: Callable[[], object] | None = None) -> None:
+        """`deliver` without waiting for it (an answer that must not wait for a paced channel); `then` runs when
+        `deliver` would have returned, and `delivered(key)` waits for the same moment."""
+        task = asyncio.create_task(self._deliver_then(list(ids), then), name="outbox-deliver")
+        self._soon[key] = task
+        task.add_done_callback(lambda _: self._soon.pop(key, None))
+
+    async def _deliver_then(self, ids: list[int], then: Callable[[], object] | None) -> None:
+        try:
+            await self.deliver(ids)
+        finally:
+            if then is not None:
+                then()
+
+    async def delivered(self, key: int) -> None:
+        """Wait for a `deliver_soon(key=key)` to reach the point `deliver` returns at (tests read that state)."""
+        task = self._soon.get(key)
+        if task is not None:
+            await asyncio.wait([task])
+
     async def kick(self) -> None:
         """Make sure a drain runs soon (the schedule's sweep calls this every minute)."""
         self.start_drain()
@@ -173,14 +194,18 @@ class Outbox:
         self._drain = asyncio.create_task(self._drain_logged(), name="outbox-drain")
 
     async def settle(self) -> None:
-        """Wait until the drain has nothing left that is due (tests and the demo read a settled state)."""
-        while self._drain is not None and not self._drain.done():
-            await asyncio.gather(self._drain, return_exceptions=True)
+        """Wait until the drain has nothing left that is due, and every `deliver_soon` is over (tests and the demo
+        read a settled state; a stop waits for the cancelled ones)."""
+        while (self._drain is not None and not self._drain.done()) or self._soon:
+            running = [task for task in (self._drain, *self._soon.values()) if task is not None]
+            await asyncio.gather(*running, return_exceptions=True)
 
     def shutdown(self) -> None:
         self._closed = True
         if self._drain is not None:
             self._drain.cancel()
+        for task in self._soon.values():
+            task.cancel()
 
     async def drain(self) -> int:
         """Deliver everything due, lane by lane in order, until nothing due is left; returns how many were sent."""
