@@ -290,6 +290,7 @@ async def run_backend(dbs: Databases, args: argparse.Namespace) -> tuple[list[Ph
             for name, inject, ok in commands:
                 phases.append(await run_phase(name, min(calls, n) if name == "`/submit`" else calls, flight,
                                               inject, ok, bot))
+            facts["review messages"] = await review_messages_posted(sb, server, phases[-1], bot)
             reviews = [m for m in sb.messages_in(server.review_channel) if m.embeds and not decision_of(m)]
 
             def approved(i: int, _reply: Reply) -> str | None:
@@ -309,6 +310,21 @@ async def run_backend(dbs: Databases, args: argparse.Namespace) -> tuple[list[Ph
     finally:
         await sb.stop()
     return phases, facts
+
+
+async def review_messages_posted(sb: Sandbox, server: StudyServer, submits: Phase, bot: Child) -> str:
+    """/submit answers before its review message is posted (the review channel takes about one a second): wait for
+    them all, so the clicks find them, and say how long that took and what /submit cost with its message."""
+    started, cpu = time.monotonic(), bot.cpu_seconds()
+
+    def posted() -> int:
+        return sum(1 for m in sb.messages_in(server.review_channel) if m.embeds and not decision_of(m))
+
+    await sb.until(lambda: posted() >= len(submits.seconds), within=STUCK_AFTER + len(submits.seconds),
+                   what="every review message")
+    each = 1000 * (submits.cpu_seconds + bot.cpu_seconds() - cpu) / max(1, len(submits.seconds))
+    return (f"all {posted()} posted {time.monotonic() - started:.0f} s after the last /submit answer; "
+            f"CPU per /submit with its review message {each:.1f} ms")
 
 
 async def deadline_rush(sb: Sandbox, rush: list[Member], board: list[Member], flight: int, bot: Child) -> Phase:

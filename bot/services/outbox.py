@@ -241,9 +241,13 @@ class Outbox:
         """Unsent messages in write order, grouped by lane, each lane cut at its first one not due yet."""
         now = self._clock.now()
         async with self._sessions() as session:
+            # Plain rows, not ORM objects: a drain pass under a burst reads hundreds of them.
             rows = (
-                await session.scalars(
-                    select(OutboxMessage)
+                await session.execute(
+                    select(
+                        OutboxMessage.id, OutboxMessage.kind, OutboxMessage.payload, OutboxMessage.lane,
+                        OutboxMessage.state, OutboxMessage.attempts, OutboxMessage.due_at,
+                    )
                     .where(
                         OutboxMessage.state.in_((OutboxState.PENDING, OutboxState.SENDING)),
                         self._ownership.where(OutboxMessage.guild_id),
