@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 import io
@@ -269,13 +268,10 @@ class SubmissionCommands(commands.Cog):
             raise
 
         # Committed with the decision: the learner hears of it and the tiers are checked even if the edit fails.
-        owed = asyncio.create_task(self.bot.outbox.deliver(result.owed), name="decision-owed")
-        try:
-            await interaction.edit_original_response(
-                embed=review_embed(result.card, result), view=review_view(result.card, decided=True)
-            )
-        finally:
-            await owed
+        self.bot.outbox.deliver_soon(result.owed, key=interaction.id)
+        await interaction.edit_original_response(
+            embed=review_embed(result.card, result), view=review_view(result.card, decided=True)
+        )
 
     async def _show_standing_decision(self, interaction: discord.Interaction, review_id: int) -> None:
         """The buttons were still live (the edit after the decision failed): show the decision that stands."""
