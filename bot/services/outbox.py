@@ -122,7 +122,7 @@ class Outbox:
         self._lane_burst = lane_burst
         self._pacers: dict[str, Pacer] = {}
         self._drain: asyncio.Task[None] | None = None
-        self._again = False
+        self._owed = asyncio.Event()
         self._closed = False
         self._done: dict[int, asyncio.Event] = {}
         self._soon: dict[int, asyncio.Task[None]] = {}
@@ -189,7 +189,7 @@ class Outbox:
         if self._closed:
             return
         if self._drain is not None and not self._drain.done():
-            self._again = True  # something new was owed during this pass: read again before stopping
+            self._owed.set()  # something new was owed: the drain reads again, and starts its lane if idle
             return
         self._drain = asyncio.create_task(self._drain_logged(), name="outbox-drain")
 
@@ -208,24 +208,33 @@ class Outbox:
             task.cancel()
 
     async def drain(self) -> int:
-        """Deliver everything due, lane by lane in order, until nothing due is left; returns how many were sent."""
+        """Deliver everything due, lane by lane in order, until nothing due is left; returns how many were sent.
+
+        Lanes run side by side, and a lane owed something while others are still at work starts at once: a
+        learner's notice never waits behind a review channel's paced backlog."""
+        gate = asyncio.Semaphore(LANES_AT_ONCE)
+        running: dict[str, asyncio.Task[int]] = {}
         sent = 0
-        while True:
-            self._again = False
-            lanes = await self._due_lanes()
-            if not lanes:
-                if not self._again:
+        # A task group, not gather: a drain cancelled by a stop ends only when each lane has left its unit of
+        # work, so `settle` returns with no connection in use (gather gives up at the first cancelled lane).
+        async with asyncio.TaskGroup() as group:
+            while True:
+                self._owed.clear()
+                for lane, items in (await self._due_lanes(busy=running.keys())).items():
+                    running[lane] = group.create_task(self._drain_lane(lane, items, gate))
+                if not running:
+                    if self._owed.is_set():
+                        continue
                     return sent
-                continue
-            gate = asyncio.Semaphore(LANES_AT_ONCE)
-            # A task group, not gather: a drain cancelled by a stop ends only when each lane has left its unit of
-            # work, so `settle` returns with no connection in use (gather gives up at the first cancelled lane).
-            async with asyncio.TaskGroup() as group:
-                runs = [group.create_task(self._drain_lane(lane, items, gate)) for lane, items in lanes.items()]
-            results = [run.result() for run in runs]
-            sent += sum(results)
-            if not any(results) and not self._again:
-                return sent
+                owed = asyncio.create_task(self._owed.wait())
+                try:
+                    await asyncio.wait([owed, *running.values()], return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    owed.cancel()
+                for lane, run in list(running.items()):
+                    if run.done():
+                        sent += run.result()
+                        del running[lane]
 
     async def _drain_logged(self) -> None:
         try:
@@ -237,8 +246,9 @@ class Outbox:
                 event.set()  # nobody waits past a drain that stopped
             self._done.clear()
 
-    async def _due_lanes(self) -> dict[str, list[OutboxItem]]:
-        """Unsent messages in write order, grouped by lane, each lane cut at its first one not due yet."""
+    async def _due_lanes(self, busy: Iterable[str] = ()) -> dict[str, list[OutboxItem]]:
+        """Unsent messages in write order, grouped by lane, each lane cut at its first one not due yet; none of the
+        `busy` lanes (being drained: read again when they finish, and never filling the batch meanwhile)."""
         now = self._clock.now()
         async with self._sessions() as session:
             # Plain rows, not ORM objects: a drain pass under a burst reads hundreds of them.
@@ -251,6 +261,7 @@ class Outbox:
                     .where(
                         OutboxMessage.state.in_((OutboxState.PENDING, OutboxState.SENDING)),
                         self._ownership.where(OutboxMessage.guild_id),
+                        OutboxMessage.lane.not_in(list(busy)),
                     )
                     .order_by(OutboxMessage.id)
                     .limit(BATCH)
