@@ -12,7 +12,9 @@ bot's own commands would take hours. Then, in one run and through one sandbox:
 
 1. the floor: a toy discord.py bot (bench/ping_bot.py) answering `/ping`, 50 in flight;
 2. the real bot as a child process (`python -m bot run`, DISCORD_SANDBOX_URL set): `/progress`,
-   `/leaderboard` in a --board-member cohort and in a 10-member one, `/checkin`, `/submit`, Approve clicks;
+   `/leaderboard` in a --board-member cohort and in a 10-member one, `/checkin`, `/submit`, Approve clicks
+   (on the review messages `/submit` owed: the run waits for them, paced as a review channel is, and reports
+   how long that took and what a `/submit` cost the bot with its review message);
 3. a deadline rush: --rush newcomers each `/join`, `/submit` and `/checkin`, mixed with `/leaderboard`s.
 
 Each phase keeps 50 interactions in flight (--in-flight) and reports median / p95 / p99 / max of the time
