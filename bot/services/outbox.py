@@ -43,6 +43,9 @@ LANE_BURST = 5
 """Per channel lane: 5 at once, then one a second, i.e. about 5 per 5 s, what Discord lets one channel take.
 (DMs pass the Discord port's own pacer.)"""
 LANES_AT_ONCE = 8
+GATHER_OWED = 0.02
+"""While lanes are at work, what is owed within this long is read in one go (a burst of commands owes one message
+after another; a read for each would cost more than it gains)."""
 WAIT_FOR_DELIVERY = 10.0
 """How long `deliver` waits for its own messages before returning (they stay owed if it runs out)."""
 
@@ -231,6 +234,8 @@ class Outbox:
                     await asyncio.wait([owed, *running.values()], return_when=asyncio.FIRST_COMPLETED)
                 finally:
                     owed.cancel()
+                if self._owed.is_set():
+                    await asyncio.sleep(GATHER_OWED)
                 for lane, run in list(running.items()):
                     if run.done():
                         sent += run.result()
