@@ -12,7 +12,9 @@ bot's own commands would take hours. Then, in one run and through one sandbox:
 
 1. the floor: a toy discord.py bot (bench/ping_bot.py) answering `/ping`, 50 in flight;
 2. the real bot as a child process (`python -m bot run`, DISCORD_SANDBOX_URL set): `/progress`,
-   `/leaderboard` in a --board-member cohort and in a 10-member one, `/checkin`, `/submit`, Approve clicks;
+   `/leaderboard` in a --board-member cohort and in a 10-member one, `/checkin`, `/submit`, Approve clicks
+   (on the review messages `/submit` owed: the run waits for them, paced as a review channel is, and reports
+   how long that took);
 3. a deadline rush: --rush newcomers each `/join`, `/submit` and `/checkin`, mixed with `/leaderboard`s.
 
 Each phase keeps 50 interactions in flight (--in-flight) and reports median / p95 / p99 / max of the time
@@ -290,6 +292,7 @@ async def run_backend(dbs: Databases, args: argparse.Namespace) -> tuple[list[Ph
             for name, inject, ok in commands:
                 phases.append(await run_phase(name, min(calls, n) if name == "`/submit`" else calls, flight,
                                               inject, ok, bot))
+            facts["review messages"] = await review_messages_posted(sb, server, phases[-1])
             reviews = [m for m in sb.messages_in(server.review_channel) if m.embeds and not decision_of(m)]
 
             def approved(i: int, _reply: Reply) -> str | None:
@@ -309,6 +312,19 @@ async def run_backend(dbs: Databases, args: argparse.Namespace) -> tuple[list[Ph
     finally:
         await sb.stop()
     return phases, facts
+
+
+async def review_messages_posted(sb: Sandbox, server: StudyServer, submits: Phase) -> str:
+    """/submit answers before its review message is posted (the review channel takes about one a second): wait for
+    them all, so the clicks find them, and say how long that took."""
+    started = time.monotonic()
+
+    def posted() -> int:
+        return sum(1 for m in sb.messages_in(server.review_channel) if m.embeds and not decision_of(m))
+
+    await sb.until(lambda: posted() >= len(submits.seconds), within=STUCK_AFTER + len(submits.seconds),
+                   what="every review message")
+    return f"all {posted()} posted {time.monotonic() - started:.0f} s after the last /submit answer"
 
 
 async def deadline_rush(sb: Sandbox, rush: list[Member], board: list[Member], flight: int, bot: Child) -> Phase:

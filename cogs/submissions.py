@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import functools
 import io
 import logging
 import re
@@ -125,7 +125,8 @@ class SubmissionCommands(commands.Cog):
     def __init__(self, bot: CohortBot) -> None:
         self.bot = bot
         self._fresh: dict[str, bytes] = {}
-        """Submitted files fetched by /submit calls still under way, by URL (never stored: the outbox keeps the URL)."""
+        """Submitted files fetched by /submit, by URL, until their review message's first attempt is over (never
+        stored: the outbox keeps the URL)."""
 
     @app_commands.command(name="submit", description="Submit your checkpoint project for a week")
     @app_commands.describe(
@@ -179,10 +180,14 @@ class SubmissionCommands(commands.Cog):
             card = await self.bot.submissions.submit(
                 SubmissionRequest(guild.id, interaction.user.id, cohort, week, link, notes, attachment)
             )
-            await self.bot.outbox.deliver(card.owed)
-        finally:
+        except BaseException:
             if file is not None:
                 self._fresh.pop(file.url, None)
+            raise
+        # Answer without waiting for the review message: the review channel's pace may hold it for seconds.
+        # The fetched bytes stay for its first attempt (as long as `deliver` would wait); a later one fetches again.
+        forget = functools.partial(self._fresh.pop, file.url, None) if file is not None else None
+        self.bot.outbox.deliver_soon(card.owed, key=interaction.id, then=forget)
         timing = "**late** (accepted, and marked late)" if card.late else "on time"
         due = f" It was due {stamp(card.deadline)}." if card.deadline else ""
         text = f"Submitted your {card.module.label.lower()} checkpoint (version {card.version}), {timing}.{due}"
@@ -263,13 +268,10 @@ class SubmissionCommands(commands.Cog):
             raise
 
         # Committed with the decision: the learner hears of it and the tiers are checked even if the edit fails.
-        owed = asyncio.create_task(self.bot.outbox.deliver(result.owed), name="decision-owed")
-        try:
-            await interaction.edit_original_response(
-                embed=review_embed(result.card, result), view=review_view(result.card, decided=True)
-            )
-        finally:
-            await owed
+        self.bot.outbox.deliver_soon(result.owed, key=interaction.id)
+        await interaction.edit_original_response(
+            embed=review_embed(result.card, result), view=review_view(result.card, decided=True)
+        )
 
     async def _show_standing_decision(self, interaction: discord.Interaction, review_id: int) -> None:
         """The buttons were still live (the edit after the decision failed): show the decision that stands."""

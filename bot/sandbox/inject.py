@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from . import payloads
@@ -41,6 +42,7 @@ class Injection:
     gateway: Gateway
     notifier: Notifier
     response_timeout: float
+    settle_hooks: list[Callable[[int], Awaitable[object]]]
     default_user: User | Member | None
     default_guild: Guild | None
     default_channel: Channel | None
@@ -297,7 +299,7 @@ class Injection:
         if session is None or session.socket is None:
             raise SandboxError("no bot is connected to the sandbox gateway (for this server's shard)")
         self.interactions.register(record)
-        reply = Reply(record, self.notifier, self.response_timeout, what)
+        reply = Reply(record, self.notifier, self.response_timeout, what, self.settle_hooks)
         # The 3-second clock starts when Discord sends the event, not when the bot reads it.
         record.created = time.monotonic()
         await self.gateway.dispatch("INTERACTION_CREATE", record.payload)

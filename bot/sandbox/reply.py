@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,8 +47,16 @@ class Modal:
 class Reply:
     """The bot's answer to one interaction; attributes read the sandbox's current state."""
 
-    def __init__(self, record: InteractionRecord, notifier: Notifier, timeout: float, what: str) -> None:
+    def __init__(
+        self,
+        record: InteractionRecord,
+        notifier: Notifier,
+        timeout: float,
+        what: str,
+        settle_hooks: list[Callable[[int], Awaitable[object]]],
+    ) -> None:
         self.record = record
+        self._settle_hooks = settle_hooks
         self._notifier = notifier
         self._timeout = timeout
         self._what = what
@@ -121,6 +130,9 @@ class Reply:
         await self._notifier.until(lambda: self.responded or record.errors, limit, self._describe("a response"))
         if settle and self.deferred and not record.errors:
             await self._notifier.until(self._settled, limit, self._describe("a followup or edit after the deferral"))
+        if settle:
+            for hook in self._settle_hooks:
+                await hook(record.id)
         return self
 
     async def wait_followups(self, count: int = 1, *, within: float | None = None) -> list[Message]:

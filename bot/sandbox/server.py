@@ -67,6 +67,9 @@ class Sandbox(Injection):
         """Scheduled events; set `events.now` to the bot's clock when a test moves time."""
         self.faults = FaultInjector()
         self.requests: list[RecordedRequest] = []
+        self.settle_hooks: list[Callable[[int], Awaitable[object]]] = []
+        """Awaited with an interaction's id once its answer has settled (`Reply.wait`): an in-process bot's harness
+        adds what tests expect to be done by then, such as the deliveries that answer started."""
         self.unknown_routes: list[str] = []
         self.default_user: User | Member | None = None
         self.default_guild: Guild | None = None

@@ -31,6 +31,7 @@ _ACTIVE_MEMBERSHIPS = (
     )
     .order_by(Cohort.created_at, Cohort.id)
 )
+_LOCKED_ACTIVE_MEMBERSHIPS = _ACTIVE_MEMBERSHIPS.with_for_update(of=Membership)
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,7 @@ class EnrolmentService:
         if cohort_name:
             cohort = await self._cohorts.find(session, guild_id, cohort_name)
         else:
-            mine = await self._active_memberships_of(session, guild_id, user_id)
+            mine = await self._active_memberships_of(session, guild_id, user_id, for_update=for_update)
             if not mine:
                 advice = "/join one first." if you else "Name the cohort with the `cohort` option to check."
                 raise NotFound(f"{who} {are} not in any cohort on this server. {advice}")
@@ -134,8 +135,7 @@ class EnrolmentService:
                 names = ", ".join(f"'{c.name}'" for c, _ in mine)
                 raise Conflict(f"{who} {are} in several cohorts ({names}); say which one with the `cohort` option.")
             cohort, active = mine[0]
-            if not for_update:  # read with its cohort: one statement fewer for most commands
-                return active, cohort
+            return active, cohort  # read (and locked) with its cohort: one statement fewer for most commands
         membership = await session.scalar(_LOCKED_MEMBERSHIP if for_update else _MEMBERSHIP,
                                           {"cohort": cohort.id, "user": user_id})
         if membership is None:
@@ -176,7 +176,8 @@ class EnrolmentService:
 
     @staticmethod
     async def _active_memberships_of(
-        session: AsyncSession, guild_id: int, user_id: int
+        session: AsyncSession, guild_id: int, user_id: int, *, for_update: bool = False
     ) -> list[tuple[Cohort, Membership]]:
-        rows = await session.execute(_ACTIVE_MEMBERSHIPS, {"guild": guild_id, "user": user_id})
+        statement = _LOCKED_ACTIVE_MEMBERSHIPS if for_update else _ACTIVE_MEMBERSHIPS
+        rows = await session.execute(statement, {"guild": guild_id, "user": user_id})
         return [(cohort, membership) for cohort, membership in rows]

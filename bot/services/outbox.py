@@ -43,6 +43,9 @@ LANE_BURST = 5
 """Per channel lane: 5 at once, then one a second, i.e. about 5 per 5 s, what Discord lets one channel take.
 (DMs pass the Discord port's own pacer.)"""
 LANES_AT_ONCE = 8
+GATHER_OWED = 0.02
+"""While lanes are at work, what is owed within this long is read in one go (a burst of commands owes one message
+after another; a read for each would cost more than it gains)."""
 WAIT_FOR_DELIVERY = 10.0
 """How long `deliver` waits for its own messages before returning (they stay owed if it runs out)."""
 
@@ -122,9 +125,10 @@ class Outbox:
         self._lane_burst = lane_burst
         self._pacers: dict[str, Pacer] = {}
         self._drain: asyncio.Task[None] | None = None
-        self._again = False
+        self._owed = asyncio.Event()
         self._closed = False
         self._done: dict[int, asyncio.Event] = {}
+        self._soon: dict[int, asyncio.Task[None]] = {}
 
     def register(self, kind: str, handler: Handler) -> None:
         """The one handler for a kind of message (each feature registers its own)."""
@@ -160,6 +164,26 @@ class Outbox:
             for waiter in late:
                 waiter.cancel()
 
+    def deliver_soon(self, ids: Iterable[int], *, key: int, then: Callable[[], object] | None = None) -> None:
+        """`deliver` without waiting for it (an answer that must not wait for a paced channel); `then` runs when
+        `deliver` would have returned, and `delivered(key)` waits for the same moment."""
+        task = asyncio.create_task(self._deliver_then(list(ids), then), name="outbox-deliver")
+        self._soon[key] = task
+        task.add_done_callback(lambda _: self._soon.pop(key, None))
+
+    async def _deliver_then(self, ids: list[int], then: Callable[[], object] | None) -> None:
+        try:
+            await self.deliver(ids)
+        finally:
+            if then is not None:
+                then()
+
+    async def delivered(self, key: int) -> None:
+        """Wait for a `deliver_soon(key=key)` to reach the point `deliver` returns at (tests read that state)."""
+        task = self._soon.get(key)
+        if task is not None:
+            await asyncio.wait([task])
+
     async def kick(self) -> None:
         """Make sure a drain runs soon (the schedule's sweep calls this every minute)."""
         self.start_drain()
@@ -168,39 +192,54 @@ class Outbox:
         if self._closed:
             return
         if self._drain is not None and not self._drain.done():
-            self._again = True  # something new was owed during this pass: read again before stopping
+            self._owed.set()  # something new was owed: the drain reads again, and starts its lane if idle
             return
         self._drain = asyncio.create_task(self._drain_logged(), name="outbox-drain")
 
     async def settle(self) -> None:
-        """Wait until the drain has nothing left that is due (tests and the demo read a settled state)."""
-        while self._drain is not None and not self._drain.done():
-            await asyncio.gather(self._drain, return_exceptions=True)
+        """Wait until the drain has nothing left that is due, and every `deliver_soon` is over (tests and the demo
+        read a settled state; a stop waits for the cancelled ones)."""
+        while (self._drain is not None and not self._drain.done()) or self._soon:
+            running = [task for task in (self._drain, *self._soon.values()) if task is not None]
+            await asyncio.gather(*running, return_exceptions=True)
 
     def shutdown(self) -> None:
         self._closed = True
         if self._drain is not None:
             self._drain.cancel()
+        for task in self._soon.values():
+            task.cancel()
 
     async def drain(self) -> int:
-        """Deliver everything due, lane by lane in order, until nothing due is left; returns how many were sent."""
+        """Deliver everything due, lane by lane in order, until nothing due is left; returns how many were sent.
+
+        Lanes run side by side, and a lane owed something while others are still at work starts at once: a
+        learner's notice never waits behind a review channel's paced backlog."""
+        gate = asyncio.Semaphore(LANES_AT_ONCE)
+        running: dict[str, asyncio.Task[int]] = {}
         sent = 0
-        while True:
-            self._again = False
-            lanes = await self._due_lanes()
-            if not lanes:
-                if not self._again:
+        # A task group, not gather: a drain cancelled by a stop ends only when each lane has left its unit of
+        # work, so `settle` returns with no connection in use (gather gives up at the first cancelled lane).
+        async with asyncio.TaskGroup() as group:
+            while True:
+                self._owed.clear()
+                for lane, items in (await self._due_lanes(busy=running.keys())).items():
+                    running[lane] = group.create_task(self._drain_lane(lane, items, gate))
+                if not running:
+                    if self._owed.is_set():
+                        continue
                     return sent
-                continue
-            gate = asyncio.Semaphore(LANES_AT_ONCE)
-            # A task group, not gather: a drain cancelled by a stop ends only when each lane has left its unit of
-            # work, so `settle` returns with no connection in use (gather gives up at the first cancelled lane).
-            async with asyncio.TaskGroup() as group:
-                runs = [group.create_task(self._drain_lane(lane, items, gate)) for lane, items in lanes.items()]
-            results = [run.result() for run in runs]
-            sent += sum(results)
-            if not any(results) and not self._again:
-                return sent
+                owed = asyncio.create_task(self._owed.wait())
+                try:
+                    await asyncio.wait([owed, *running.values()], return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    owed.cancel()
+                if self._owed.is_set():
+                    await asyncio.sleep(GATHER_OWED)
+                for lane, run in list(running.items()):
+                    if run.done():
+                        sent += run.result()
+                        del running[lane]
 
     async def _drain_logged(self) -> None:
         try:
@@ -212,16 +251,22 @@ class Outbox:
                 event.set()  # nobody waits past a drain that stopped
             self._done.clear()
 
-    async def _due_lanes(self) -> dict[str, list[OutboxItem]]:
-        """Unsent messages in write order, grouped by lane, each lane cut at its first one not due yet."""
+    async def _due_lanes(self, busy: Iterable[str] = ()) -> dict[str, list[OutboxItem]]:
+        """Unsent messages in write order, grouped by lane, each lane cut at its first one not due yet; none of the
+        `busy` lanes (being drained: read again when they finish, and never filling the batch meanwhile)."""
         now = self._clock.now()
         async with self._sessions() as session:
+            # Plain rows, not ORM objects: a drain pass under a burst reads hundreds of them.
             rows = (
-                await session.scalars(
-                    select(OutboxMessage)
+                await session.execute(
+                    select(
+                        OutboxMessage.id, OutboxMessage.kind, OutboxMessage.payload, OutboxMessage.lane,
+                        OutboxMessage.state, OutboxMessage.attempts, OutboxMessage.due_at,
+                    )
                     .where(
                         OutboxMessage.state.in_((OutboxState.PENDING, OutboxState.SENDING)),
                         self._ownership.where(OutboxMessage.guild_id),
+                        OutboxMessage.lane.not_in(list(busy)),
                     )
                     .order_by(OutboxMessage.id)
                     .limit(BATCH)

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from urllib.parse import urlparse
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -242,17 +242,19 @@ class SubmissionService:
     async def card(self, submission_id: int, version: int) -> SubmissionCard | None:
         """The card of one version as it stands now; None when it was erased."""
         async with self._sessions() as session:
-            submission = await session.get(Submission, submission_id)
-            row = await session.scalar(
-                select(SubmissionVersion).where(
-                    SubmissionVersion.submission_id == submission_id, SubmissionVersion.version == version
+            found = (
+                await session.execute(
+                    _version_facts().where(
+                        SubmissionVersion.submission_id == submission_id, SubmissionVersion.version == version
+                    )
                 )
-            )
-            if submission is None or row is None:
+            ).first()
+            if found is None:
                 return None
-            return await self._card_of(session, submission, row)
+            return await self._card_of(session, found.Submission, found.SubmissionVersion)
 
     async def _card_of(self, session: AsyncSession, submission: Submission, row: SubmissionVersion) -> SubmissionCard:
+        # The membership and cohort are in the session already when `_version_facts` read them: no statement then.
         membership = await session.get_one(Membership, submission.membership_id)
         cohort = await session.get_one(Cohort, submission.cohort_id)
         view = await self._cohorts.view(session, cohort)
@@ -271,14 +273,21 @@ class SubmissionService:
     async def decision(self, review_id: int) -> Decision | None:
         """A decision as it was made, for the learner's notice; None when it was erased."""
         async with self._sessions() as session:
-            review = await session.get(Review, review_id)
-            row = await session.get(SubmissionVersion, review.submission_version_id) if review else None
-            submission = await session.get(Submission, row.submission_id) if row else None
-            if review is None or row is None or submission is None:
+            found = (
+                await session.execute(
+                    _version_facts()
+                    .add_columns(Review)
+                    .join(Review, Review.submission_version_id == SubmissionVersion.id)
+                    .where(Review.id == review_id)
+                )
+            ).first()
+            if found is None:
                 return None
-            card = await self._card_of(session, submission, row)
-            guild_id = await session.scalar(select(Cohort.guild_id).where(Cohort.id == submission.cohort_id))
-        return Decision(card, review.decision, review.reviewer_id, review.feedback, review.decided_at, guild_id or 0)
+            review = found.Review
+            card = await self._card_of(session, found.Submission, found.SubmissionVersion)
+        return Decision(
+            card, review.decision, review.reviewer_id, review.feedback, review.decided_at, found.Cohort.guild_id
+        )
 
     @staticmethod
     def _module(view: CohortView, week: int | None) -> Module:
@@ -332,19 +341,25 @@ class SubmissionService:
             submission = await session.scalar(
                 select(Submission).where(Submission.id == submission_id).with_for_update()
             )
-            cohort = await session.get(Cohort, submission.cohort_id) if submission else None
-            if submission is None or cohort is None or cohort.guild_id != guild_id:
+            if submission is None:
+                raise NotFound("That submission no longer exists.")
+            # Its learner and cohort, the current version (it lives as long as its submission) and any decision on it.
+            membership, cohort, row, existing = (
+                await session.execute(
+                    select(Membership, Cohort, SubmissionVersion, Review)
+                    .join(Cohort, Cohort.id == Membership.cohort_id)
+                    .join(SubmissionVersion, SubmissionVersion.submission_id == submission.id)
+                    .outerjoin(Review, Review.submission_version_id == SubmissionVersion.id)
+                    .where(
+                        Membership.id == submission.membership_id,
+                        SubmissionVersion.version == submission.current_version,
+                    )
+                )
+            ).one()
+            if cohort.guild_id != guild_id:
                 raise NotFound("That submission no longer exists.")
             if submission.current_version != version:
                 raise Conflict("This version was replaced by a newer one; review that one instead.")
-            row = (
-                await session.scalars(
-                    select(SubmissionVersion).where(
-                        SubmissionVersion.submission_id == submission.id, SubmissionVersion.version == version
-                    )
-                )
-            ).one()  # the current version: it lives as long as its submission
-            existing = await session.scalar(select(Review).where(Review.submission_version_id == row.id))
             if existing is not None:
                 raise AlreadyDecided(_already_decided(existing), existing.id)
             review = Review(
@@ -363,7 +378,6 @@ class SubmissionService:
                 await session.flush()
             except IntegrityError:
                 raise Conflict("Another moderator decided this one a moment ago.") from None
-            membership = await session.get_one(Membership, submission.membership_id)
             # The learner's lane: the tier check runs before the notice, both after earlier decisions.
             lane = learner_lane(guild_id, membership.user_id)
             owed = []
@@ -439,6 +453,16 @@ class SubmissionService:
                 extension.granted_by = granted_by
             await session.flush()
             return await _deadline(session, view, membership.id, module)
+
+
+def _version_facts() -> Select[tuple[SubmissionVersion, Submission, Membership, Cohort]]:
+    """A version with its submission, learner and cohort, in one statement (what its card is made of)."""
+    return (
+        select(SubmissionVersion, Submission, Membership, Cohort)
+        .join(Submission, Submission.id == SubmissionVersion.submission_id)
+        .join(Membership, Membership.id == Submission.membership_id)
+        .join(Cohort, Cohort.id == Submission.cohort_id)
+    )
 
 
 async def _deadline(session: AsyncSession, view: CohortView, membership_id: int, module: Module) -> datetime | None:

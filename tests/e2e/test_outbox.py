@@ -19,6 +19,7 @@ EDIT_ORIGINAL = "/webhooks/{app_id}/{token}/messages/@original"
 DOWNLOAD = "/attachments/{channel_id}/{attachment_id}/{filename}"
 REPORT = b"%PDF-1.4 tiny"
 BURST = 40
+BUSY = 12
 
 
 async def outbox(bot: RunningBot) -> list[OutboxMessage]:
@@ -234,6 +235,25 @@ class TestBurst:
         sent = sorted(r.time for r in sandbox.requests_to("POST", review_posts) if r.status == 200)
         busiest = max(sum(1 for t in sent if start <= t < start + 1) for start in sent)
         assert busiest <= 5 + 20, "never more than the burst plus a second's pace in any second"
+
+    async def test_a_learner_hears_of_a_decision_while_the_review_channel_is_still_paced(
+        self, sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock
+    ) -> None:
+        bot.bot.outbox.lane_rate = 2.0  # after a burst of 5, the other 7 review messages take 3.5 s
+        await start_cohort(sandbox, server, bot, clock)
+        submitters = server.learners[:BUSY]
+        for learner in submitters:  # answered at once, their review messages queued behind each other
+            await sandbox.slash("submit", user=learner, link=f"https://example.org/{learner.name}", settle=False)
+        burst = await sandbox.until(lambda: len(reviews(sandbox, server)) >= 5 and reviews(sandbox, server),
+                                    what="the review channel's first burst")
+        author = next(m for m in submitters if burst[0].embeds[0]["title"].endswith(f" · {m.name}"))
+        await sandbox.click(burst[0], "Approve", user=server.moderator, settle=False)
+
+        [notice] = await dms(sandbox, author)
+        assert "was approved" in notice.content
+        assert len(reviews(sandbox, server)) < BUSY, "the notice did not wait for the review channel's backlog"
+        await bot.bot.outbox.settle()
+        assert len(reviews(sandbox, server)) == BUSY
 
 
 async def test_erasing_a_learner_drops_the_notices_still_owed_to_them(
