@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -116,27 +115,13 @@ class PeerReviewModal(ErrorHandlingModal):
             self.comment.value,
             editing=item.review is not None,
         )
+        bot.outbox.deliver_soon(result.owed, key=interaction.id)
         done = "updated" if result.edited else "sent"
-        await answer_delivering(
-            bot,
-            result.owed,
-            interaction.followup.send(
-                f"Your review of {item.author_name}'s {item.module.label.lower()} checkpoint is {done}. "
-                f"You can edit it until {stamp(item.due_at)} with the same Review button.",
-                ephemeral=True,
-            ),
+        await interaction.followup.send(
+            f"Your review of {item.author_name}'s {item.module.label.lower()} checkpoint is {done}. "
+            f"You can edit it until {stamp(item.due_at)} with the same Review button.",
+            ephemeral=True,
         )
-
-
-async def answer_delivering(bot: CohortBot, owed: Sequence[int], answer: Awaitable[object]) -> None:
-    """Answer with the delivery of what the change owes already under way: whoever reads the answer and then waits
-    for the outbox to settle finds the notices sent (were the delivery started after the answer, a settle in that
-    gap found nothing running yet and returned before them)."""
-    delivery = asyncio.create_task(bot.outbox.deliver(owed), name="peer-owed")
-    try:
-        await answer
-    finally:
-        await delivery
 
 
 def review_buttons(items: Sequence[Assignment]) -> discord.ui.View:
@@ -171,13 +156,10 @@ class PeerCommands(commands.Cog):
         guild = known_guild(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
         owed = await self.bot.peer.discard(guild.id, review, interaction.user.id)
-        await answer_delivering(
-            self.bot,
-            owed,
-            interaction.followup.send(
-                f"Removed peer review #{review}. Its author is told, and the review message no longer shows it.",
-                ephemeral=True,
-            ),
+        self.bot.outbox.deliver_soon(owed, key=interaction.id)
+        await interaction.followup.send(
+            f"Removed peer review #{review}. Its author is told, and the review message no longer shows it.",
+            ephemeral=True,
         )
 
     # Outbox deliveries
