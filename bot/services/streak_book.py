@@ -147,10 +147,16 @@ async def store(
 
 
 async def refresh(
-    session: AsyncSession, members: Sequence[Member], now: datetime, days: dict[int, set[date]] | None = None
+    session: AsyncSession,
+    members: Sequence[Member],
+    now: datetime,
+    days: dict[int, set[date]] | None = None,
+    pauses: dict[int, Pauses] | None = None,
 ) -> dict[int, Streak]:
-    """After new activity (inside its unit of work): recompute these members' runs, keep them, return the streaks."""
-    pauses = await cohort_pauses(session, {m.cohort_id for m in members})
+    """After new activity (inside its unit of work): recompute these members' runs, keep them, return the streaks.
+    `pauses` by cohort, when the caller read them in this unit of work already."""
+    if pauses is None:
+        pauses = await cohort_pauses(session, {m.cohort_id for m in members})
     runs = await recompute(session, members, pauses, now, days)
     await store(session, members, runs, pauses, now)
     return {

@@ -220,7 +220,7 @@ class SubmissionService:
             except IntegrityError:
                 raise Conflict("You submitted twice at the same moment; the first one counts. Try again.") from None
             zone = await zone_of(session, request.guild_id, request.user_id, cohort.timezone)
-            await refresh(session, [Member(membership.id, cohort.id, zone)], now)
+            await refresh(session, [Member(membership.id, cohort.id, zone)], now, pauses={cohort.id: list(view.pauses)})
             review_message = owe(
                 session,
                 self._clock,
