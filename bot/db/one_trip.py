@@ -1,7 +1,19 @@
-"""SQLAlchemy's aiosqlite adapter with one trip to the connection's thread per statement instead of four."""
+"""SQLAlchemy's aiosqlite adapter: what SQLite answers without waiting runs on the event loop, the rest in one trip.
+
+aiosqlite runs every call on the connection's own thread and hands each result back through the event loop's
+self-pipe. For the small indexed statements of a command that hand-off costs several times the statement: two
+context switches, a pipe write and an epoll wake-up, and the GIL changing hands (under fifty interactions at once,
+a fifth of the process's CPU was system time). A statement that cannot wait for another connection runs right
+here instead: every read (in WAL mode a reader works from its snapshot and never waits for a writer), a
+deferred `BEGIN`, a rollback, and anything in a transaction that already holds the write lock. What may wait
+for the lock (`BEGIN IMMEDIATE`, a write outside such a transaction) and `COMMIT` (which may checkpoint the WAL)
+still go to the thread, so a busy database never stalls the event loop; there, the whole statement is one
+function (SQLAlchemy's own adapter awaited the thread four times per statement: cursor, execute, fetch, close).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections import deque
 from typing import Any
@@ -16,6 +28,8 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
 
 Outcome = tuple[Any, list[Any], int | None, int]
 """What a statement left: its description, its rows, lastrowid and rowcount (as SQLAlchemy's adapter keeps them)."""
+
+TAKES_THE_WRITE_LOCK = "BEGIN IMMEDIATE"
 
 
 def _execute(connection: sqlite3.Connection, operation: str, parameters: Any) -> Outcome:
@@ -38,12 +52,14 @@ def _executemany(connection: sqlite3.Connection, operation: str, parameters: Any
         cursor.close()
 
 
-class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
-    """SQLAlchemy's adapter awaits aiosqlite four times per statement (open a cursor, execute, fetch, close), and
-    each await is a future resolved from aiosqlite's thread through the event loop's self-pipe: about a third of a
-    cheap command's CPU. Here the whole statement runs as one function on that thread, through the same queue that
-    aiosqlite's own calls use (`Connection._execute`, private, as the adapter's `_conn` and `_tx` are)."""
+def never_waits(operation: str, write_locked: bool) -> bool:
+    """Whether SQLite runs `operation` without waiting for another connection's lock."""
+    if write_locked:
+        return True
+    return operation == "BEGIN" or operation.lstrip()[:6].upper() == "SELECT"
 
+
+class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
     __slots__ = ()
 
     def execute(self, operation: Any, parameters: Any = None) -> Any:
@@ -54,19 +70,49 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 
     def _run(self, function: Any, operation: Any, parameters: Any) -> None:
         connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
+        adapted: OneTripConnection = self._adapt_connection  # type: ignore[assignment]
         try:
-            outcome = self.await_(connection._execute(function, connection._conn, operation, parameters))
+            if never_waits(operation, adapted.write_locked):
+                outcome = adapted.here(function, connection._conn, operation, parameters)
+            else:
+                # Through the queue that aiosqlite's own calls use (`_execute`, private, as the adapter's `_conn`).
+                outcome = self.await_(connection._execute(function, connection._conn, operation, parameters))
+                adapted.write_locked = operation == TAKES_THE_WRITE_LOCK
         except Exception as error:
-            self._adapt_connection._handle_exception(error)
+            adapted._handle_exception(error)
         self.description, rows, self.lastrowid, self.rowcount = outcome
         self._rows = deque(rows)
 
 
 class OneTripConnection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ()
+    __slots__ = ("write_locked",)
+
+    def __init__(self, dbapi: Any, connection: aiosqlite.Connection) -> None:
+        super().__init__(dbapi, connection)
+        self.write_locked = False
+        """Inside a transaction that began with `BEGIN IMMEDIATE`: nothing in it waits for a lock any more."""
+
+    def here(self, function: Any, *arguments: Any) -> Any:
+        """Run `function` on the event loop's thread, handing SQLAlchemy the awaitable it expects of an async driver."""
+        done = asyncio.get_running_loop().create_future()
+        done.set_result(function(*arguments))
+        return self.await_(done)
 
     def cursor(self, server_side: bool = False) -> AsyncAdapt_aiosqlite_cursor:
         return AsyncAdapt_aiosqlite_ss_cursor(self) if server_side else OneTripCursor(self)
+
+    def rollback(self) -> None:
+        self.write_locked = False  # a rollback releases the lock at once: it never waits
+        try:
+            self.here(self._connection._conn.rollback)
+        except Exception as error:
+            self._handle_exception(error)
+
+    def commit(self) -> None:
+        try:
+            super().commit()  # on the thread: committing may checkpoint the WAL
+        finally:
+            self.write_locked = False
 
 
 class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
@@ -76,4 +122,6 @@ class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
         super().__init__(aiosqlite, sqlite3)
 
     def connect(self, *arg: Any, **kw: Any) -> OneTripConnection:
+        # The loop's thread runs statements too (see above): aiosqlite's thread and it take turns, never at once.
+        kw["check_same_thread"] = False
         return OneTripConnection(self, super().connect(*arg, **kw)._connection)
