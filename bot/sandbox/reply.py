@@ -10,7 +10,7 @@ from .errors import ApiError
 from .interactions import DEFERRED_MESSAGE, DEFERRED_UPDATE, InteractionRecord
 from .limits import walk_components
 from .records import Message, StoredAttachment
-from .waiting import Notifier
+from .waiting import SANDBOX_ONLY_RECHECK, Notifier
 
 TEXT_INPUT = 4
 # Modal inputs answered with a list (string select, checkbox group) or one value, with its empty form
@@ -127,9 +127,11 @@ class Reply:
         """Wait for the initial response (or a refusal); with `settle`, also for the content after a deferral."""
         limit = within or self._timeout
         record = self.record
-        await self._notifier.until(lambda: self.responded or record.errors, limit, self._describe("a response"))
+        await self._notifier.until(lambda: self.responded or record.errors, limit, self._describe("a response"),
+                                   recheck=SANDBOX_ONLY_RECHECK)
         if settle and self.deferred and not record.errors:
-            await self._notifier.until(self._settled, limit, self._describe("a followup or edit after the deferral"))
+            await self._notifier.until(self._settled, limit, self._describe("a followup or edit after the deferral"),
+                                       recheck=SANDBOX_ONLY_RECHECK)
         if settle:
             for hook in self._settle_hooks:
                 await hook(record.id)
@@ -139,7 +141,8 @@ class Reply:
         def enough() -> bool:
             return len(self.record.followups) >= count or bool(self.record.errors)
 
-        await self._notifier.until(enough, within or self._timeout, self._describe(f"{count} followup(s)"))
+        await self._notifier.until(enough, within or self._timeout, self._describe(f"{count} followup(s)"),
+                                   recheck=SANDBOX_ONLY_RECHECK)
         return self.record.followups
 
     def _settled(self) -> bool:

@@ -11,6 +11,9 @@ from .errors import SandboxError
 
 T = TypeVar("T")
 RECHECK = 0.01
+"""How often a predicate that may read the bot's state (which never bumps) is checked again."""
+SANDBOX_ONLY_RECHECK = 0.1
+"""The same for a predicate over the sandbox's state alone (bumped on every change): only a safety net."""
 
 
 class Notifier:
@@ -22,8 +25,11 @@ class Notifier:
     def bump(self) -> None:
         self._changed.set()
 
-    async def until(self, predicate: Callable[[], T], within: float, what: str) -> T:
-        """Return predicate()'s first truthy value; SandboxError naming `what` after `within` seconds."""
+    async def until(self, predicate: Callable[[], T], within: float, what: str, *, recheck: float = RECHECK) -> T:
+        """Return predicate()'s first truthy value; SandboxError naming `what` after `within` seconds.
+
+        A predicate over the sandbox's own state only may pass a longer `recheck`: every change to that state bumps,
+        and fifty waiters re-checking every 10 ms cost the process more than the answers they wait for."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
         while not (result := predicate()):
@@ -32,7 +38,7 @@ class Notifier:
                 raise SandboxError(f"timed out after {within:g}s waiting for {what}")
             # Clearing right after a failed check is safe: nothing can run between the two.
             self._changed.clear()
-            # Also re-check every RECHECK seconds: predicates may read the bot's state, which never bumps.
+            # Also re-check every `recheck` seconds: predicates may read the bot's state, which never bumps.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), min(remaining, RECHECK))
+                await asyncio.wait_for(self._changed.wait(), min(remaining, recheck))
         return result
