@@ -24,6 +24,7 @@ from bot.db.migrate import upgrade_to_head
 from bot.db.models import BotState
 from bot.discord_port import BotDiscordPort
 from bot.interaction_errors import CohortTree
+from bot.memory import freeze_what_start_built
 from bot.roadmap_worker import RoadmapChecker
 from bot.schedule.reminder_runner import ReminderRunner
 from bot.schedule.runner import ScheduleRunner
@@ -101,6 +102,7 @@ class CohortBot(commands.Bot):
         guild_ready_timeout: float = 2.0,
         metrics: Metrics | None = None,
         pace_starts: bool = False,
+        freeze_start: bool = False,
         **sharding: Any,
     ) -> None:
         self.metrics = metrics or Metrics()
@@ -125,6 +127,8 @@ class CohortBot(commands.Bot):
         self.commands_synced = False
         self.catch_up: asyncio.Task[None] | None = None
         self.pace_starts = pace_starts
+        self.freeze_start = freeze_start
+        """`python -m bot run`: once caught up, leave start-up's objects out of garbage collection (bot/memory.py)."""
         """`python -m bot run`: back off a crash loop and mind the daily identify budget (bot/start_guard.py)."""
         self.max_concurrency = 1
         """Discord's identify buckets (from GET /gateway/bot); sharded processes take turns per bucket."""
@@ -203,6 +207,8 @@ class CohortBot(commands.Bot):
         await self.runner.settle()
         await self.outbox.settle()
         await self.reminder_runner.run_logged()
+        if self.freeze_start:
+            freeze_what_start_built()
 
     async def close(self) -> None:
         services: Services | None = getattr(self, "services", None)

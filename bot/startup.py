@@ -92,7 +92,7 @@ async def _attempts(settings: Settings, token: str, metrics: Metrics, current: C
     while True:
         attempt += 1
         delay = next(delays)
-        current.bot = make_bot(settings, metrics=metrics, pace_starts=True)
+        current.bot = make_bot(settings, metrics=metrics, pace_starts=True, freeze_start=True)
         try:
             await _run_until_stopped(current.bot, token, stop)
             return 0

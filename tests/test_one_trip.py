@@ -1,4 +1,4 @@
-"""The SQLite adapter: statements that cannot wait run on the event loop's thread; a wait for the lock never stalls it."""
+"""The SQLite adapter: what cannot wait runs on the event loop's thread; a wait for the lock never stalls it."""
 
 from __future__ import annotations
 
@@ -71,7 +71,9 @@ async def test_reads_and_writes_under_the_lock_run_here_and_what_may_wait_on_the
     ]
 
 
-async def test_a_writer_waiting_for_another_process_leaves_the_event_loop_free(engine: AsyncEngine, tmp_path: Path) -> None:
+async def test_a_writer_waiting_for_another_process_leaves_the_event_loop_free(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
     sessions = session_factory(engine)
     other = sqlite3.connect(tmp_path / "bot.db", isolation_level=None)  # another process, holding the write lock
     other.execute("BEGIN IMMEDIATE")
