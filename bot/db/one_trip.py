@@ -87,7 +87,7 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 class OneTripConnection(AsyncAdapt_aiosqlite_connection):
     __slots__ = ("write_locked",)
 
-    def __init__(self, dbapi: Any, connection: aiosqlite.Connection) -> None:
+    def __init__(self, dbapi: Any, connection: Any) -> None:
         super().__init__(dbapi, connection)
         self.write_locked = False
         """Inside a transaction that began with `BEGIN IMMEDIATE`: nothing in it waits for a lock any more."""
