@@ -231,6 +231,8 @@ class Membership(Base):
     __table_args__ = (
         UniqueConstraint("cohort_id", "user_id"),
         Index("ix_memberships_guild_user", "guild_id", "user_id"),
+        # The board by approved checkpoints: its top in index order, a member's place by counting those ahead.
+        Index("ix_memberships_cohort_status_approved", "cohort_id", "status", "approved"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -241,6 +243,8 @@ class Membership(Base):
     status: Mapped[MembershipStatus] = mapped_column(_enum(MembershipStatus, "membership_status"))
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime())
     left_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    approved: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Approved checkpoints, kept as moderators approve them (an approval is final: no later version replaces it)."""
 
 
 class Submission(Base):
@@ -249,7 +253,7 @@ class Submission(Base):
     __tablename__ = "submissions"
     __table_args__ = (
         UniqueConstraint("membership_id", "week"),
-        # Covers a board by approved checkpoints: counted from the index alone, without the table's pages.
+        # A cohort's submissions (stats, the roster, peer review's sweeps), by status from the index alone.
         Index("ix_submissions_cohort_status_membership", "cohort_id", "status", "membership_id"),
     )
 

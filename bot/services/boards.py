@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Integer, Select, String, Subquery, and_, bindparam, func, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot.db.models import (
     DailyStreak,
@@ -22,8 +23,6 @@ from bot.db.models import (
     MembershipStatus,
     PeerAssignment,
     PeerReview,
-    Submission,
-    SubmissionStatus,
 )
 from bot.db.types import UTCDateTime
 from bot.services.activity import Pauses
@@ -144,12 +143,7 @@ def _ranked(things: Subquery) -> Select[Any]:
     return select(ranked).where(or_(ranked.c.place <= bindparam("size", type_=Integer), ranked.c.user_id == _USER))
 
 
-# By approved checkpoints, counted once from the (cohort, status, membership) index; by peer reviews given.
-_APPROVED = _ranked(
-    select(Submission.membership_id.label("member"))
-    .where(Submission.cohort_id == _COHORT, Submission.status == SubmissionStatus.APPROVED)
-    .subquery()
-)
+# By peer reviews given, counted per reviewer.
 _REVIEWS_GIVEN = _ranked(
     select(PeerAssignment.reviewer_id.label("member"))
     .join(PeerReview, PeerReview.assignment_id == PeerAssignment.id)
@@ -160,10 +154,37 @@ _NAME = select(Membership.display_name).where(
     Membership.cohort_id == _COHORT, Membership.user_id == _USER, Membership.status == MembershipStatus.ACTIVE
 )
 
+# By approved checkpoints, as each membership keeps them: along the (cohort, status, approved) index, the top in
+# order (every member tied with the last place included) and the caller with a count of those ahead.
+_IN_COHORT = (Membership.cohort_id == _COHORT) & (Membership.status == MembershipStatus.ACTIVE)
+_APPROVED_LAST = (
+    select(Membership.approved).where(_IN_COHORT, Membership.approved > 0)
+    .order_by(Membership.approved.desc()).offset(bindparam("last_place", type_=Integer)).limit(1)
+    .scalar_subquery()
+)
+_APPROVED_TOP = select(Membership.user_id, Membership.display_name, Membership.approved).where(
+    _IN_COHORT, Membership.approved > 0, or_(_APPROVED_LAST.is_(None), Membership.approved >= _APPROVED_LAST)
+)
+_AHEAD = aliased(Membership)
+_APPROVED_MINE = select(
+    Membership.display_name,
+    Membership.approved,
+    select(func.count()).select_from(_AHEAD).where(
+        _AHEAD.cohort_id == Membership.cohort_id, _AHEAD.status == MembershipStatus.ACTIVE,
+        _AHEAD.approved > Membership.approved,
+    ).scalar_subquery(),
+).where(_IN_COHORT, Membership.user_id == _USER)
+
 
 async def approved_board(session: AsyncSession, cohort_id: int, user_id: int, size: int) -> Board:
-    """By approved checkpoints, ranked by the database."""
-    return await _counted_board(session, _APPROVED, cohort_id, user_id, size)
+    """By approved checkpoints: the same few index reads for a cohort of 10 or of 1,000."""
+    params = {"cohort_id": cohort_id, "user_id": user_id, "last_place": size - 1}
+    candidates = [Entry(member, name, n, 0) for member, name, n in await session.execute(_APPROVED_TOP, params)]
+    mine = (await session.execute(_APPROVED_MINE, params)).first()
+    if mine is None:
+        return Board(candidates, None, 0)
+    name, approved, ahead = mine
+    return Board(candidates, Entry(user_id, name, approved, 0), ahead)
 
 
 async def reviews_board(session: AsyncSession, cohort_id: int, user_id: int, size: int) -> Board:

@@ -190,7 +190,7 @@ class MyDataService:
                     update(Membership)
                     .where(Membership.id == membership.id)
                     .values(user_id=-membership.id, display_name=ERASED_NAME, status=MembershipStatus.LEFT,
-                            left_at=membership.left_at or self._clock.now())
+                            left_at=membership.left_at or self._clock.now(), approved=0)
                 )
         return ErasureReport(
             checkins=checkins,

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from urllib.parse import urlparse
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -45,6 +45,10 @@ DECISION_NOTICE = "decision_notice"
 """Outbox: tell the learner about a decision (payload: review_id)."""
 APPROVAL = "approval"
 """Outbox: run the approval listeners, e.g. the tier check (payload: a CheckpointApproved)."""
+
+_COUNT_APPROVAL = (
+    update(Membership).where(Membership.id == bindparam("membership")).values(approved=Membership.approved + 1)
+)
 
 
 @dataclass(frozen=True)
@@ -374,6 +378,9 @@ class SubmissionService:
                 SubmissionStatus.APPROVED if decision is ReviewDecision.APPROVED else SubmissionStatus.CHANGES_REQUESTED
             )
             submission.updated_at = now
+            if decision is ReviewDecision.APPROVED:
+                # Kept for the board by approved checkpoints; in SQL, so two approvals at once both count.
+                await session.execute(_COUNT_APPROVAL, {"membership": membership.id})
             try:
                 await session.flush()
             except IntegrityError:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.clock import ManualClock
 from bot.db.models import (
@@ -24,6 +25,7 @@ from tests.e2e.helpers import (
     db_rows,
     decide_latest,
     guild_command,
+    reviews,
     statements,
     submit,
 )
@@ -318,6 +320,39 @@ async def test_leaderboard_by_approved_checkpoints_shares_ranks_on_ties(
         "",
         f"You: #3 <@{alan.id}> — 0 approved checkpoints",
     ]
+
+
+async def test_the_approved_count_follows_approvals_sent_back_work_two_at_once_and_erasure(
+    sandbox: Sandbox, server: StudyServer, running: RunningBot, clock: ManualClock, ada: Member
+) -> None:
+    grace = server.learners[1]
+    clock.set(WEEK_1 + timedelta(weeks=2, days=1))  # three weeks open
+    await submit(sandbox, ada, 1)
+    await decide_latest(sandbox, server, approve=False)  # sent back: not counted
+    assert await approved_of(running) == {ada.id: 0, grace.id: 0, server.learners[2].id: 0}
+    await submit(sandbox, ada, 1)
+    await decide_latest(sandbox, server, approve=True)  # the second version approved: counted once
+    await submit(sandbox, ada, 2)
+    await submit(sandbox, ada, 3)
+    week_2, week_3 = [m for m in reviews(sandbox, server) if m.components][-2:]
+    clicks = await asyncio.gather(  # two moderators, the same learner, the same instant
+        sandbox.click(week_2, "Approve", user=server.moderator), sandbox.click(week_3, "Approve", user=server.moderator)
+    )
+    assert [c.errors for c in clicks] == [[], []]
+    assert (await approved_of(running))[ada.id] == 3
+    board = await sandbox.slash("leaderboard", user=grace, by="approved")
+    assert lines(board)[2] == f"#1 <@{ada.id}> — 3 approved checkpoints"
+
+    prompt = await sandbox.slash("mydata erase", user=ada)
+    await sandbox.click(prompt, "Erase my data", user=ada)
+    assert ada.id not in await approved_of(running)
+    async with running.bot.sessions() as session:
+        assert await session.scalar(select(func.max(Membership.approved))) == 0
+
+
+async def approved_of(running: RunningBot) -> dict[int, int]:
+    async with running.bot.sessions() as session:
+        return dict((await session.execute(select(Membership.user_id, Membership.approved))).tuples().all())
 
 
 async def test_leaderboard_for_a_named_cohort_tells_an_outsider_they_are_not_in_it(

@@ -231,6 +231,9 @@ async def test_the_approved_board_counts_only_approved_checkpoints_of_active_mem
                     cohort_id=cohort_id, membership_id=membership_id, week=week, status=status, current_version=1,
                     created_at=clock_now(running), updated_at=clock_now(running)))
             scores[user_id] = (statuses.count(SubmissionStatus.APPROVED), 0, name)
+            # As a moderator's approval keeps it (the flow itself: test_the_approved_count_follows_approvals).
+            await session.execute(update(Membership).where(Membership.id == membership_id)
+                                  .values(approved=scores[user_id][0]))
         gone = found[-1].user_id
         await session.execute(update(Membership).where(Membership.user_id == gone).values(status=MembershipStatus.LEFT))
         del scores[gone]
