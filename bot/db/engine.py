@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from bot.db.one_trip import OneTripDBAPI
+from bot.db.one_trip import OneTripConnection, OneTripDBAPI
 
 WRITES = "cohort_bot_writes"
 """Execution option marking the connections of units of work that write (see `Sessions.begin`)."""
@@ -60,8 +60,14 @@ def _sqlite_connect(dbapi_connection: DBAPIConnection, _record: object) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
+    mode = cursor.fetchone()
+    in_wal = mode is not None and str(mode[0]).lower() == "wal"  # not for an in-memory database
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    if in_wal and isinstance(dbapi_connection, OneTripConnection):
+        # Commits run on the event loop; the checkpoint a commit would start runs on the thread (one_trip.py).
+        cursor.execute("PRAGMA wal_autocheckpoint=0")
+        dbapi_connection.in_wal = True
     cursor.close()
 
 
