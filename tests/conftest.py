@@ -109,6 +109,17 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
         await engine.dispose()
 
 
+@pytest_asyncio.fixture
+async def sqlite_engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    """A migrated SQLite file alone, for what only SQLite has (its locks, its adapter)."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/bot.db")
+    try:
+        await upgrade_to_head(engine)
+        yield engine
+    finally:
+        await engine.dispose()
+
+
 @pytest.fixture
 def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """The bot's session factory on the migrated `engine`."""

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest_asyncio
 from sqlalchemy import event, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -17,16 +15,6 @@ from bot.db.migrate import upgrade_to_head
 from bot.db.models import BotState
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-@pytest_asyncio.fixture
-async def sqlite_engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/bot.db")
-    try:
-        await upgrade_to_head(engine)
-        yield engine
-    finally:
-        await engine.dispose()
 
 
 async def counter(sessions: Sessions) -> int:

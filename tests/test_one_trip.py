@@ -5,33 +5,21 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db import one_trip
-from bot.db.engine import create_engine, session_factory
-from bot.db.migrate import upgrade_to_head
+from bot.db.engine import session_factory
 from bot.db.models import BotState
 from bot.db.one_trip import never_waits
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-@pytest_asyncio.fixture
-async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/bot.db")
-    try:
-        await upgrade_to_head(engine)
-        yield engine
-    finally:
-        await engine.dispose()
 
 
 @contextmanager
@@ -53,9 +41,9 @@ def threads_of_statements(engine: AsyncEngine) -> Iterator[list[tuple[str, bool]
         event.remove(engine.sync_engine, "checkout", on_checkout)
 
 
-async def test_reads_and_writes_run_here_while_the_write_lock_is_free(engine: AsyncEngine) -> None:
-    sessions = session_factory(engine)
-    with threads_of_statements(engine) as seen:
+async def test_reads_and_writes_run_here_while_the_write_lock_is_free(sqlite_engine: AsyncEngine) -> None:
+    sessions = session_factory(sqlite_engine)
+    with threads_of_statements(sqlite_engine) as seen:
         async with sessions() as session:
             await session.scalar(select(BotState.value).where(BotState.key == "x"))
         async with sessions.begin() as session:
@@ -73,9 +61,9 @@ async def test_reads_and_writes_run_here_while_the_write_lock_is_free(engine: As
 
 
 async def test_a_writer_waiting_for_another_process_leaves_the_event_loop_free(
-    engine: AsyncEngine, tmp_path: Path
+    sqlite_engine: AsyncEngine, tmp_path: Path
 ) -> None:
-    sessions = session_factory(engine)
+    sessions = session_factory(sqlite_engine)
     other = sqlite3.connect(tmp_path / "bot.db", isolation_level=None)  # another process, holding the write lock
     other.execute("BEGIN IMMEDIATE")
     other.execute("INSERT INTO bot_state (key, value, updated_at) VALUES ('other', '1', '2026-03-02 09:00:00')")
@@ -93,7 +81,7 @@ async def test_a_writer_waiting_for_another_process_leaves_the_event_loop_free(
 
     ticker = asyncio.create_task(tick())
     writer = asyncio.create_task(write())
-    watching = threads_of_statements(engine)
+    watching = threads_of_statements(sqlite_engine)
     seen = watching.__enter__()
     try:
         await asyncio.sleep(0.5)
@@ -113,15 +101,17 @@ async def test_a_writer_waiting_for_another_process_leaves_the_event_loop_free(
         assert set((await session.scalars(select(BotState.key))).all()) >= {"other", "mine"}
 
 
-async def test_a_failed_write_under_the_lock_rolls_back_and_the_next_writer_waits_again(engine: AsyncEngine) -> None:
-    sessions = session_factory(engine)
+async def test_a_failed_write_under_the_lock_rolls_back_and_the_next_writer_takes_it_again(
+    sqlite_engine: AsyncEngine,
+) -> None:
+    sessions = session_factory(sqlite_engine)
     with pytest.raises(Exception, match="UNIQUE"):
         async with sessions.begin() as session:
             session.add(BotState(key="dup", value="1", updated_at=NOW))
             await session.flush()
             session.add(BotState(key="dup", value="2", updated_at=NOW))
             await session.flush()
-    with threads_of_statements(engine) as seen:
+    with threads_of_statements(sqlite_engine) as seen:
         async with sessions.begin() as session:
             session.add(BotState(key="dup", value="3", updated_at=NOW))
     assert [on_loop for statement, on_loop in seen if statement.startswith("BEGIN")] == [True]
@@ -130,13 +120,13 @@ async def test_a_failed_write_under_the_lock_rolls_back_and_the_next_writer_wait
 
 
 async def test_the_log_is_checkpointed_on_the_thread_every_so_many_commits(
-    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+    sqlite_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(one_trip, "COMMITS_PER_CHECKPOINT", 3)
-    sessions = session_factory(engine)
-    async with engine.connect() as connection:  # SQLite's own checkpoint, which a commit would run, is off
+    sessions = session_factory(sqlite_engine)
+    async with sqlite_engine.connect() as connection:  # SQLite's own checkpoint, which a commit would run, is off
         assert (await connection.exec_driver_sql("PRAGMA wal_autocheckpoint")).scalar() == 0
-    with threads_of_statements(engine) as seen:
+    with threads_of_statements(sqlite_engine) as seen:
         for k in range(6):
             async with sessions.begin() as session:
                 session.add(BotState(key=f"k{k}", value="1", updated_at=NOW))
