@@ -17,6 +17,7 @@ own adapter awaited the thread four times per statement: cursor, execute, fetch,
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from collections import deque
 from typing import Any
@@ -31,6 +32,8 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
 
 Outcome = tuple[Any, list[Any], int | None, int]
 """What a statement left: its description, its rows, lastrowid and rowcount (as SQLAlchemy's adapter keeps them)."""
+
+log = logging.getLogger(__name__)
 
 TAKES_THE_WRITE_LOCK = "BEGIN IMMEDIATE"
 COMMITS_PER_CHECKPOINT = 100
@@ -146,14 +149,17 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
                 super().commit()  # a rollback journal's commit waits for readers: on the thread
                 return
             self.here(self._connection._conn.commit)
-            dbapi: OneTripDBAPI = self.dbapi
-            dbapi.commits += 1
-            if dbapi.commits % COMMITS_PER_CHECKPOINT == 0:
-                self.on_thread(_execute, CHECKPOINT, None)
         except Exception as error:
             self._handle_exception(error)
         finally:
             self.write_locked = False
+        dbapi: OneTripDBAPI = self.dbapi
+        dbapi.commits += 1
+        if dbapi.commits % COMMITS_PER_CHECKPOINT == 0:
+            try:
+                self.on_thread(_execute, CHECKPOINT, None)
+            except sqlite3.Error as error:  # the commit stands: the next checkpoint copies what this one could not
+                log.warning("could not checkpoint the SQLite log: %s", error)
 
 
 class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
