@@ -127,9 +127,9 @@ class CohortBot(commands.Bot):
         self.commands_synced = False
         self.catch_up: asyncio.Task[None] | None = None
         self.pace_starts = pace_starts
+        """`python -m bot run`: back off a crash loop and mind the daily identify budget (bot/start_guard.py)."""
         self.freeze_start = freeze_start
         """`python -m bot run`: once caught up, leave start-up's objects out of garbage collection (bot/memory.py)."""
-        """`python -m bot run`: back off a crash loop and mind the daily identify budget (bot/start_guard.py)."""
         self.max_concurrency = 1
         """Discord's identify buckets (from GET /gateway/bot); sharded processes take turns per bucket."""
 
