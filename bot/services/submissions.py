@@ -46,6 +46,12 @@ DECISION_NOTICE = "decision_notice"
 APPROVAL = "approval"
 """Outbox: run the approval listeners, e.g. the tier check (payload: a CheckpointApproved)."""
 
+_LOCK_LEARNER = (
+    select(Membership.id)
+    .where(Membership.id == select(Submission.membership_id).where(Submission.id == bindparam("submission"))
+           .scalar_subquery())
+    .with_for_update()
+)
 _COUNT_APPROVAL = (
     update(Membership).where(Membership.id == bindparam("membership")).values(approved=Membership.approved + 1)
 )
@@ -342,6 +348,10 @@ class SubmissionService:
             raise InvalidInput(f"Feedback can be at most {MAX_FEEDBACK} characters.")
         now = self._clock.now()
         async with self._sessions.begin() as session:
+            # The learner's membership is locked first, as everywhere (then the submission): an approval adds to
+            # its count, and a resubmission or an erasure holding it while waiting for the submission must not
+            # meet a decision holding the submission while waiting for it.
+            await session.execute(_LOCK_LEARNER, {"submission": submission_id})
             submission = await session.scalar(
                 select(Submission).where(Submission.id == submission_id).with_for_update()
             )
@@ -378,13 +388,15 @@ class SubmissionService:
                 SubmissionStatus.APPROVED if decision is ReviewDecision.APPROVED else SubmissionStatus.CHANGES_REQUESTED
             )
             submission.updated_at = now
-            if decision is ReviewDecision.APPROVED:
-                # Kept for the board by approved checkpoints; in SQL, so two approvals at once both count.
-                await session.execute(_COUNT_APPROVAL, {"membership": membership.id})
             try:
                 await session.flush()
             except IntegrityError:
                 raise Conflict("Another moderator decided this one a moment ago.") from None
+            if decision is ReviewDecision.APPROVED:
+                # Kept for the board by approved checkpoints (after the decision is known to stand); in SQL, so
+                # two approvals of one learner at once both count.
+                await session.execute(_COUNT_APPROVAL, {"membership": membership.id},
+                                      execution_options={"synchronize_session": False})
             # The learner's lane: the tier check runs before the notice, both after earlier decisions.
             lane = learner_lane(guild_id, membership.user_id)
             owed = []
