@@ -15,6 +15,7 @@ import asyncio
 import contextvars
 import logging
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -87,6 +88,8 @@ class InteractionMonitor:
         self._watchers: set[asyncio.Task[None]] = set()
         self._started: list[asyncio.Future[Any]] | None = None
         """The tasks created while an interaction is being parsed (None between parses)."""
+        self._loops: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
+        """Loops whose task factory this monitor wraps: once each, whatever wraps it later (another bot's)."""
 
     def install(self, client: discord.Client) -> None:
         """Wrap the client's INTERACTION_CREATE parser (discord.py 2.7's one entry for every interaction)."""
@@ -114,9 +117,10 @@ class InteractionMonitor:
 
     def _collect_tasks(self, loop: asyncio.AbstractEventLoop) -> None:
         """Wrap the loop's task factory (once per loop) so a task created during a parse is noted."""
-        previous = loop.get_task_factory()
-        if getattr(previous, "monitor", None) is self:
+        if loop in self._loops:
             return
+        self._loops.add(loop)
+        previous = loop.get_task_factory()
 
         def factory(loop: asyncio.AbstractEventLoop, coro: Any, **options: Any) -> asyncio.Future[Any]:
             task = previous(loop, coro, **options) if previous else asyncio.Task(coro, loop=loop, **options)
@@ -124,7 +128,6 @@ class InteractionMonitor:
                 self._started.append(task)
             return task
 
-        factory.monitor = self  # type: ignore[attr-defined]
         loop.set_task_factory(factory)
 
     def on_response(self, family: str, status: int) -> None:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 
 from bot.startup import MAX_RETRY, retry_delays
 from bot.telemetry.discord_http import route_family
-from bot.telemetry.interactions import command_label
+from bot.telemetry.interactions import InteractionMonitor, command_label
+from bot.telemetry.metrics import Metrics
 
 IDENTIFY_BUDGET_PER_DAY = 1000
 SUB = {"type": 1, "name": "c", "options": [{"type": 4, "name": "n", "value": 5}]}
@@ -54,3 +57,29 @@ def test_retries_back_off_to_a_pace_within_the_daily_identify_budget() -> None:
     assert max(delays) == MAX_RETRY
     # Each attempt identifies at most once; a whole day of failures at the slowest pace stays well inside.
     assert timedelta(days=1) / timedelta(seconds=MAX_RETRY) < IDENTIFY_BUDGET_PER_DAY / 2
+
+
+async def test_two_bots_in_one_loop_each_note_their_own_handlers_and_wrap_the_task_factory_once() -> None:
+    loop = asyncio.get_running_loop()
+    started: list[asyncio.Task[None]] = []
+
+    def handle(_data: dict) -> None:  # what discord.py's parser does: start the handler as a task
+        started.append(loop.create_task(asyncio.sleep(0)))
+
+    monitors = [InteractionMonitor(Metrics()) for _ in range(2)]
+    parsers = []
+    for monitor in monitors:
+        client = SimpleNamespace(_connection=SimpleNamespace(parsers={"INTERACTION_CREATE": handle}))
+        monitor.install(client)  # type: ignore[arg-type]
+        parsers.append(client._connection.parsers["INTERACTION_CREATE"])
+    data = {"type": 2, "data": {"name": "ping"}}
+    parsers[0](data)
+    parsers[1](data)
+    factory = loop.get_task_factory()
+    for k in range(20):
+        parsers[k % 2](data)
+    assert loop.get_task_factory() is factory  # wrapped once per monitor, not once per interaction
+    watchers = [w for m in monitors for w in m._watchers]
+    assert len(watchers) == 22 and len(started) == 22
+    await asyncio.gather(*started, *watchers)
+    loop.set_task_factory(None)
