@@ -173,8 +173,10 @@ async def start_profiler(process: Child, phase: str) -> asyncio.subprocess.Proce
 
 
 async def run_phase(name: str, calls: int, in_flight: int, inject: Callable[[int], Awaitable[Reply]],
-                    ok: Callable[[int, Reply], str | None], process: Child) -> Phase:
-    """`calls` interactions with `in_flight` of them outstanding at every moment."""
+                    ok: Callable[[int, Reply], str | None], process: Child,
+                    ready: Callable[[int], Awaitable[None]] | None = None) -> Phase:
+    """`calls` interactions with `in_flight` of them outstanding at every moment; interaction i waits for `ready(i)`
+    (the same person's previous step) before its clock starts, as a person sends the next command only then."""
     phase = Phase(name)
     queue = iter(range(calls))
     sampling = True
@@ -186,6 +188,8 @@ async def run_phase(name: str, calls: int, in_flight: int, inject: Callable[[int
 
     async def worker() -> None:
         for i in queue:
+            if ready is not None:
+                await ready(i)
             started = time.monotonic()
             try:
                 reply = await asyncio.wait_for(inject(i), STUCK_AFTER)
@@ -352,10 +356,12 @@ async def deadline_rush(sb: Sandbox, rush: list[Member], board: list[Member], fl
     # Join, submit and check-in of one newcomer must come in order: each step waits for that person's previous one.
     done = [asyncio.Event() for _ in steps]
 
+    async def ready(i: int) -> None:
+        if steps[i][0] in ("submit", "checkin"):
+            await done[i - 1].wait()
+
     async def inject(i: int) -> Reply:
         kind, member = steps[i]
-        if kind in ("submit", "checkin"):
-            await done[i - 1].wait()
         try:
             if kind == "join":
                 return await sb.slash("join", user=member, cohort=BIG)
@@ -374,7 +380,7 @@ async def deadline_rush(sb: Sandbox, rush: list[Member], board: list[Member], fl
         return None if said.startswith(expected[steps[i][0]]) else f"{steps[i][0]} answered {said[:120]!r}"
 
     return await run_phase(f"deadline rush ({len(rush)} × join, submit, checkin + a `/leaderboard`)", len(steps),
-                           flight, inject, ok, bot)
+                           flight, inject, ok, bot, ready)
 
 
 def render(columns: dict[str, list[Phase]]) -> str:
