@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
@@ -134,12 +134,38 @@ def card_facts(progress: Progress) -> CardFacts:
     )
 
 
+@dataclass(frozen=True, eq=False)
+class DayBoxes(Mapping[date, Box]):
+    """Each heatmap day's box, worked out when asked: drawing needs only the first (a dict of every day cost more
+    than drawing them)."""
+
+    first: date
+    count: int
+    left: int
+    top: int
+    size: int
+    step: int
+
+    def __getitem__(self, day: date) -> Box:
+        offset = (day - self.first).days
+        if not 0 <= offset < self.count:
+            raise KeyError(day)
+        x, y = self.left + offset // 7 * self.step, self.top + offset % 7 * self.step
+        return x, y, x + self.size, y + self.size
+
+    def __iter__(self) -> Iterator[date]:
+        return (self.first + timedelta(days=offset) for offset in range(self.count))
+
+    def __len__(self) -> int:
+        return self.count
+
+
 @dataclass(frozen=True)
 class CardLayout:
     """Where everything goes; the renderer draws from it and tests read colours at its cells."""
 
     cells: tuple[Box, ...]
-    days: dict[date, Box]
+    days: DayBoxes
     first_day: date
     """The heatmap's first day: the cohort's first, unless older weeks had to give way."""
     strip_top: int
@@ -171,12 +197,7 @@ def layout(facts: CardFacts) -> CardLayout:
     first = facts.start + timedelta(days=7 * skipped)
     columns = max(math.ceil(spanned / 7) - skipped, 1)
     day = min(MAX_DAY, (usable + DAY_GAP) // columns - DAY_GAP)
-    step, base = day + DAY_GAP, first.toordinal()
-    days = {
-        date.fromordinal(base + offset): (x, y, x + day, y + day)
-        for offset in range(spanned - 7 * skipped)
-        for x, y in [(MARGIN + offset // 7 * step, heatmap_top + offset % 7 * step)]
-    }
+    days = DayBoxes(first, max(spanned - 7 * skipped, 0), MARGIN, heatmap_top, day, day + DAY_GAP)
     footer_top = heatmap_top + 7 * (day + DAY_GAP) + 44
     return CardLayout(cells, days, first, strip_top, heatmap_top, footer_top, footer_top + 118)
 
@@ -232,10 +253,9 @@ def card_png(facts: CardFacts) -> bytes:
 def _days(sheet: Sheet, place: CardLayout, facts: CardFacts) -> None:
     """The study days as one block of palette bytes, week by week in columns: a rectangle a day cost more than the
     rest of the card for a long cohort."""
-    x0, y0, x1, _ = next(iter(place.days.values()))
-    size = x1 - x0 + 1  # a rectangle's far edge is drawn too
-    step = size - 1 + DAY_GAP
-    index, first, count = sheet.palette.index, place.first_day.toordinal(), len(place.days)
+    boxes = place.days
+    size, step = boxes.size + 1, boxes.step  # a rectangle's far edge is drawn too
+    index, first, count = sheet.palette.index, place.first_day.toordinal(), boxes.count
     background = index[PANEL]
     # Each day's colour: studied (by minutes) before paused before nothing; only the days with something are visited.
     cells = [index[NO_STUDY]] * count
@@ -252,7 +272,7 @@ def _days(sheet: Sheet, place: CardLayout, facts: CardFacts) -> None:
     for weekday in range(7):
         line = b"".join(bytes((cells[7 * column + weekday],)) * size + gap for column in range(columns))
         rows.append(line * size + bytes((background,)) * (len(line) * (step - size)))
-    sheet.image.paste(Image.frombytes("P", (columns * step, 7 * step), b"".join(rows)), (x0, y0))
+    sheet.image.paste(Image.frombytes("P", (columns * step, 7 * step), b"".join(rows)), (boxes.left, boxes.top))
 
 
 def _heading(draw: Sheet, y: int, text: str) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 
@@ -51,6 +52,12 @@ def week_openings(timeline: Timeline) -> dict[int, datetime]:
 
     Weeks after a pause that was never resumed, or after the cohort ended, have none.
     """
+    return dict(_openings(timeline))
+
+
+# Pure, and asked by every command that reads a cohort: kept for the last timelines seen (a few KB each).
+@lru_cache(maxsize=1024)
+def _openings(timeline: Timeline) -> tuple[tuple[int, datetime], ...]:
     zone = ZoneInfo(timeline.timezone)
     last = timeline.total_weeks + 1
     shift = 0
@@ -74,7 +81,7 @@ def week_openings(timeline: Timeline) -> dict[int, datetime]:
                 opened[next_week] = scheduled(next_week)
                 next_week += 1
         if event.kind is EventKind.END:
-            return opened
+            return tuple(opened.items())
         if event.kind is EventKind.PAUSE and paused_since is None:
             paused_since = event.at
         elif event.kind is EventKind.RESUME and paused_since is not None:
@@ -90,7 +97,7 @@ def week_openings(timeline: Timeline) -> dict[int, datetime]:
         while next_week <= last:
             opened[next_week] = scheduled(next_week)
             next_week += 1
-    return opened
+    return tuple(opened.items())
 
 
 def current_week(openings: dict[int, datetime], now: datetime) -> int:

@@ -24,7 +24,7 @@ from bot.db.models import (
     RoadmapVersion,
 )
 from bot.roadmap import Roadmap
-from bot.schedule.planner import Timeline, week_openings
+from bot.schedule.planner import week_openings
 from bot.services.catalog import RoadmapCatalog
 from bot.services.cohorts import build_timeline
 from bot.services.ledger import REPORT_AFTER_ATTEMPTS, Ledger, LedgerEntry
@@ -78,9 +78,6 @@ class PostingService:
         self._ledger = ledger
         self._port = port
         self._ownership = ownership
-        # week_openings() is pure, so its result is reused while a cohort's timeline is unchanged;
-        # rebuilt on every call, so it holds only the active cohorts' current timelines.
-        self._openings: dict[Timeline, dict[int, datetime]] = {}
 
     async def scheduled_cohorts(self) -> list[ScheduledCohort]:
         """Every active cohort of this process's servers with its openings, in a fixed number of queries.
@@ -98,15 +95,10 @@ class PostingService:
                 for v in (await session.scalars(select(RoadmapVersion).where(RoadmapVersion.id.in_(version_ids))))
             }
         scheduled = []
-        known, self._openings = self._openings, {}
         for cohort in cohorts:
             roadmap = self._catalog.parse(versions[cohort.roadmap_version_id])
             timeline = build_timeline(cohort, roadmap.total_weeks, pauses[cohort.id], advances[cohort.id])
-            openings = known.get(timeline)
-            if openings is None:
-                openings = week_openings(timeline)
-            self._openings[timeline] = openings
-            scheduled.append(ScheduledCohort(cohort, roadmap, dict(openings)))
+            scheduled.append(ScheduledCohort(cohort, roadmap, week_openings(timeline)))
         return scheduled
 
     async def run_due(self) -> RunReport:
