@@ -7,8 +7,9 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import event, select, text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.db.engine import WRITES, Sessions, create_engine, session_factory
 from bot.db.migrate import upgrade_to_head
@@ -161,3 +162,71 @@ async def test_a_connection_given_up_mid_transaction_leaves_no_write_lock_behind
         assert unfinished is not None  # still referenced: only the rollback can have freed the lock
     finally:
         await engine.dispose()
+
+
+async def test_a_session_closes_without_giving_the_loop_a_turn(sessions: Sessions) -> None:
+    """SQLAlchemy's own exit closes in a task of its own, a turn of the loop later: under load every session kept
+    its connection behind all the interactions in flight."""
+    async with sessions() as session:
+        assert await session.scalar(text("SELECT 1")) == 1
+        others = []
+        asyncio.get_running_loop().call_soon(others.append, "ran")
+    assert others == [], "the close waited for the loop's next turn"
+    await asyncio.sleep(0)
+    assert others == ["ran"]
+
+
+async def postgres_only(engine: AsyncEngine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's connections and transactions")
+
+
+async def test_postgres_reads_run_in_autocommit_and_units_of_work_in_one_transaction(engine: AsyncEngine) -> None:
+    await postgres_only(engine)
+    sessions = session_factory(engine)
+    transaction = text(
+        "SELECT virtualtransaction FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'virtualxid'"
+    )
+    async with sessions() as session:
+        first, second = await session.scalar(transaction), await session.scalar(transaction)
+    assert first != second, "a read session's statements ran in one transaction: a BEGIN and a ROLLBACK too many"
+    async with sessions.begin() as session:
+        first, second = await session.scalar(transaction), await session.scalar(transaction)
+    assert first == second
+    with pytest.raises(RuntimeError):
+        async with sessions.begin() as session:
+            await add_one_in(session)
+            raise RuntimeError("given up")
+    assert await counter(sessions) == 0, "a unit of work given up was rolled back"
+
+
+async def add_one_in(session: AsyncSession) -> None:
+    await session.merge(BotState(key="counter", value="1", updated_at=NOW))
+    await session.flush()
+
+
+async def test_a_postgres_connection_the_server_closed_is_replaced_before_use(engine: AsyncEngine) -> None:
+    """A restart or a terminated backend closes the pool's idle connections: the next unit of work gets a new one
+    (checked without a round trip, where `pool_pre_ping` sent three)."""
+    await postgres_only(engine)
+    sessions = session_factory(engine)
+    backend = text("SELECT pg_backend_pid()")
+    async with sessions() as session:
+        pid = await session.scalar(backend)
+    outside = create_engine(engine.url.render_as_string(hide_password=False))
+    try:
+        async with outside.connect() as other:
+            await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            for _ in range(100):
+                gone = not await other.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"),
+                                              {"pid": pid})
+                if gone:
+                    break
+                await asyncio.sleep(0.05)
+    finally:
+        await outside.dispose()
+    await asyncio.sleep(0.1)  # the server has closed the socket: asyncpg notices when the loop reads it
+    async with sessions() as session:
+        assert await session.scalar(backend) != pid
+    await add_one(sessions)
+    assert await counter(sessions) == 1

@@ -12,12 +12,17 @@ from pathlib import Path
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from bot.db.one_trip import OneTripConnection, OneTripDBAPI
 
 WRITES = "cohort_bot_writes"
 """Execution option marking the connections of units of work that write (see `Sessions.begin`)."""
+POOL_SIZE = 10
+POOL_OVERFLOW = 10
+"""PostgreSQL connections kept per process, and opened beyond them at a peak (closed again when returned)."""
 BUSY_TIMEOUT_MS = 30_000
 """How long a SQLite writer waits for the write lock before failing; far longer than any write holds it."""
 
@@ -26,13 +31,25 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """An engine for `url`; for a SQLite file, its folder is created and pragmas are set per connection."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_async_engine(url, echo=echo, pool_pre_ping=True)
+        engine = create_async_engine(url, echo=echo, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
+        event.listen(engine.sync_engine.pool, "checkout", _refuse_closed)
+        return engine
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(url, echo=echo, connect_args={"factory": RollbackOnClose}, module=OneTripDBAPI())
     event.listen(engine.sync_engine, "connect", _sqlite_connect)
     event.listen(engine.sync_engine, "begin", _sqlite_begin)
     return engine
+
+
+def _refuse_closed(_dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry, _proxy: object) -> None:
+    """A pooled PostgreSQL connection the server closed (a restart, a terminated backend) is replaced at checkout.
+
+    asyncpg notices the closed socket as soon as the event loop reads it, so this costs no round trip. SQLAlchemy's
+    `pool_pre_ping` instead sent a `BEGIN`, a ping and a `ROLLBACK` before every unit of work."""
+    driver = record.driver_connection
+    if driver is not None and driver.is_closed():
+        raise DisconnectionError("the server closed this connection")
 
 
 class RollbackOnClose(sqlite3.Connection):
@@ -111,14 +128,15 @@ _turns: weakref.WeakKeyDictionary[Engine, WriterTurns] = weakref.WeakKeyDictiona
 
 
 class LoopClosedSession(AsyncSession):
-    """A SQLite session that closes where it runs.
+    """A session that closes where it runs.
 
     SQLAlchemy's `async with` exit closes a session in a task of its own, shielded from cancellation, so that a
     cancelled caller cannot abandon a rollback halfway over the network. That task starts on the loop's next turn,
     behind every interaction in flight: each session kept its connection (and a writer its turn) that much longer,
     fifty interactions needed more connections than the pool keeps, and waiting for the pool made the slowest
-    answers twice the median. On SQLite the close runs on the event loop without waiting (one_trip.py), so no
-    cancellation can land inside it."""
+    answers twice the median. Here a close has nothing to send, so no cancellation can land inside it: on SQLite it
+    runs on the event loop (one_trip.py); on PostgreSQL reads run in autocommit and a unit of work has committed or
+    rolled back when `session.begin()` exited."""
 
     async def __aexit__(self, type_: object, value: object, traceback: object) -> None:
         await self.close()
@@ -127,13 +145,15 @@ class LoopClosedSession(AsyncSession):
 class Sessions(async_sessionmaker[AsyncSession]):
     """`sessions()` opens a session for reading; `sessions.begin()` a unit of work that writes.
 
-    The two differ only on SQLite, where a unit of work waits its turn (`WriterTurns`) and begins with
-    `BEGIN IMMEDIATE` (see `_sqlite_begin`). On PostgreSQL the services lock the rows they decide on
-    (`with_for_update()`). Objects stay readable after commit (no lazy loads)."""
+    On SQLite a unit of work waits its turn (`WriterTurns`) and begins with `BEGIN IMMEDIATE` (see
+    `_sqlite_begin`). On PostgreSQL the services lock the rows they decide on (`with_for_update()`), and reads run
+    in autocommit: at READ COMMITTED each statement sees its own snapshot anyway, so a `BEGIN` and a `ROLLBACK`
+    around them were two round trips that changed nothing. Objects stay readable after commit (no lazy loads)."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         sqlite = engine.dialect.name == "sqlite"
-        super().__init__(engine, class_=LoopClosedSession if sqlite else AsyncSession, expire_on_commit=False)
+        reader = engine if sqlite else engine.execution_options(isolation_level="AUTOCOMMIT")
+        super().__init__(reader, class_=LoopClosedSession, expire_on_commit=False)
         self._writer = engine.execution_options(**{WRITES: True})
         self._turns = _turns.setdefault(engine.sync_engine, WriterTurns()) if sqlite else None
 
