@@ -256,6 +256,15 @@ class Ledger:
             stored.next_attempt_at = self._clock.now() + backoff(stored.attempts)
             return stored.attempts
 
+    async def retry_now(self, kind: str, cohort_id: int) -> None:
+        """The cohort's failed rows of `kind` may be tried again at once: what refused them was put right."""
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(Delivery)
+                .where(Delivery.kind == kind, Delivery.cohort_id == cohort_id, Delivery.state == DeliveryState.FAILED)
+                .values(next_attempt_at=self._clock.now())
+            )
+
     async def mark_interrupted(self) -> int:
         """At start-up, rows still `claimed` were cut off mid-send by a stop: retry them, checking first.
 

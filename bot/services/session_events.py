@@ -105,6 +105,9 @@ class SessionEventKeeper:
             for cohort in guild_cohorts:
                 if (subject := f"cohort:{cohort.id}", "lost") in told:
                     await self._ledger.release(EVENTS_FORBIDDEN, subject, "lost")
+                    # An event Discord refused while the permission was gone (before the bot saw it go) waits out
+                    # no backoff: the sessions resume as soon as it is back.
+                    await self._ledger.retry_now(SESSION_EVENT, cohort.id)
             await _GuildPass(self._ledger, self._port, guild_id, items, guild_rows, report).run(now)
         if report.created or report.moved or report.recreated or report.cancelled or report.blocked:
             log.info(

@@ -28,9 +28,21 @@ from bot.sandbox import (
     Member,
     Message,
     Reply,
+    Role,
     Sandbox,
     payloads,
 )
+
+
+async def role_changed(sandbox: Sandbox, bot: RunningBot, role: Role, **change: int) -> None:
+    """Edit a role as a moderator would, and wait until the bot's cache has the new role."""
+    await sandbox.change_role(role, **change)
+    guild = bot.bot.get_guild(role.guild.id)
+    assert guild is not None
+    await sandbox.until(
+        lambda: (cached := guild.get_role(role.id)) is not None and cached.permissions.value == role.permissions,
+        what="the bot to see the edited role",
+    )
 
 
 async def create_cohort(sandbox: Sandbox, server: StudyServer, **options: object) -> None:

@@ -15,7 +15,7 @@ from bot.sandbox.events import CANCELLED, EXTERNAL, VOICE, ScheduledEvent
 from bot.sandbox.payloads import channel as channel_payload
 from bot.services.live_sessions import MAX_SESSIONS_PER_COHORT
 from bot.services.session_events import SESSION_EVENT
-from tests.e2e.helpers import assert_refused, create_cohort, db_rows
+from tests.e2e.helpers import assert_refused, create_cohort, db_rows, role_changed
 
 EVENTS = int(Perm.MANAGE_EVENTS | Perm.CONNECT)
 
@@ -276,7 +276,11 @@ async def test_losing_manage_events_tells_the_moderators_once_and_sessions_resum
     await create_cohort(sandbox, server)
     await add(sandbox, server, channel=voice)
     role = server.guild.bot_role
-    await sandbox.change_role(role, permissions=role.permissions & ~Perm.MANAGE_EVENTS)
+    await role_changed(sandbox, bot, role, permissions=role.permissions & ~Perm.MANAGE_EVENTS)
+    # The run /session add started may have passed its permission check before the change reached the bot.
+    await bot.bot.runner.settle()
+    tried = len(sandbox.requests_to("POST", "/guilds/{guild_id}/scheduled-events"))
+    assert tried <= 1
     for _ in range(3):
         await sweep(bot)
 
@@ -285,16 +289,35 @@ async def test_losing_manage_events_tells_the_moderators_once_and_sessions_resum
         "I can no longer keep the live sessions of 'Spring' as Discord events: I am missing the Manage Events "
         "(or Create Events) permission. Give it back to my role in Server Settings → Roles; the events catch up then."
     ]
-    assert events(sandbox, server) == [] and sandbox.requests_to("POST", "/guilds/{guild_id}/scheduled-events") == []
+    assert events(sandbox, server) == []
+    assert len(sandbox.requests_to("POST", "/guilds/{guild_id}/scheduled-events")) == tried, "it knows: it stops trying"
 
-    await sandbox.change_role(role, permissions=role.permissions | Perm.CREATE_EVENTS)
+    await role_changed(sandbox, bot, role, permissions=role.permissions | Perm.CREATE_EVENTS)
     await sweep(bot)
     assert len(events(sandbox, server)) == 1
 
-    await sandbox.change_role(role, permissions=role.permissions & ~Perm.CREATE_EVENTS)
+    await role_changed(sandbox, bot, role, permissions=role.permissions & ~Perm.CREATE_EVENTS)
     await sweep(bot)
     told = [m for m in sandbox.messages_in(server.review_channel) if "Manage Events" in m.content]
     assert len(told) == 2, "a second loss is told again"
+
+
+async def test_an_event_refused_before_the_bot_saw_the_permission_go_is_made_once_it_is_back(
+    sandbox: Sandbox, server: StudyServer, voice: Channel, bot: RunningBot
+):
+    await create_cohort(sandbox, server)
+    role = server.guild.bot_role
+    role.permissions &= ~Perm.MANAGE_EVENTS  # Discord has the change; the bot's copy of the role not yet
+    await add(sandbox, server, channel=voice)
+    await bot.bot.runner.settle()
+    [refused] = sandbox.requests_to("POST", "/guilds/{guild_id}/scheduled-events")
+    assert refused.status == 403
+    await role_changed(sandbox, bot, role, permissions=role.permissions)  # now the bot sees it
+    await sweep(bot)
+    await role_changed(sandbox, bot, role, permissions=role.permissions | Perm.MANAGE_EVENTS)
+    await sweep(bot)
+
+    assert len(events(sandbox, server)) == 1, "no backoff is waited out once the permission is back"
 
 
 async def test_the_daily_reminder_mentions_a_session_that_day(
@@ -372,7 +395,7 @@ async def test_without_manage_events_session_add_says_what_to_grant(
 ):
     await create_cohort(sandbox, server)
     role = server.guild.bot_role
-    await sandbox.change_role(role, permissions=role.permissions & ~Perm.MANAGE_EVENTS)
+    await role_changed(sandbox, bot, role, permissions=role.permissions & ~Perm.MANAGE_EVENTS)
     before = await db_rows(bot)
     assert_refused(await add(sandbox, server), "I need the Manage Events (or Create Events) permission",
                    "Server Settings → Roles")

@@ -8,7 +8,7 @@ import pytest
 from bot.clock import ManualClock
 from bot.db.models import AwardStatus, Cohort, TierRole
 from bot.harness import RunningBot, StudyServer
-from bot.sandbox import Member, Perm, Role, Sandbox
+from bot.sandbox import Member, Perm, Sandbox
 from tests.e2e.helpers import (
     TIER_ROLE,
     Launcher,
@@ -20,6 +20,7 @@ from tests.e2e.helpers import (
     leave,
     memberships,
     problem_reports,
+    role_changed,
     start_cohort,
 )
 
@@ -45,17 +46,6 @@ async def create(sandbox: Sandbox, server: StudyServer, user: Member, **options:
     return await sandbox.slash(
         "cohort create", user=user, name="Spring", roadmap="ml-ai-study-guide", start="2026-03-02",
         options={"channel": server.cohort_channel}, **options,
-    )
-
-
-async def role_changed(sandbox: Sandbox, bot: RunningBot, role: Role, **change: int) -> None:
-    """Edit a role as a moderator would, and wait until the bot's cache has the new role."""
-    await sandbox.change_role(role, **change)
-    guild = bot.bot.get_guild(role.guild.id)
-    assert guild is not None
-    await sandbox.until(
-        lambda: (cached := guild.get_role(role.id)) is not None and cached.permissions.value == role.permissions,
-        what="the bot to see the edited role",
     )
 
 
