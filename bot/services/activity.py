@@ -19,18 +19,20 @@ Pauses = list[tuple[datetime, datetime | None]]
 """A cohort's pauses as (paused_at, resumed_at) moments; resumed_at is None while it is still paused."""
 
 
-# Built once; `ids` expands to the memberships (or cohorts) asked about.
+# Built once, from the tables' columns (plain Core: half the cost of the ORM's path per statement); `ids` expands to
+# the memberships (or cohorts) asked about.
 _IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
-_CHECK_IN_DAYS = select(CheckIn.membership_id, CheckIn.local_date).where(CheckIn.membership_id.in_(_IDS)).distinct()
+_CHECK_IN, _PAUSE = CheckIn.__table__.c, CohortPause.__table__.c
+_SUBMISSION, _VERSION = Submission.__table__.c, SubmissionVersion.__table__.c
+_CHECK_IN_DAYS = select(_CHECK_IN.membership_id, _CHECK_IN.local_date).where(
+    _CHECK_IN.membership_id.in_(_IDS)
+).distinct()
 _SUBMITTED = (
-    select(Submission.membership_id, SubmissionVersion.submitted_at)
-    .join(SubmissionVersion, SubmissionVersion.submission_id == Submission.id)
-    .where(Submission.membership_id.in_(_IDS))
+    select(_SUBMISSION.membership_id, _VERSION.submitted_at)
+    .join_from(Submission.__table__, SubmissionVersion.__table__, _VERSION.submission_id == _SUBMISSION.id)
+    .where(_SUBMISSION.membership_id.in_(_IDS))
 )
-_PAUSES = select(CohortPause.cohort_id, CohortPause.paused_at, CohortPause.resumed_at).where(
-    CohortPause.cohort_id.in_(_IDS)
-)
-
+_PAUSES = select(_PAUSE.cohort_id, _PAUSE.paused_at, _PAUSE.resumed_at).where(_PAUSE.cohort_id.in_(_IDS))
 
 async def check_in_days_of(session: AsyncSession, membership_ids: Sequence[int]) -> dict[int, set[date]]:
     days: dict[int, set[date]] = {m: set() for m in membership_ids}
@@ -54,9 +56,9 @@ async def cohort_pauses(session: AsyncSession, cohort_ids: Iterable[int]) -> dic
     return pauses
 
 
-_OWN_ZONE = select(LearnerSettings.timezone).where(
-    LearnerSettings.guild_id == bindparam("guild"), LearnerSettings.user_id == bindparam("user")
-)
+_SETTINGS = LearnerSettings.__table__.c
+_OWN_ZONE = select(_SETTINGS.timezone).where(_SETTINGS.guild_id == bindparam("guild"),
+                                             _SETTINGS.user_id == bindparam("user"))
 """Built once: nearly every command asks it, and building a statement costs more than this one runs."""
 
 
