@@ -100,7 +100,11 @@ async def test_erase_removes_only_this_learners_data_here_and_edits_their_review
     async with bot.bot.sessions() as session:
         names = sorted((await session.scalars(select(Membership.display_name))).all())
     assert names == ["(erased)", "grace"]
-    ada_review = next(m for m in sandbox.messages_in(server.review_channel) if m.content)
+    # The review message is edited after the click is answered.
+    ada_review = await sandbox.until(
+        lambda: next((m for m in sandbox.messages_in(server.review_channel) if m.content), None),
+        what="ada's review message to be edited",
+    )
     assert ada_review.content == "This submission was removed by the learner." and not ada_review.embeds
     assert await export_of(sandbox, grace) != {}
     assert (await export_of(sandbox, grace))["submissions"][0]["versions"][0]["link"] == "https://example.org/grace"
