@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import io
@@ -28,6 +29,7 @@ from bot.services.submissions import (
     DECISION_NOTICE,
     REVIEW_MESSAGE,
     AttachmentInfo,
+    Decision,
     SubmissionCard,
     SubmissionRequest,
 )
@@ -122,6 +124,9 @@ def review_view(card: SubmissionCard, *, decided: bool = False) -> discord.ui.Vi
 
 
 class SubmissionCommands(commands.Cog):
+    answer_within = 1.0
+    """Seconds a decision may take before its click is acknowledged first (Discord waits 3 s for a first answer)."""
+
     def __init__(self, bot: CohortBot) -> None:
         self.bot = bot
         self._fresh: dict[str, bytes] = {}
@@ -257,21 +262,23 @@ class SubmissionCommands(commands.Cog):
         feedback: str | None,
     ) -> None:
         guild = known_guild(interaction)
-        # Acknowledge at once: under a burst of reviews the decision may take longer than Discord's 3 s.
-        await interaction.response.defer()
+        deciding = asyncio.ensure_future(
+            self.bot.submissions.decide(guild.id, submission_id, version, interaction.user.id, decision, feedback)
+        )
+        # A decision takes a few milliseconds, so the click is answered with the edited message in one request; one
+        # that waits longer (another process holding SQLite's write lock) is acknowledged first.
+        finished, _ = await asyncio.wait({deciding}, timeout=self.answer_within)
+        if not finished:
+            await interaction.response.defer()
         try:
-            result = await self.bot.submissions.decide(
-                guild.id, submission_id, version, interaction.user.id, decision, feedback
-            )
+            result = await deciding
         except AlreadyDecided as refusal:
             await self._show_standing_decision(interaction, refusal.review_id)
             raise
 
         # Committed with the decision: the learner hears of it and the tiers are checked even if the edit fails.
         self.bot.outbox.deliver_soon(result.owed, key=interaction.id)
-        await interaction.edit_original_response(
-            embed=review_embed(result.card, result), view=review_view(result.card, decided=True)
-        )
+        await _show_on_message(interaction, result)
 
     async def _show_standing_decision(self, interaction: discord.Interaction, review_id: int) -> None:
         """The buttons were still live (the edit after the decision failed): show the decision that stands."""
@@ -280,9 +287,7 @@ class SubmissionCommands(commands.Cog):
             return
         # The refusal is the answer; a message Discord will not edit now stays as it was until the next click.
         with contextlib.suppress(discord.HTTPException):
-            await interaction.edit_original_response(
-                embed=review_embed(standing.card, standing), view=review_view(standing.card, decided=True)
-            )
+            await _show_on_message(interaction, standing)
 
     async def deliver_decision_notice(self, item: OutboxItem) -> None:
         """Outbox handler: tell the learner about a decision (DM, else the cohort channel)."""
@@ -349,6 +354,15 @@ async def _fetch(file: discord.Attachment, limit: int) -> bytes:
     if len(data) > limit:
         raise InvalidInput(_too_big(file.filename, len(data), limit))
     return data
+
+
+async def _show_on_message(interaction: discord.Interaction, decided: Decision) -> None:
+    """The review message with its decision and the buttons gone: the click's answer, or an edit after it."""
+    embed, view = review_embed(decided.card, decided), review_view(decided.card, decided=True)
+    if interaction.response.is_done():
+        await interaction.edit_original_response(embed=embed, view=view)
+    else:
+        await interaction.response.edit_message(embed=embed, view=view)
 
 
 async def setup(bot: CohortBot) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
 
@@ -203,6 +204,33 @@ async def test_approve_edits_the_review_message_tells_the_learner_and_raises_the
     [dm] = await dms(sandbox, ada)
     assert "was approved" in dm.content
     assert [(e.user_id, e.week) for e in events] == [(ada.id, 1)]
+
+
+async def test_a_quick_decision_answers_the_click_with_the_edited_message_a_slow_one_acknowledges_first(
+    sandbox: Sandbox, server: StudyServer, running: RunningBot, ada, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = server.learners[1]
+    for learner in (ada, first):
+        await sandbox.slash("submit", user=learner, link=f"https://example.org/{learner.name}")
+    quick = await sandbox.click(review_of(sandbox, server, ada), "Approve", user=server.moderator)
+    assert quick.type == 7, "one request: the review message, decided"
+    decide = running.bot.submissions.decide
+
+    async def waited_for(*args: object, **kwargs: object) -> object:  # as behind another process's write lock
+        await asyncio.sleep(0.2)
+        return await decide(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(running.bot.submissions, "decide", waited_for)
+    monkeypatch.setattr(running.bot.get_cog("SubmissionCommands"), "answer_within", 0.05)
+    slow = await sandbox.click(review_of(sandbox, server, first), "Approve", user=server.moderator)
+    assert slow.type == 6, "acknowledged, then edited"
+    for learner in (ada, first):
+        fields = {f["name"]: f["value"] for f in review_of(sandbox, server, learner).embeds[0]["fields"]}
+        assert fields["Decision"].startswith(f"Approved by <@{server.moderator.id}>")
+
+
+def review_of(sandbox: Sandbox, server: StudyServer, learner) -> Message:
+    return next(m for m in reviews(sandbox, server) if f"· {learner.name}" in m.embeds[0]["title"])
 
 
 async def test_request_changes_then_resubmit_then_approve(
