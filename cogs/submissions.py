@@ -285,7 +285,8 @@ class SubmissionCommands(commands.Cog):
         standing = await self.bot.submissions.decision(review_id)
         if standing is None:
             return
-        # The refusal is the answer; a message Discord will not edit now stays as it was until the next click.
+        # The refusal is said either way (after this, or as the answer when it fails); a message Discord will not
+        # edit now stays as it was until the next click.
         with contextlib.suppress(discord.HTTPException):
             await _show_on_message(interaction, standing)
 
