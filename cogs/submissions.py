@@ -262,7 +262,7 @@ class SubmissionCommands(commands.Cog):
         feedback: str | None,
     ) -> None:
         guild = known_guild(interaction)
-        deciding = asyncio.ensure_future(
+        deciding = asyncio.create_task(
             self.bot.submissions.decide(guild.id, submission_id, version, interaction.user.id, decision, feedback)
         )
         # A decision takes a few milliseconds, so the click is answered with the edited message in one request; one

@@ -12,27 +12,25 @@ from datetime import date, datetime
 from sqlalchemy import BindParameter, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import CheckIn, CohortPause, LearnerSettings, Submission, SubmissionVersion
+from bot.db.columns import CHECK_IN, PAUSE, SETTINGS, SUBMISSION, VERSION
+from bot.db.models import Submission, SubmissionVersion
 from bot.services.streaks import Streak, daily_streak, local_day, paused_spans
 
 Pauses = list[tuple[datetime, datetime | None]]
 """A cohort's pauses as (paused_at, resumed_at) moments; resumed_at is None while it is still paused."""
 
 
-# Built once, from the tables' columns (plain Core: half the cost of the ORM's path per statement); `ids` expands to
-# the memberships (or cohorts) asked about.
+# Built once, of the tables' columns (bot/db/columns.py); `ids` expands to the memberships (or cohorts) asked about.
 _IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
-_CHECK_IN, _PAUSE = CheckIn.__table__.c, CohortPause.__table__.c
-_SUBMISSION, _VERSION = Submission.__table__.c, SubmissionVersion.__table__.c
-_CHECK_IN_DAYS = select(_CHECK_IN.membership_id, _CHECK_IN.local_date).where(
-    _CHECK_IN.membership_id.in_(_IDS)
+_CHECK_IN_DAYS = select(CHECK_IN.membership_id, CHECK_IN.local_date).where(
+    CHECK_IN.membership_id.in_(_IDS)
 ).distinct()
 _SUBMITTED = (
-    select(_SUBMISSION.membership_id, _VERSION.submitted_at)
-    .join_from(Submission.__table__, SubmissionVersion.__table__, _VERSION.submission_id == _SUBMISSION.id)
-    .where(_SUBMISSION.membership_id.in_(_IDS))
+    select(SUBMISSION.membership_id, VERSION.submitted_at)
+    .join_from(Submission.__table__, SubmissionVersion.__table__, VERSION.submission_id == SUBMISSION.id)
+    .where(SUBMISSION.membership_id.in_(_IDS))
 )
-_PAUSES = select(_PAUSE.cohort_id, _PAUSE.paused_at, _PAUSE.resumed_at).where(_PAUSE.cohort_id.in_(_IDS))
+_PAUSES = select(PAUSE.cohort_id, PAUSE.paused_at, PAUSE.resumed_at).where(PAUSE.cohort_id.in_(_IDS))
 
 async def check_in_days_of(session: AsyncSession, membership_ids: Sequence[int]) -> dict[int, set[date]]:
     days: dict[int, set[date]] = {m: set() for m in membership_ids}
@@ -56,9 +54,9 @@ async def cohort_pauses(session: AsyncSession, cohort_ids: Iterable[int]) -> dic
     return pauses
 
 
-_SETTINGS = LearnerSettings.__table__.c
-_OWN_ZONE = select(_SETTINGS.timezone).where(_SETTINGS.guild_id == bindparam("guild"),
-                                             _SETTINGS.user_id == bindparam("user"))
+_OWN_ZONE = select(SETTINGS.timezone).where(
+    SETTINGS.guild_id == bindparam("guild"), SETTINGS.user_id == bindparam("user")
+)
 """Built once: nearly every command asks it, and building a statement costs more than this one runs."""
 
 

@@ -11,13 +11,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
+from bot.db.columns import MEMBER
 from bot.db.models import (
     Cohort,
     CohortAdvance,
     CohortPause,
     CohortStatus,
     GuildSettings,
-    Membership,
     MembershipStatus,
 )
 from bot.db.upsert import locked_row
@@ -364,8 +364,7 @@ async def load_timeline(session: AsyncSession, cohort: Cohort, total_weeks: int)
 
 # Every interaction that reads a cohort runs these: built once, a call only binds the cohort.
 _COHORT_ID: BindParameter[int] = bindparam("cohort_id")
-_MEMBER = Membership.__table__.c  # plain Core: half the cost of the ORM's path per statement
-_ACTIVE_MEMBERS = select(func.count()).where(_MEMBER.cohort_id == _COHORT_ID, _MEMBER.status == MembershipStatus.ACTIVE)
+_ACTIVE_MEMBERS = select(func.count()).where(MEMBER.cohort_id == _COHORT_ID, MEMBER.status == MembershipStatus.ACTIVE)
 _PAUSES = select(CohortPause).where(CohortPause.cohort_id == _COHORT_ID)
 _ADVANCES = select(CohortAdvance).where(CohortAdvance.cohort_id == _COHORT_ID)
 

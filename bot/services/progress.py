@@ -16,19 +16,18 @@ from sqlalchemy import BindParameter, Row, Table, bindparam, func, insert, selec
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
+from bot.db.columns import CHECK_IN, COHORT, EXTENSION, MEMBER, SETTINGS, SUBMISSION, TIER_AWARD, VERSION
 from bot.db.models import (
     AwardStatus,
     CheckIn,
     Cohort,
     CohortStatus,
-    Extension,
     LearnerSettings,
     Membership,
     MembershipStatus,
     Submission,
     SubmissionStatus,
     SubmissionVersion,
-    TierAward,
 )
 from bot.errors import InvalidInput, NotFound
 from bot.roadmap import Module, Roadmap, Tier
@@ -157,43 +156,39 @@ class Leaderboard:
 
 
 # /progress's and /checkin's own statements, built once (building one and its cache key costs more than running
-# it here) from the tables' columns: a statement of the models' attributes takes the ORM's execution path even for
-# plain rows, at about twice the cost.
-_SUBMISSION, _VERSION, _CHECK_IN = Submission.__table__.c, SubmissionVersion.__table__.c, CheckIn.__table__.c
-_MEMBER, _COHORT, _SETTINGS = Membership.__table__.c, Cohort.__table__.c, LearnerSettings.__table__.c
+# it here), of the tables' columns (bot/db/columns.py).
 _MEMBERSHIP: BindParameter[int] = bindparam("membership")
 _VERSIONS = (
-    select(_SUBMISSION.week, _SUBMISSION.status, _VERSION.version, _SUBMISSION.current_version,
-           _VERSION.submitted_at)
-    .join_from(Submission.__table__, SubmissionVersion.__table__, _VERSION.submission_id == _SUBMISSION.id)
-    .where(_SUBMISSION.membership_id == _MEMBERSHIP)
+    select(SUBMISSION.week, SUBMISSION.status, VERSION.version, SUBMISSION.current_version,
+           VERSION.submitted_at)
+    .join_from(Submission.__table__, SubmissionVersion.__table__, VERSION.submission_id == SUBMISSION.id)
+    .where(SUBMISSION.membership_id == _MEMBERSHIP)
 )
 _LOGGED = (
-    select(_CHECK_IN.local_date, func.coalesce(func.sum(_CHECK_IN.minutes), 0))
-    .where(_CHECK_IN.membership_id == _MEMBERSHIP)
-    .group_by(_CHECK_IN.local_date)
+    select(CHECK_IN.local_date, func.coalesce(func.sum(CHECK_IN.minutes), 0))
+    .where(CHECK_IN.membership_id == _MEMBERSHIP)
+    .group_by(CHECK_IN.local_date)
 )
-_EXTENSIONS = select(Extension.__table__.c.week, Extension.__table__.c.days).where(
-    Extension.__table__.c.membership_id == _MEMBERSHIP
+_EXTENSIONS = select(EXTENSION.week, EXTENSION.days).where(EXTENSION.membership_id == _MEMBERSHIP)
+_AWARDS = select(TIER_AWARD.tier_key, TIER_AWARD.status, TIER_AWARD.last_error).where(
+    TIER_AWARD.membership_id == _MEMBERSHIP
 )
-_AWARD = TierAward.__table__.c
-_AWARDS = select(_AWARD.tier_key, _AWARD.status, _AWARD.last_error).where(_AWARD.membership_id == _MEMBERSHIP)
 
 _CHECKING_IN = (
-    select(_MEMBER.id.label("membership_id"), _COHORT.id.label("cohort_id"), _COHORT.name, _COHORT.status,
-           _COHORT.timezone, _COHORT.created_at, _SETTINGS.timezone.label("own_zone"))
-    .join_from(Membership.__table__, Cohort.__table__, _COHORT.id == _MEMBER.cohort_id)
-    .outerjoin(LearnerSettings.__table__, (_SETTINGS.guild_id == _MEMBER.guild_id)
-               & (_SETTINGS.user_id == _MEMBER.user_id))
-    .where(_MEMBER.guild_id == bindparam("guild_id"), _MEMBER.user_id == bindparam("user_id"),
-           _MEMBER.status == MembershipStatus.ACTIVE)
-    .order_by(_MEMBER.id)
+    select(MEMBER.id.label("membership_id"), COHORT.id.label("cohort_id"), COHORT.name, COHORT.status,
+           COHORT.timezone, COHORT.created_at, SETTINGS.timezone.label("own_zone"))
+    .join_from(Membership.__table__, Cohort.__table__, COHORT.id == MEMBER.cohort_id)
+    .outerjoin(LearnerSettings.__table__, (SETTINGS.guild_id == MEMBER.guild_id)
+               & (SETTINGS.user_id == MEMBER.user_id))
+    .where(MEMBER.guild_id == bindparam("guild_id"), MEMBER.user_id == bindparam("user_id"),
+           MEMBER.status == MembershipStatus.ACTIVE)
+    .order_by(MEMBER.id)
     .with_for_update(of=Membership.__table__)
 )
 _CHECKED_IN_SINCE = (
-    select(_CHECK_IN.created_at)
-    .where(_CHECK_IN.membership_id == bindparam("membership_id"), _CHECK_IN.created_at > bindparam("since"))
-    .order_by(_CHECK_IN.created_at)
+    select(CHECK_IN.created_at)
+    .where(CHECK_IN.membership_id == bindparam("membership_id"), CHECK_IN.created_at > bindparam("since"))
+    .order_by(CHECK_IN.created_at)
 )
 _LOG_CHECK_IN = insert(cast(Table, CheckIn.__table__))
 
