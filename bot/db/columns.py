@@ -8,6 +8,7 @@ from __future__ import annotations
 from bot.db.models import (
     CheckIn,
     Cohort,
+    CohortAdvance,
     CohortPause,
     Extension,
     LearnerSettings,
@@ -17,6 +18,7 @@ from bot.db.models import (
     TierAward,
 )
 
+ADVANCE = CohortAdvance.__table__.c
 CHECK_IN = CheckIn.__table__.c
 COHORT = Cohort.__table__.c
 EXTENSION = Extension.__table__.c

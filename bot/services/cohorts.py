@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
-from sqlalchemy import BindParameter, bindparam, func, select
+from sqlalchemy import BindParameter, ColumnElement, Row, Select, bindparam, func, literal, null, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
-from bot.db.columns import MEMBER
+from bot.db.columns import ADVANCE, MEMBER, PAUSE
 from bot.db.models import (
     Cohort,
     CohortAdvance,
@@ -350,40 +351,81 @@ class CohortService:
 
     async def view(self, session: AsyncSession, cohort: Cohort) -> CohortView:
         roadmap, number = await self._catalog.roadmap_of(session, cohort.roadmap_version_id)
-        pauses, advances = await _history(session, cohort)
-        timeline = build_timeline(cohort, roadmap.total_weeks, pauses, advances)
-        members = await session.scalar(_ACTIVE_MEMBERS, {"cohort_id": cohort.id})
-        return CohortView(cohort, roadmap, number, week_openings(timeline), members or 0, self._clock.now(),
-                          tuple((p.paused_at, p.resumed_at) for p in pauses))
+        history = History()
+        members = _read_history(await session.execute(_VIEW_FACTS, {"cohort_id": cohort.id}), {cohort.id: history})
+        timeline = build_timeline(cohort, roadmap.total_weeks, history)
+        return CohortView(cohort, roadmap, number, week_openings(timeline), members.get(cohort.id, 0),
+                          self._clock.now(), tuple(history.pauses))
+
+
+@dataclass
+class History:
+    """What changed a cohort's schedule, in plain values."""
+
+    pauses: list[tuple[datetime, datetime | None]] = field(default_factory=list)
+    """(paused_at, resumed_at) of each pause; resumed_at is None while it lasts."""
+    advances: list[tuple[datetime, int]] = field(default_factory=list)
+    """(at, to_week) of each advance."""
+
+
+async def histories(session: AsyncSession, cohort_ids: Iterable[int]) -> dict[int, History]:
+    """The schedule history of each cohort, in one statement whatever their number."""
+    found = {cohort_id: History() for cohort_id in cohort_ids}
+    if found:
+        _read_history(await session.execute(_HISTORIES, {"ids": list(found)}), found)
+    return found
 
 
 async def load_timeline(session: AsyncSession, cohort: Cohort, total_weeks: int) -> Timeline:
     """The planner's input for one cohort, read from its pause and advance history."""
-    return build_timeline(cohort, total_weeks, *await _history(session, cohort))
+    return build_timeline(cohort, total_weeks, (await histories(session, [cohort.id]))[cohort.id])
 
 
-# Every interaction that reads a cohort runs these: built once, a call only binds the cohort.
+# Every interaction that reads a cohort asks its pauses, advances and member count: one statement, not three (on
+# PostgreSQL each is a round trip to the server), built once. Rows are (cohort, kind, moment, until, number).
+_PAUSED, _ADVANCED, _MEMBERS = "pause", "advance", "members"
 _COHORT_ID: BindParameter[int] = bindparam("cohort_id")
-_ACTIVE_MEMBERS = select(func.count()).where(MEMBER.cohort_id == _COHORT_ID, MEMBER.status == MembershipStatus.ACTIVE)
-_PAUSES = select(CohortPause).where(CohortPause.cohort_id == _COHORT_ID)
-_ADVANCES = select(CohortAdvance).where(CohortAdvance.cohort_id == _COHORT_ID)
+_COHORT_IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
 
 
-async def _history(session: AsyncSession, cohort: Cohort) -> tuple[list[CohortPause], list[CohortAdvance]]:
-    pauses = (await session.scalars(_PAUSES, {"cohort_id": cohort.id})).all()
-    advances = (await session.scalars(_ADVANCES, {"cohort_id": cohort.id})).all()
-    return list(pauses), list(advances)
+def _history_of(matches: Callable[[ColumnElement[int]], ColumnElement[bool]]) -> tuple[Select[Any], Select[Any]]:
+    return (
+        select(PAUSE.cohort_id, literal(_PAUSED), PAUSE.paused_at, PAUSE.resumed_at, null())
+        .where(matches(PAUSE.cohort_id)),
+        select(ADVANCE.cohort_id, literal(_ADVANCED), ADVANCE.at, null(), ADVANCE.to_week)
+        .where(matches(ADVANCE.cohort_id)),
+    )
 
 
-def build_timeline(
-    cohort: Cohort, total_weeks: int, pauses: Iterable[CohortPause], advances: Iterable[CohortAdvance]
-) -> Timeline:
+_HISTORIES = union_all(*_history_of(lambda cohort_id: cohort_id.in_(_COHORT_IDS)))
+_VIEW_FACTS = union_all(
+    *_history_of(lambda cohort_id: cohort_id == _COHORT_ID),
+    select(MEMBER.cohort_id, literal(_MEMBERS), null(), null(), func.count())
+    .where(MEMBER.cohort_id == _COHORT_ID, MEMBER.status == MembershipStatus.ACTIVE)
+    .group_by(MEMBER.cohort_id),
+)
+
+
+def _read_history(rows: Iterable[Row[Any]], into: dict[int, History]) -> dict[int, int]:
+    """Fills each cohort's history from `rows`; returns the member counts they held."""
+    members = {}
+    for cohort_id, kind, at, until, number in rows:
+        if kind == _PAUSED:
+            into[cohort_id].pauses.append((at, until))
+        elif kind == _ADVANCED:
+            into[cohort_id].advances.append((at, number))
+        else:
+            members[cohort_id] = number
+    return members
+
+
+def build_timeline(cohort: Cohort, total_weeks: int, history: History) -> Timeline:
     events: list[ScheduleEvent] = []
-    for pause in pauses:
-        events.append(ScheduleEvent(EventKind.PAUSE, pause.paused_at))
-        if pause.resumed_at is not None:
-            events.append(ScheduleEvent(EventKind.RESUME, pause.resumed_at))
-    events.extend(ScheduleEvent(EventKind.ADVANCE, a.at, a.to_week) for a in advances)
+    for paused_at, resumed_at in history.pauses:
+        events.append(ScheduleEvent(EventKind.PAUSE, paused_at))
+        if resumed_at is not None:
+            events.append(ScheduleEvent(EventKind.RESUME, resumed_at))
+    events.extend(ScheduleEvent(EventKind.ADVANCE, at, to_week) for at, to_week in history.advances)
     if cohort.status is CohortStatus.ENDED and cohort.ended_at is not None:
         events.append(ScheduleEvent(EventKind.END, cohort.ended_at))
     return Timeline(cohort.start_date, _as_time(cohort.post_time), cohort.timezone, total_weeks, tuple(events))

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -14,8 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import Clock
 from bot.db.models import (
     Cohort,
-    CohortAdvance,
-    CohortPause,
     CohortStatus,
     Delivery,
     DeliveryState,
@@ -26,7 +22,7 @@ from bot.db.models import (
 from bot.roadmap import Roadmap
 from bot.schedule.planner import week_openings
 from bot.services.catalog import RoadmapCatalog
-from bot.services.cohorts import build_timeline
+from bot.services.cohorts import build_timeline, histories
 from bot.services.ledger import REPORT_AFTER_ATTEMPTS, Ledger, LedgerEntry
 from bot.services.ports import DeliveryFailed, DiscordPort, WeekPost, WrapUp
 from bot.shards import EVERYTHING, Ownership
@@ -87,8 +83,7 @@ class PostingService:
             active = select(Cohort).where(Cohort.status == CohortStatus.ACTIVE, self._ownership.where(Cohort.guild_id))
             cohorts = (await session.scalars(active)).all()
             ids = [c.id for c in cohorts]
-            pauses = await _grouped(session, CohortPause, ids)
-            advances = await _grouped(session, CohortAdvance, ids)
+            history = await histories(session, ids)
             version_ids = {c.roadmap_version_id for c in cohorts}
             versions = {
                 v.id: v
@@ -97,7 +92,7 @@ class PostingService:
         scheduled = []
         for cohort in cohorts:
             roadmap = self._catalog.parse(versions[cohort.roadmap_version_id])
-            timeline = build_timeline(cohort, roadmap.total_weeks, pauses[cohort.id], advances[cohort.id])
+            timeline = build_timeline(cohort, roadmap.total_weeks, history[cohort.id])
             scheduled.append(ScheduledCohort(cohort, roadmap, week_openings(timeline)))
         return scheduled
 
@@ -279,13 +274,3 @@ class PostingService:
 def _unexpected(exc: Exception) -> DeliveryFailed:
     return DeliveryFailed(f"unexpected error: {type(exc).__name__}", retryable=True)
 
-
-_History = TypeVar("_History", CohortPause, CohortAdvance)
-
-
-async def _grouped(session: AsyncSession, model: type[_History], ids: list[int]) -> dict[int, list[_History]]:
-    grouped: dict[int, list[_History]] = defaultdict(list)
-    if ids:
-        for row in await session.scalars(select(model).where(model.cohort_id.in_(ids))):
-            grouped[row.cohort_id].append(row)
-    return grouped
