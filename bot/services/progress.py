@@ -10,9 +10,23 @@ import enum
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import BindParameter, Row, Table, bindparam, func, insert, select
+from sqlalchemy import (
+    BindParameter,
+    Date,
+    Row,
+    String,
+    Table,
+    bindparam,
+    func,
+    insert,
+    literal,
+    null,
+    select,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
@@ -31,7 +45,7 @@ from bot.db.models import (
 )
 from bot.errors import InvalidInput, NotFound
 from bot.roadmap import Module, Roadmap, Tier
-from bot.services.activity import active_days, check_in_days_of, member_daily_streak, zone_of
+from bot.services.activity import active_days, check_in_days_of, member_daily_streak
 from bot.services.boards import approved_board, reviews_board, streak_board
 from bot.services.cohorts import CohortService, CohortView
 from bot.services.enrolment import EnrolmentService
@@ -158,21 +172,59 @@ class Leaderboard:
 # /progress's and /checkin's own statements, built once (building one and its cache key costs more than running
 # it here), of the tables' columns (bot/db/columns.py).
 _MEMBERSHIP: BindParameter[int] = bindparam("membership")
-_VERSIONS = (
-    select(SUBMISSION.week, SUBMISSION.status, VERSION.version, SUBMISSION.current_version,
-           VERSION.submitted_at)
+# Everything /progress reads of one membership and its learner, in one statement (five round trips to PostgreSQL
+# otherwise): each row names its kind. Columns: kind, week, number, other number, status, text, error, moment, day;
+# statuses are read as text (two enums share the column) and the first branch types the moment and the day.
+_HANDED_IN, _LOGGED, _EXTENDED, _AWARDED, _OWN_ZONE = "handed in", "logged", "extended", "awarded", "own zone"
+_MINE = union_all(
+    select(literal(_HANDED_IN), SUBMISSION.week, VERSION.version, SUBMISSION.current_version,
+           type_coerce(SUBMISSION.status, String), null(), null(), VERSION.submitted_at, type_coerce(null(), Date))
     .join_from(Submission.__table__, SubmissionVersion.__table__, VERSION.submission_id == SUBMISSION.id)
-    .where(SUBMISSION.membership_id == _MEMBERSHIP)
-)
-_LOGGED = (
-    select(CHECK_IN.local_date, func.coalesce(func.sum(CHECK_IN.minutes), 0))
+    .where(SUBMISSION.membership_id == _MEMBERSHIP),
+    select(literal(_LOGGED), null(), func.coalesce(func.sum(CHECK_IN.minutes), 0), null(), null(), null(), null(),
+           null(), CHECK_IN.local_date)
     .where(CHECK_IN.membership_id == _MEMBERSHIP)
-    .group_by(CHECK_IN.local_date)
+    .group_by(CHECK_IN.local_date),
+    select(literal(_EXTENDED), EXTENSION.week, EXTENSION.days, null(), null(), null(), null(), null(), null())
+    .where(EXTENSION.membership_id == _MEMBERSHIP),
+    select(literal(_AWARDED), null(), null(), null(), type_coerce(TIER_AWARD.status, String), TIER_AWARD.tier_key,
+           TIER_AWARD.last_error, null(), null())
+    .where(TIER_AWARD.membership_id == _MEMBERSHIP),
+    select(literal(_OWN_ZONE), null(), null(), null(), null(), SETTINGS.timezone, null(), null(), null())
+    .where(SETTINGS.guild_id == bindparam("guild"), SETTINGS.user_id == bindparam("user")),
 )
-_EXTENSIONS = select(EXTENSION.week, EXTENSION.days).where(EXTENSION.membership_id == _MEMBERSHIP)
-_AWARDS = select(TIER_AWARD.tier_key, TIER_AWARD.status, TIER_AWARD.last_error).where(
-    TIER_AWARD.membership_id == _MEMBERSHIP
-)
+
+
+@dataclass
+class _Mine:
+    """One membership's rows of `_MINE`, sorted by kind."""
+
+    versions: list[tuple[int, SubmissionStatus, int, int, datetime]] = field(default_factory=list)
+    """(week, status, version, current version, handed in at) of every version handed in."""
+    logged: list[tuple[date, int]] = field(default_factory=list)
+    """(local day, minutes) of each day with a check-in."""
+    extensions: dict[int, int] = field(default_factory=dict)
+    awards: dict[str, tuple[AwardStatus, str | None]] = field(default_factory=dict)
+    """Tier key → (status, last error)."""
+    own_zone: str | None = None
+    """The zone the learner set on this server, if any."""
+
+    @classmethod
+    def of(cls, rows: Iterable[Row[Any]]) -> _Mine:
+        mine = cls()
+        for kind, week, number, other, status, text, error, at, day in rows:
+            if kind == _HANDED_IN:
+                mine.versions.append((week, SubmissionStatus(status), number, other, at))
+            elif kind == _LOGGED:
+                mine.logged.append((day, number))
+            elif kind == _EXTENDED:
+                mine.extensions[week] = number
+            elif kind == _AWARDED:
+                mine.awards[text] = (AwardStatus(status), error)
+            else:
+                mine.own_zone = text
+        return mine
+
 
 _CHECKING_IN = (
     select(MEMBER.id.label("membership_id"), COHORT.id.label("cohort_id"), COHORT.name, COHORT.status,
@@ -263,22 +315,21 @@ class ProgressService:
                 session, guild_id, cohort_name, user_id, asker_id=asker_id
             )
             view = await self._cohorts.view(session, cohort)
-            zone = await zone_of(session, guild_id, user_id, cohort.timezone)
-            # Every version handed in is activity; the current one of each week is what stands.
-            mine = {"membership": membership.id}
-            versions = (await session.execute(_VERSIONS, mine)).all()
-            logged = (await session.execute(_LOGGED, mine)).all()
-            extensions = dict((await session.execute(_EXTENSIONS, mine)).tuples().all())
-            awards = {a.tier_key: a for a in await session.execute(_AWARDS, mine)}
+            mine = _Mine.of(
+                await session.execute(_MINE, {"membership": membership.id, "guild": guild_id, "user": user_id})
+            )
             peer = (await peer_tallies(session, [membership.id]))[membership.id]
+        zone = mine.own_zone or cohort.timezone
         today = local_day(now, zone)
+        # Every version handed in is activity; the current one of each week is what stands.
+        versions, logged = mine.versions, mine.logged
         days = {d for d, _ in logged}
         submitted = [at for *_, at in versions]
         study = {day: 0 for day in active_days((), submitted, zone)}
         study.update((d, int(m)) for d, m in logged)
         first = view.openings.get(1)
         by_week = {week: (status, at) for week, status, version, current, at in versions if version == current}
-        checkpoints = checkpoint_states(view, by_week, extensions, now)
+        checkpoints = checkpoint_states(view, by_week, mine.extensions, now)
         approved = {c.module.week for c in checkpoints if c.state is WeekState.APPROVED}
         return Progress(
             view=view,
@@ -292,7 +343,7 @@ class ProgressService:
             checked_in_today=today in days,
             check_in_days=len(days),
             minutes_logged=sum(int(m) for _, m in logged),
-            tiers=tuple(_tier_progress(view.roadmap, approved, awards)),
+            tiers=tuple(_tier_progress(view.roadmap, approved, mine.awards)),
             next_deadline=_next_deadline(checkpoints, now),
             start=local_day(first, zone) if first is not None else cohort.start_date,
             study=study,
@@ -395,19 +446,19 @@ def handed_in(entry: tuple[SubmissionStatus, datetime] | None) -> tuple[datetime
 
 
 def _tier_progress(
-    roadmap: Roadmap, approved: set[int], awards: dict[str, Row[tuple[str, AwardStatus, str | None]]]
+    roadmap: Roadmap, approved: set[int], awards: dict[str, tuple[AwardStatus, str | None]]
 ) -> list[TierProgress]:
     result = []
     for tier in roadmap.tiers:
         required = roadmap.tier_modules(tier)
-        award = awards.get(tier.key)
+        status, error = awards.get(tier.key, (None, None))
         result.append(
             TierProgress(
                 tier,
                 required,
                 tuple(m for m in required if m.week not in approved),
-                award.status if award else None,
-                award.last_error if award and award.status is AwardStatus.PENDING else None,
+                status,
+                error if status is AwardStatus.PENDING else None,
             )
         )
     return result
