@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 import io
@@ -15,6 +14,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.answer_soon import answer_soon
 from bot.checks import cohort_autocomplete, cohort_bot, for_moderators, known_guild, moderator_only, require_moderator
 from bot.db.models import ReviewDecision
 from bot.discord_port import guard
@@ -125,7 +125,7 @@ def review_view(card: SubmissionCard, *, decided: bool = False) -> discord.ui.Vi
 
 class SubmissionCommands(commands.Cog):
     answer_within = 1.0
-    """Seconds a decision may take before its click is acknowledged first (Discord waits 3 s for a first answer)."""
+    """Seconds a decision or a link's submission may take before it is acknowledged first (see `answer_soon`)."""
 
     def __init__(self, bot: CohortBot) -> None:
         self.bot = bot
@@ -172,9 +172,9 @@ class SubmissionCommands(commands.Cog):
         file: discord.Attachment | None = None,
     ) -> None:
         guild = known_guild(interaction)
-        # Fetching the file, storing and posting for review take round trips: defer to stay inside Discord's 3 s.
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        acknowledge = functools.partial(_acknowledge, interaction)
         if file is not None:
+            await acknowledge()  # fetching the file takes round trips
             # Refuse a non-member or an unopened week before spending a download on their file.
             await self.bot.submissions.target(guild.id, interaction.user.id, cohort, week)
             # Fetched at once (Discord deletes the learner's ephemeral upload); the review message, sent
@@ -182,8 +182,12 @@ class SubmissionCommands(commands.Cog):
             self._fresh[file.url] = await _fetch(file, guild.filesize_limit)
         attachment = AttachmentInfo(file.url, file.filename, file.size, file.content_type) if file else None
         try:
-            card = await self.bot.submissions.submit(
-                SubmissionRequest(guild.id, interaction.user.id, cohort, week, link, notes, attachment)
+            card = await answer_soon(
+                self.bot.submissions.submit(
+                    SubmissionRequest(guild.id, interaction.user.id, cohort, week, link, notes, attachment)
+                ),
+                acknowledge,
+                self.answer_within,
             )
         except BaseException:
             if file is not None:
@@ -196,7 +200,11 @@ class SubmissionCommands(commands.Cog):
         timing = "**late** (accepted, and marked late)" if card.late else "on time"
         due = f" It was due {stamp(card.deadline)}." if card.deadline else ""
         text = f"Submitted your {card.module.label.lower()} checkpoint (version {card.version}), {timing}.{due}"
-        await interaction.followup.send(text + " A moderator will review it.", ephemeral=True)
+        text += " A moderator will review it."
+        if interaction.response.is_done():
+            await interaction.followup.send(text, ephemeral=True)
+        else:
+            await interaction.response.send_message(text, ephemeral=True)
 
     async def deliver_review_message(self, item: OutboxItem) -> None:
         """Outbox handler: post one version to the review channel, once, with its file, and retire the one
@@ -262,16 +270,12 @@ class SubmissionCommands(commands.Cog):
         feedback: str | None,
     ) -> None:
         guild = known_guild(interaction)
-        deciding = asyncio.create_task(
-            self.bot.submissions.decide(guild.id, submission_id, version, interaction.user.id, decision, feedback)
+        deciding = self.bot.submissions.decide(
+            guild.id, submission_id, version, interaction.user.id, decision, feedback
         )
-        # A decision takes a few milliseconds, so the click is answered with the edited message in one request; one
-        # that waits longer (another process holding SQLite's write lock) is acknowledged first.
-        finished, _ = await asyncio.wait({deciding}, timeout=self.answer_within)
-        if not finished:
-            await interaction.response.defer()
         try:
-            result = await deciding
+            # Answered with the edited message in one request, unless the decision is slow.
+            result = await answer_soon(deciding, interaction.response.defer, self.answer_within)
         except AlreadyDecided as refusal:
             await self._show_standing_decision(interaction, refusal.review_id)
             raise
@@ -355,6 +359,12 @@ async def _fetch(file: discord.Attachment, limit: int) -> bytes:
     if len(data) > limit:
         raise InvalidInput(_too_big(file.filename, len(data), limit))
     return data
+
+
+async def _acknowledge(interaction: discord.Interaction) -> None:
+    """Answered later, privately (the learner sees "thinking…"); once only."""
+    if not interaction.response.is_done():
+        await interaction.response.defer(ephemeral=True, thinking=True)
 
 
 async def _show_on_message(interaction: discord.Interaction, decided: Decision) -> None:

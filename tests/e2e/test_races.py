@@ -603,7 +603,9 @@ async def test_approve_click_vs_resubmit_command(sandbox: Sandbox, server: Study
             assert "This version was replaced by a newer one" in (refusal.content or "") and refusal.ephemeral
             assert "Replaced" in fields and "Decision" not in fields and len(mine) == 2
         else:
-            assert "already approved; nothing to resubmit" in submitted and resubmit.followups[0].ephemeral
+            # The refusal is the answer itself (the command is quick), or a follow-up if it took over a second.
+            refusal = next(r for r in (resubmit, *resubmit.followups) if "already approved" in (r.content or ""))
+            assert "already approved; nothing to resubmit" in submitted and refusal.ephemeral
             assert fields["Decision"].startswith("Approved by") and len(mine) == 1
 
 

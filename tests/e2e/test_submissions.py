@@ -229,6 +229,26 @@ async def test_a_quick_decision_answers_the_click_with_the_edited_message_a_slow
         assert fields["Decision"].startswith(f"Approved by <@{server.moderator.id}>")
 
 
+async def test_a_quick_link_submission_answers_in_one_request_a_slow_one_acknowledges_first(
+    sandbox: Sandbox, server: StudyServer, running: RunningBot, ada, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    quick = await sandbox.slash("submit", user=ada, link="https://example.org/v1")
+    assert quick.type == 4 and quick.ephemeral, "one request: the answer itself"
+    assert (quick.content or "").startswith("Submitted your week 1 checkpoint (version 1)")
+    submit = running.bot.submissions.submit
+
+    async def waited_for(request: object) -> object:  # as behind another process's write lock
+        await asyncio.sleep(0.2)
+        return await submit(request)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(running.bot.submissions, "submit", waited_for)
+    monkeypatch.setattr(running.bot.get_cog("SubmissionCommands"), "answer_within", 0.05)
+    slow = await sandbox.slash("submit", user=ada, link="https://example.org/v2")
+    assert slow.type == 5, "acknowledged, then answered"
+    [answer] = await slow.wait_followups(1)
+    assert (answer.content or "").startswith("Submitted your week 1 checkpoint (version 2)") and answer.ephemeral
+
+
 def review_of(sandbox: Sandbox, server: StudyServer, learner) -> Message:
     return next(m for m in reviews(sandbox, server) if f"· {learner.name}" in m.embeds[0]["title"])
 
