@@ -7,13 +7,15 @@ streak for a thousand members costs rows, not objects.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import BindParameter, bindparam, select
+from sqlalchemy import BindParameter, bindparam, cast, literal, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.columns import CHECK_IN, PAUSE, SETTINGS, SUBMISSION, VERSION
 from bot.db.models import Submission, SubmissionVersion
+from bot.db.types import UTCDateTime
 from bot.services.streaks import Streak, daily_streak, local_day, paused_spans
 
 Pauses = list[tuple[datetime, datetime | None]]
@@ -22,29 +24,38 @@ Pauses = list[tuple[datetime, datetime | None]]
 
 # Built once, of the tables' columns (bot/db/columns.py); `ids` expands to the memberships (or cohorts) asked about.
 _IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
-_CHECK_IN_DAYS = select(CHECK_IN.membership_id, CHECK_IN.local_date).where(
-    CHECK_IN.membership_id.in_(_IDS)
-).distinct()
-_SUBMITTED = (
-    select(SUBMISSION.membership_id, VERSION.submitted_at)
+_CHECKED_IN, _HANDED_IN = "checked in", "handed in"
+# Check-in days and hand-in moments together (two round trips to PostgreSQL otherwise): rows are (kind, membership,
+# day, moment); the first branch types both columns for every row (its empty moment cast: DISTINCT makes PostgreSQL
+# settle an untyped NULL as text before the union).
+_ACTIVITY = union_all(
+    select(literal(_CHECKED_IN), CHECK_IN.membership_id, CHECK_IN.local_date, cast(null(), UTCDateTime()))
+    .where(CHECK_IN.membership_id.in_(_IDS))
+    .distinct(),
+    select(literal(_HANDED_IN), SUBMISSION.membership_id, null(), VERSION.submitted_at)
     .join_from(Submission.__table__, SubmissionVersion.__table__, VERSION.submission_id == SUBMISSION.id)
-    .where(SUBMISSION.membership_id.in_(_IDS))
+    .where(SUBMISSION.membership_id.in_(_IDS)),
 )
 _PAUSES = select(PAUSE.cohort_id, PAUSE.paused_at, PAUSE.resumed_at).where(PAUSE.cohort_id.in_(_IDS))
 
-async def check_in_days_of(session: AsyncSession, membership_ids: Sequence[int]) -> dict[int, set[date]]:
-    days: dict[int, set[date]] = {m: set() for m in membership_ids}
-    for membership_id, day in await session.execute(_CHECK_IN_DAYS, {"ids": list(membership_ids)}):
-        days[membership_id].add(day)
-    return days
+
+@dataclass(frozen=True)
+class Activity:
+    """What some memberships did, by membership: the days they checked in, and every version they handed in (each
+    is activity on its day)."""
+
+    days: dict[int, set[date]]
+    moments: dict[int, list[datetime]]
 
 
-async def submission_moments(session: AsyncSession, membership_ids: Sequence[int]) -> dict[int, list[datetime]]:
-    """Every version every one of these memberships handed in: each is activity on its day."""
-    moments: dict[int, list[datetime]] = {m: [] for m in membership_ids}
-    for membership_id, at in await session.execute(_SUBMITTED, {"ids": list(membership_ids)}):
-        moments[membership_id].append(at)
-    return moments
+async def activity_of(session: AsyncSession, membership_ids: Sequence[int]) -> Activity:
+    found = Activity({m: set() for m in membership_ids}, {m: [] for m in membership_ids})
+    for kind, membership_id, day, at in await session.execute(_ACTIVITY, {"ids": list(membership_ids)}):
+        if kind == _CHECKED_IN:
+            found.days[membership_id].add(day)
+        else:
+            found.moments[membership_id].append(at)
+    return found
 
 
 async def cohort_pauses(session: AsyncSession, cohort_ids: Iterable[int]) -> dict[int, Pauses]:

@@ -45,7 +45,7 @@ from bot.db.models import (
 )
 from bot.errors import InvalidInput, NotFound
 from bot.roadmap import Module, Roadmap, Tier
-from bot.services.activity import active_days, check_in_days_of, member_daily_streak
+from bot.services.activity import active_days, activity_of, member_daily_streak
 from bot.services.boards import approved_board, reviews_board, streak_board
 from bot.services.cohorts import CohortService, CohortView
 from bot.services.enrolment import EnrolmentService
@@ -281,17 +281,17 @@ class ProgressService:
             # One /checkin writes a row for each membership: the first one's rows count the calls.
             spent = {"membership_id": members[0].membership_id, "since": now - CHECK_INS.window}
             refuse_if_spent(CHECK_INS, (await session.scalars(_CHECKED_IN_SINCE, spent)).all())
-            days = await check_in_days_of(session, [m.membership_id for m in members])
+            activity = await activity_of(session, [m.membership_id for m in members])
             first_today = {}
             logged = []
             for m in members:
                 day = local_day(now, m.zone)
-                first_today[m.membership_id] = day not in days[m.membership_id]
-                days[m.membership_id].add(day)
+                first_today[m.membership_id] = day not in activity.days[m.membership_id]
+                activity.days[m.membership_id].add(day)
                 logged.append({"membership_id": m.membership_id, "local_date": day, "minutes": minutes, "note": note,
                                "created_at": now})
             await session.execute(_LOG_CHECK_IN, logged)
-            streaks = await refresh(session, members, now, days=days)
+            streaks = await refresh(session, members, now, activity)
         return [
             CheckInResult(
                 row.name,

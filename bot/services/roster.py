@@ -21,7 +21,7 @@ from bot.db.models import (
     SubmissionVersion,
     TierAward,
 )
-from bot.services.activity import check_in_days_of, cohort_pauses, member_daily_streak, submission_moments
+from bot.services.activity import activity_of, cohort_pauses, member_daily_streak
 from bot.services.cohorts import CohortService, CohortView
 from bot.services.peer_facts import peer_tallies
 from bot.services.progress import WeekState, checkpoint_states, member_weekly_streak
@@ -102,8 +102,7 @@ class RosterService:
                     )
                 ).tuples().all()
             )
-            days = await check_in_days_of(session, ids)
-            moments = await submission_moments(session, ids)
+            activity = await activity_of(session, ids)
             standing: dict[int, dict[int, tuple[SubmissionStatus, datetime]]] = defaultdict(dict)
             for membership_id, week, status, at in await session.execute(
                 select(Submission.membership_id, Submission.week, Submission.status, SubmissionVersion.submitted_at)
@@ -132,7 +131,8 @@ class RosterService:
             zone = timezone or cohort.timezone
             by_week = standing[membership.id]
             checkpoints = checkpoint_states(view, by_week, extensions[membership.id], now)
-            daily = member_daily_streak(days[membership.id], moments[membership.id], pauses, zone, now)
+            daily = member_daily_streak(activity.days[membership.id], activity.moments[membership.id], pauses, zone,
+                                        now)
             weekly = member_weekly_streak(checkpoints, by_week, now, peer[membership.id].missed_weeks)
             states = Counter(c.state for c in checkpoints)
             tiers = tuple((_tier_name(view, a.tier_key), a.earned_at) for a in awards[membership.id])

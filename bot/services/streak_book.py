@@ -32,7 +32,7 @@ from bot.db.models import (
     MembershipStatus,
 )
 from bot.db.upsert import insert_for
-from bot.services.activity import Pauses, active_days, check_in_days_of, cohort_pauses, submission_moments
+from bot.services.activity import Activity, Pauses, active_days, activity_of, cohort_pauses
 from bot.services.streaks import (
     DailyRun,
     Streak,
@@ -72,21 +72,19 @@ async def recompute(
     members: Sequence[Member],
     pauses: dict[int, Pauses],
     now: datetime,
-    days: dict[int, set[date]] | None = None,
+    activity: Activity | None = None,
 ) -> dict[int, DailyRun]:
-    """Each member's run from their whole history: two statements (one with their check-in `days` known already),
+    """Each member's run from their whole history: one statement (none with their `activity` read already),
     whatever the number of members; none for no members."""
     if not members:
         return {}
-    ids = [m.membership_id for m in members]
-    if days is None:
-        days = await check_in_days_of(session, ids)
-    moments = await submission_moments(session, ids)
+    if activity is None:
+        activity = await activity_of(session, [m.membership_id for m in members])
     runs = {}
     for m in members:
         spans = paused_spans(pauses[m.cohort_id], m.zone)
-        runs[m.membership_id] = daily_run(active_days(days[m.membership_id], moments[m.membership_id], m.zone),
-                                          spans, local_day(now, m.zone))
+        days = active_days(activity.days[m.membership_id], activity.moments[m.membership_id], m.zone)
+        runs[m.membership_id] = daily_run(days, spans, local_day(now, m.zone))
     return runs
 
 
@@ -150,14 +148,14 @@ async def refresh(
     session: AsyncSession,
     members: Sequence[Member],
     now: datetime,
-    days: dict[int, set[date]] | None = None,
+    activity: Activity | None = None,
     pauses: dict[int, Pauses] | None = None,
 ) -> dict[int, Streak]:
     """After new activity (inside its unit of work): recompute these members' runs, keep them, return the streaks.
     `pauses` by cohort, when the caller read them in this unit of work already."""
     if pauses is None:
         pauses = await cohort_pauses(session, {m.cohort_id for m in members})
-    runs = await recompute(session, members, pauses, now, days)
+    runs = await recompute(session, members, pauses, now, activity)
     await store(session, members, runs, pauses, now)
     return {
         m.membership_id: current_of(runs[m.membership_id], paused_spans(pauses[m.cohort_id], m.zone),

@@ -20,7 +20,7 @@ from bot.db.models import (
 )
 from bot.harness import RunningBot, StudyServer
 from bot.sandbox import Member, Sandbox
-from bot.services.activity import check_in_days_of, cohort_pauses, member_daily_streak, submission_moments
+from bot.services.activity import activity_of, cohort_pauses, member_daily_streak
 from bot.services.boards import streak_board
 from bot.services.progress import LEADERBOARD_SIZE, RankBy, Standing
 from bot.services.streak_book import still_holds
@@ -48,10 +48,10 @@ async def both_ways(bot: RunningBot) -> tuple[dict[int, Streak], dict[int, Strea
             mine = (await streak_board(session, cohort_id, cohort_zone, pauses, user_id, now, LEADERBOARD_SIZE)).mine
             assert mine is not None
             kept[m] = Streak(mine.value, mine.detail)
-        ids = list(zones)
-        days, moments = await check_in_days_of(session, ids), await submission_moments(session, ids)
+        activity = await activity_of(session, list(zones))
         rows = {r.membership_id: r for r in await session.scalars(select(DailyStreak))}
-    pure = {m: member_daily_streak(days[m], moments[m], pauses, zone, now) for m, zone in zones.items()}
+    pure = {m: member_daily_streak(activity.days[m], activity.moments[m], pauses, zone, now)
+            for m, zone in zones.items()}
     holding = sum(
         1 for m, zone in zones.items() if m in rows and still_holds(rows[m], zone, pauses, local_day(now, zone))
     )
