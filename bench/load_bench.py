@@ -162,12 +162,13 @@ PROFILE_DIR: Path | None = None
 
 
 async def start_profiler(process: Child, phase: str) -> asyncio.subprocess.Process | None:
-    """With --profile, py-spy samples the bot during the phase (raw collapsed stacks, one file per phase)."""
+    """With --profile, py-spy samples the bot during the phase (raw collapsed stacks, one file per phase): only the
+    thread holding the GIL, so the samples are what the event loop waits for (the drawing thread included)."""
     if PROFILE_DIR is None:
         return None
     slug = re.sub(r"[^a-z0-9]+", "-", phase.lower()).strip("-")[:40]
     return await asyncio.create_subprocess_exec(
-        "py-spy", "record", "--pid", str(process.proc.pid), "--format", "raw", "--nonblocking",
+        "py-spy", "record", "--pid", str(process.proc.pid), "--format", "raw", "--nonblocking", "--gil",
         "-o", str(PROFILE_DIR / f"{slug}.txt"), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
     )
 

@@ -41,15 +41,19 @@ class PeerTally:
     missed_weeks: frozenset[int] = field(default_factory=frozenset)
 
 
+# Built once: every submission's card asks it.
+_VERDICTS = (
+    select(PeerReview.id, Membership.display_name, PeerReview.verdicts, PeerReview.comment)
+    .join(PeerAssignment, PeerAssignment.id == PeerReview.assignment_id)
+    .join(Membership, Membership.id == PeerAssignment.reviewer_id)
+    .where(PeerAssignment.submission_id == bindparam("submission"), PeerReview.version == bindparam("version"))
+    .order_by(PeerReview.submitted_at, PeerReview.id)
+)
+
+
 async def verdicts_of(session: AsyncSession, submission_id: int, version: int) -> tuple[PeerVerdict, ...]:
     """The peer reviews of one version of a submission, oldest first."""
-    rows = await session.execute(
-        select(PeerReview.id, Membership.display_name, PeerReview.verdicts, PeerReview.comment)
-        .join(PeerAssignment, PeerAssignment.id == PeerReview.assignment_id)
-        .join(Membership, Membership.id == PeerAssignment.reviewer_id)
-        .where(PeerAssignment.submission_id == submission_id, PeerReview.version == version)
-        .order_by(PeerReview.submitted_at, PeerReview.id)
-    )
+    rows = await session.execute(_VERDICTS, {"submission": submission_id, "version": version})
     return tuple(
         PeerVerdict(review_id, name, tuple(Verdict(v) for v in verdicts), comment)
         for review_id, name, verdicts, comment in rows
