@@ -13,17 +13,21 @@ from bot.db.models import (
     Extension,
     LearnerSettings,
     Membership,
+    PeerAssignment,
+    PeerReview,
     Submission,
     SubmissionVersion,
     TierAward,
 )
 
 ADVANCE = CohortAdvance.__table__.c
+ASSIGNMENT = PeerAssignment.__table__.c
 CHECK_IN = CheckIn.__table__.c
 COHORT = Cohort.__table__.c
 EXTENSION = Extension.__table__.c
 MEMBER = Membership.__table__.c
 PAUSE = CohortPause.__table__.c
+PEER_REVIEW = PeerReview.__table__.c
 SETTINGS = LearnerSettings.__table__.c
 SUBMISSION = Submission.__table__.c
 TIER_AWARD = TierAward.__table__.c

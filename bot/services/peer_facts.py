@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import BindParameter, bindparam, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db.columns import ASSIGNMENT, PEER_REVIEW, SUBMISSION
 from bot.db.models import Membership, PeerAssignment, PeerReview, PeerState, Submission
 
 
@@ -60,20 +61,21 @@ async def verdicts_of(session: AsyncSession, submission_id: int, version: int) -
     )
 
 
-# Built once (every /progress asks): building it and its cache key cost more than running it.
+# Built once (every /progress asks), of the tables' columns (bot/db/columns.py): building it and its cache key cost
+# more than running it.
 _IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
 _TALLIES = union_all(
-    select(literal("given"), PeerAssignment.reviewer_id, func.count())
-    .join(PeerReview, PeerReview.assignment_id == PeerAssignment.id)
-    .where(PeerAssignment.reviewer_id.in_(_IDS))
-    .group_by(PeerAssignment.reviewer_id),
-    select(literal("received"), Submission.membership_id, func.count())
-    .join(PeerAssignment, PeerAssignment.submission_id == Submission.id)
-    .join(PeerReview, PeerReview.assignment_id == PeerAssignment.id)
-    .where(Submission.membership_id.in_(_IDS))
-    .group_by(Submission.membership_id),
-    select(literal("missed"), PeerAssignment.reviewer_id, PeerAssignment.week).where(
-        PeerAssignment.reviewer_id.in_(_IDS), PeerAssignment.state == PeerState.MISSED
+    select(literal("given"), ASSIGNMENT.reviewer_id, func.count())
+    .join_from(PeerAssignment.__table__, PeerReview.__table__, PEER_REVIEW.assignment_id == ASSIGNMENT.id)
+    .where(ASSIGNMENT.reviewer_id.in_(_IDS))
+    .group_by(ASSIGNMENT.reviewer_id),
+    select(literal("received"), SUBMISSION.membership_id, func.count())
+    .join_from(Submission.__table__, PeerAssignment.__table__, ASSIGNMENT.submission_id == SUBMISSION.id)
+    .join(PeerReview.__table__, PEER_REVIEW.assignment_id == ASSIGNMENT.id)
+    .where(SUBMISSION.membership_id.in_(_IDS))
+    .group_by(SUBMISSION.membership_id),
+    select(literal("missed"), ASSIGNMENT.reviewer_id, ASSIGNMENT.week).where(
+        ASSIGNMENT.reviewer_id.in_(_IDS), ASSIGNMENT.state == PeerState.MISSED
     ),
 )
 
