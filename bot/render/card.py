@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from bot.render.drawing import (
     BLUE,
@@ -251,12 +251,10 @@ def card_png(facts: CardFacts) -> bytes:
 
 
 def _days(sheet: Sheet, place: CardLayout, facts: CardFacts) -> None:
-    """The study days as one block of palette bytes, week by week in columns: a rectangle a day cost more than the
-    rest of the card for a long cohort."""
+    """The study days: a pixel a day in a grid of weeks by weekdays, scaled up to the boxes and pasted through a mask
+    that leaves the gaps (a rectangle a day, then joining bytes a day, cost more than the rest of the card)."""
     boxes = place.days
-    size, step = boxes.size + 1, boxes.step  # a rectangle's far edge is drawn too
     index, first, count = sheet.palette.index, place.first_day.toordinal(), boxes.count
-    background = index[PANEL]
     # Each day's colour: studied (by minutes) before paused before nothing; only the days with something are visited.
     cells = [index[NO_STUDY]] * count
     for day in facts.paused:
@@ -266,13 +264,21 @@ def _days(sheet: Sheet, place: CardLayout, facts: CardFacts) -> None:
         if 0 <= day.toordinal() - first < count:
             cells[day.toordinal() - first] = index[next(colour for floor, colour in _SHADES if minutes >= floor)]
     columns = -(-count // 7)
-    cells += [background] * (7 * columns - len(cells))  # the days after today in the last week
-    gap = bytes((background,)) * (step - size)
-    rows = []
-    for weekday in range(7):
-        line = b"".join(bytes((cells[7 * column + weekday],)) * size + gap for column in range(columns))
-        rows.append(line * size + bytes((background,)) * (len(line) * (step - size)))
-    sheet.image.paste(Image.frombytes("P", (columns * step, 7 * step), b"".join(rows)), (boxes.left, boxes.top))
+    cells += [index[PANEL]] * (7 * columns - count)  # the days after today in the last week
+    grid = Image.frombytes("P", (columns, 7), b"".join(bytes(cells[weekday::7]) for weekday in range(7)))
+    scaled = grid.resize((columns * boxes.step, 7 * boxes.step), Image.Resampling.NEAREST)
+    sheet.image.paste(scaled, (boxes.left, boxes.top), _day_mask(columns, boxes.size + 1, boxes.step))
+
+
+@lru_cache(maxsize=64)
+def _day_mask(columns: int, box: int, step: int) -> Image.Image:
+    """Where the heatmap's boxes are (a rectangle's far edge is drawn too, so a box is `size + 1` wide)."""
+    mask = Image.new("1", (columns * step, 7 * step), 0)
+    pen = ImageDraw.Draw(mask)
+    for x in range(0, columns * step, step):
+        for y in range(0, 7 * step, step):
+            pen.rectangle((x, y, x + box - 1, y + box - 1), fill=1)
+    return mask
 
 
 def _heading(draw: Sheet, y: int, text: str) -> None:
