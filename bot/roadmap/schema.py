@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from functools import cached_property
 from typing import Annotated, Any
 
 from pydantic import (
@@ -113,11 +114,12 @@ class Module(_Frozen):
     checkpoint: Checkpoint
     hours: Hours | None = None
 
-    @property
+    # Cached (the models are frozen): a command asks these of every module, often several times.
+    @cached_property
     def last_week(self) -> int:
         return self.week + self.weeks - 1
 
-    @property
+    @cached_property
     def label(self) -> str:
         return f"Week {self.week}" if self.weeks == 1 else f"Weeks {self.week}-{self.last_week}"
 
@@ -217,7 +219,7 @@ class Roadmap(_Frozen):
             raise ValueError("needs at least one entry")
         return value
 
-    @property
+    @cached_property
     def total_weeks(self) -> int:
         return max(module.last_week for module in self.modules)
 
