@@ -16,22 +16,25 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from bot.db.fair_pool import FairPool
 from bot.db.one_trip import OneTripConnection, OneTripDBAPI
 
 WRITES = "cohort_bot_writes"
 """Execution option marking the connections of units of work that write (see `Sessions.begin`)."""
-POOL_SIZE = 10
-POOL_OVERFLOW = 10
-"""PostgreSQL connections kept per process, and opened beyond them at a peak (closed again when returned)."""
+POOL_SIZE = 20
+"""PostgreSQL connections per process, all kept open: beyond them, units of work wait their turn (`FairPool`)."""
+POOL_TIMEOUT = 30.0
+"""Seconds a unit of work waits for a PostgreSQL connection before failing (SQLAlchemy's default)."""
 BUSY_TIMEOUT_MS = 30_000
 """How long a SQLite writer waits for the write lock before failing; far longer than any write holds it."""
 
 
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+def create_engine(url: str, *, echo: bool = False, pool_timeout: float = POOL_TIMEOUT) -> AsyncEngine:
     """An engine for `url`; for a SQLite file, its folder is created and pragmas are set per connection."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        engine = create_async_engine(url, echo=echo, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
+        engine = create_async_engine(url, echo=echo, poolclass=FairPool, pool_size=POOL_SIZE, max_overflow=0,
+                                     pool_timeout=pool_timeout)
         event.listen(engine.sync_engine.pool, "checkout", _refuse_closed)
         return engine
     if parsed.database and parsed.database != ":memory:":
