@@ -81,6 +81,8 @@ class Phase:
     sandbox_seconds: float = 0.0
     """This process's CPU time in the phase: the sandbox (Discord's stand-in) and the simulated users, who share
     the machine with the bot (on two cores, what the sandbox spends the bot may wait for)."""
+    by_command: dict[str, list[float]] = field(default_factory=dict)
+    """A mixed phase's answered seconds per command (the rush)."""
 
     def quantile(self, q: int) -> float:
         if len(self.seconds) < 2:
@@ -168,14 +170,17 @@ async def start_profiler(process: Child, phase: str) -> asyncio.subprocess.Proce
         return None
     slug = re.sub(r"[^a-z0-9]+", "-", phase.lower()).strip("-")[:40]
     return await asyncio.create_subprocess_exec(
-        "py-spy", "record", "--pid", str(process.proc.pid), "--format", "raw", "--nonblocking", "--gil",
+        # 400 a second: a phase lasts a second or two, which py-spy's default of 100 sampled too thinly.
+        "py-spy", "record", "--rate", "400", "--pid", str(process.proc.pid), "--format", "raw", "--nonblocking",
+        "--gil",
         "-o", str(PROFILE_DIR / f"{slug}.txt"), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
     )
 
 
 async def run_phase(name: str, calls: int, in_flight: int, inject: Callable[[int], Awaitable[Reply]],
                     ok: Callable[[int, Reply], str | None], process: Child,
-                    ready: Callable[[int], Awaitable[None]] | None = None) -> Phase:
+                    ready: Callable[[int], Awaitable[None]] | None = None,
+                    command_of: Callable[[int], str] | None = None) -> Phase:
     """`calls` interactions with `in_flight` of them outstanding at every moment; interaction i waits for `ready(i)`
     (the same person's previous step) before its clock starts, as a person sends the next command only then."""
     phase = Phase(name)
@@ -216,6 +221,8 @@ async def run_phase(name: str, calls: int, in_flight: int, inject: Callable[[int
                 phase.errors.append(f"{name} #{i}: {problem}")
                 continue
             phase.seconds.append(elapsed)
+            if command_of is not None:
+                phase.by_command.setdefault(command_of(i), []).append(elapsed)
 
     sampler = asyncio.create_task(sample())
     profiler = await start_profiler(process, name)
@@ -381,7 +388,7 @@ async def deadline_rush(sb: Sandbox, rush: list[Member], board: list[Member], fl
         return None if said.startswith(expected[steps[i][0]]) else f"{steps[i][0]} answered {said[:120]!r}"
 
     return await run_phase(f"deadline rush ({len(rush)} × join, submit, checkin + a `/leaderboard`)", len(steps),
-                           flight, inject, ok, bot, ready)
+                           flight, inject, ok, bot, ready, command_of=lambda i: steps[i][0])
 
 
 def render(columns: dict[str, list[Phase]]) -> str:
@@ -393,8 +400,15 @@ def render(columns: dict[str, list[Phase]]) -> str:
                   " bot CPU per call (system) | sandbox CPU per call |",
                   "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         lines += [render_row(p, floor) for p in phases]
+        lines += ["", *(by_command_line(p) for p in phases if p.by_command)]
         lines.append("")
     return "\n".join(lines)
+
+
+def by_command_line(p: Phase) -> str:
+    parts = [f"`/{command}` {1000 * statistics.median(seconds):,.0f} / {1000 * max(seconds):,.0f} ms"
+             for command, seconds in p.by_command.items()]
+    return f"{p.name.split(' (')[0]}, median / max by command: " + ", ".join(parts) + "."
 
 
 def render_row(p: Phase, floor: Phase) -> str:
