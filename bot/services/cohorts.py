@@ -338,10 +338,13 @@ class CohortService:
             settings = await session.get(GuildSettings, guild_id)
             return settings.moderator_role_id if settings else None
 
-    async def find(self, session: AsyncSession, guild_id: int, name: str, *, for_update: bool = False) -> Cohort:
+    async def find(
+        self, session: AsyncSession, guild_id: int, name: str, *, for_update: bool = False, for_share: bool = False
+    ) -> Cohort:
+        """The cohort named; `for_update` locks its row until commit, `for_share` only against changes to it."""
         query = select(Cohort).where(Cohort.guild_id == guild_id, Cohort.name_key == name_key(name))
-        if for_update:
-            query = query.with_for_update()
+        if for_update or for_share:
+            query = query.with_for_update(read=not for_update)
         cohort = await session.scalar(query)
         if cohort is None:
             raise NotFound(

@@ -49,8 +49,11 @@ class EnrolmentService:
     async def join(self, guild_id: int, cohort_name: str | None, user_id: int, display_name: str) -> JoinResult:
         async with self._sessions.begin() as session:
             cohort = await self._cohort_to_join(session, guild_id, cohort_name)
+            # Locked: of two clicks that rejoin, the second waits here and then finds the membership active. Two
+            # first joins both find none: the unique constraint refuses the second.
             membership = await session.scalar(
                 select(Membership).where(Membership.cohort_id == cohort.id, Membership.user_id == user_id)
+                .with_for_update()
             )
             if membership is not None and membership.status is MembershipStatus.ACTIVE:
                 raise Conflict(f"You are already in '{cohort.name}'. /progress shows where you stand.")
@@ -67,7 +70,7 @@ class EnrolmentService:
             try:
                 await session.flush()
             except IntegrityError:
-                # The other of two /join clicks enrolled them (a last resort: the cohort's lock orders them).
+                # The other of two first /join clicks enrolled them a moment ago.
                 raise Conflict(f"You are already in '{name}'.") from None
             if rejoined:
                 # Tiers earned before leaving were retired, not forgotten: back in the queue of roles to give.
@@ -144,8 +147,12 @@ class EnrolmentService:
         return membership, cohort
 
     async def _cohort_to_join(self, session: AsyncSession, guild_id: int, cohort_name: str | None) -> Cohort:
+        # The cohort's row is share-locked: a moderator's change to it (closing enrolment, ending it) waits for the
+        # joins under way or they for it, but joins do not wait for each other. Under FOR UPDATE they took turns
+        # on the row for their whole unit of work, each holding a pooled connection while it waited, and in a
+        # deadline rush every other command waited for a connection behind them.
         if cohort_name:
-            cohort = await self._cohorts.find(session, guild_id, cohort_name, for_update=True)
+            cohort = await self._cohorts.find(session, guild_id, cohort_name, for_share=True)
         else:
             open_cohorts = (
                 await session.scalars(
@@ -158,8 +165,7 @@ class EnrolmentService:
                 )
             ).all()
             chosen = await self._only_cohort(session, guild_id, list(open_cohorts))
-            # Joins of one cohort take turns on its row, so the second of two sees the first's membership.
-            cohort = await session.get_one(Cohort, chosen.id, with_for_update=True, populate_existing=True)
+            cohort = await session.get_one(Cohort, chosen.id, with_for_update={"read": True}, populate_existing=True)
         if cohort.status not in OPEN_STATUSES or not cohort.enrollment_open:
             state = "has ended" if cohort.status in (CohortStatus.ENDED, CohortStatus.COMPLETED) else "is closed"
             raise Conflict(f"Enrolment in '{cohort.name}' {state}. Ask a moderator which cohort to join.")

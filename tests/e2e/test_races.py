@@ -291,6 +291,38 @@ async def test_join_vs_join_enrols_once_and_tells_the_other_they_are_in(
                 await enrolment.leave(guild, COHORT, learner.id)
 
 
+@pytest.mark.usefixtures("spring")
+async def test_joins_do_not_wait_for_each_other_but_ending_the_cohort_waits_for_a_join_under_way(
+    server: StudyServer, bot: RunningBot
+) -> None:
+    """On PostgreSQL a join share-locks its cohort's row: another join goes ahead, a moderator's change waits."""
+    if bot.bot.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's writers take turns for the whole database (see test_engine.py)")
+    guild, cohort_id = server.guild.id, (await bot.bot.cohorts.get(server.guild.id, COHORT)).cohort.id
+    first, second, late = (server.guild.add_member(name) for name in ("first", "second", "late"))
+    elsewhere = create_engine(bot.bot.engine.url.render_as_string(hide_password=False))
+    try:
+        # The first learner's join, under way in another process: its lock taken, its membership not yet committed.
+        async with session_factory(elsewhere).begin() as under_way:
+            await under_way.execute(text("SELECT id FROM cohorts WHERE id = :id FOR SHARE"), {"id": cohort_id})
+            under_way.add(Membership(cohort_id=cohort_id, guild_id=guild, user_id=first.id, display_name="first",
+                                     status=MembershipStatus.ACTIVE, joined_at=WEEK_1))
+            await under_way.flush()
+            joined = await asyncio.wait_for(bot.bot.enrolment.join(guild, COHORT, second.id, "second"), 30)
+            assert joined.view.name == COHORT
+            ending = asyncio.create_task(bot.bot.cohorts.end(guild, COHORT, server.moderator.id))
+            await asyncio.sleep(0.5)
+            assert not ending.done(), "the cohort ended under a join that had not finished"
+        await asyncio.wait_for(ending, 30)
+    finally:
+        await elsewhere.dispose()
+    with pytest.raises(Conflict, match="has ended"):
+        await bot.bot.enrolment.join(guild, COHORT, late.id, "late")
+    async with bot.bot.sessions() as session:
+        members = set(await session.scalars(select(Membership.user_id).where(Membership.cohort_id == cohort_id)))
+    assert {first.id, second.id} <= members and late.id not in members
+
+
 # Tiers and erasure.
 
 
