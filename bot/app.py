@@ -13,13 +13,13 @@ from typing import Any
 
 import discord
 from discord.ext import commands
-from sqlalchemy import make_url, text
+from sqlalchemy import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import cogs
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.db.engine import create_engine, session_factory
+from bot.db.engine import create_engine, open_pool, session_factory
 from bot.db.migrate import upgrade_to_head
 from bot.db.models import BotState
 from bot.discord_port import BotDiscordPort
@@ -172,9 +172,9 @@ class CohortBot(commands.Bot):
     async def _connect_database(self) -> None:
         url = self.settings.DATABASE_URL
         try:
-            self.engine = create_engine(url)
-            async with asyncio.timeout(DATABASE_CONNECT_WITHIN), self.engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
+            self.engine = create_engine(url, pool_size=self.settings.DATABASE_POOL_SIZE)
+            async with asyncio.timeout(DATABASE_CONNECT_WITHIN):
+                await open_pool(self.engine)
         except Exception as exc:
             if not is_database_outage(exc):
                 raise

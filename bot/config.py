@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     HEALTH_PORT: int | None = Field(default=None, ge=1, le=65535)
     METRICS_PORT: int | None = Field(default=None, ge=1, le=65535)
     READY_MAX_BACKLOG: int = Field(default=100, ge=0)
+    DATABASE_POOL_SIZE: int = Field(default=20, ge=1, le=100)
+    """PostgreSQL connections this process opens at start and keeps (several processes share the server's limit)."""
     SHARD_COUNT: int | None = Field(default=None, ge=1, le=10_000)
     SHARD_IDS: tuple[int, ...] | None = Field(default=None, validate_default=True)
     """This process's shards (`0,1,2`, `0-2`, or both mixed); all of SHARD_COUNT when unset."""

@@ -11,7 +11,7 @@ from discord.ext import commands
 
 from bot.checks import cohort_autocomplete, known_guild
 from bot.errors import Forbidden, InvalidInput
-from bot.render.card import card_facts, card_png
+from bot.render.card import card_facts, card_png, sample_facts
 from bot.render.drawing import in_drawing_thread
 from bot.render.progress import check_in_text, leaderboard_embed, progress_embed
 from bot.services.progress import MAX_MINUTES, MAX_NOTE, MIN_MINUTES, RankBy
@@ -45,6 +45,9 @@ class ProgressCommands(commands.Cog):
 
     def __init__(self, bot: CohortBot) -> None:
         self.bot = bot
+
+    async def cog_load(self) -> None:
+        await in_drawing_thread(card_png, sample_facts())
 
     @app_commands.command(name="checkin", description="Log today's study; counts once a day for your daily streak")
     @app_commands.describe(

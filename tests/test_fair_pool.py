@@ -1,4 +1,4 @@
-"""The PostgreSQL pool serves waiting units of work first come first served and never opens a connection beyond it."""
+"""The PostgreSQL pool: opened whole at start, first come first served, and never a connection beyond it."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import event, exc, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.db.engine import POOL_SIZE, create_engine
+from bot.db.engine import POOL_SIZE, create_engine, open_pool
 from bot.db.fair_pool import HandOffQueue
 
 
@@ -111,5 +111,22 @@ async def test_a_unit_that_waits_too_long_for_a_connection_fails_and_leaves_the_
         assert pooled.pool.checkedout() == 0  # type: ignore[attr-defined]
         async with pooled.connect() as connection:
             assert await connection.scalar(text("SELECT 1")) == 1
+    finally:
+        await pooled.dispose()
+
+
+async def test_the_pool_is_opened_whole_at_start(engine: AsyncEngine) -> None:
+    """PostgreSQL's connections (DATABASE_POOL_SIZE) are opened before the first interaction needs one; SQLite's
+    pool opens as it goes."""
+    pooled = create_engine(engine.url.render_as_string(hide_password=False), pool_size=3)
+    opened: list[object] = []
+    event.listen(pooled.sync_engine, "connect", lambda *_: opened.append(object()))
+    try:
+        await open_pool(pooled)
+        assert len(opened) == (3 if engine.dialect.name == "postgresql" else 1)
+        assert pooled.pool.checkedin() == len(opened)  # type: ignore[attr-defined]
+        async with pooled.connect() as connection:
+            assert await connection.scalar(text("SELECT 1")) == 1
+        assert len(opened) == (3 if engine.dialect.name == "postgresql" else 1)
     finally:
         await pooled.dispose()

@@ -6,10 +6,10 @@ import asyncio
 import sqlite3
 import weakref
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager, nullcontext
 from pathlib import Path
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import DisconnectionError
@@ -22,18 +22,21 @@ from bot.db.one_trip import OneTripConnection, OneTripDBAPI
 WRITES = "cohort_bot_writes"
 """Execution option marking the connections of units of work that write (see `Sessions.begin`)."""
 POOL_SIZE = 20
-"""PostgreSQL connections per process, all kept open: beyond them, units of work wait their turn (`FairPool`)."""
+"""PostgreSQL connections per process by default (DATABASE_POOL_SIZE), all kept open: beyond them, units of work
+wait their turn (`FairPool`)."""
 POOL_TIMEOUT = 30.0
 """Seconds a unit of work waits for a PostgreSQL connection before failing (SQLAlchemy's default)."""
 BUSY_TIMEOUT_MS = 30_000
 """How long a SQLite writer waits for the write lock before failing; far longer than any write holds it."""
 
 
-def create_engine(url: str, *, echo: bool = False, pool_timeout: float = POOL_TIMEOUT) -> AsyncEngine:
+def create_engine(
+    url: str, *, echo: bool = False, pool_size: int = POOL_SIZE, pool_timeout: float = POOL_TIMEOUT
+) -> AsyncEngine:
     """An engine for `url`; for a SQLite file, its folder is created and pragmas are set per connection."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        engine = create_async_engine(url, echo=echo, poolclass=FairPool, pool_size=POOL_SIZE, max_overflow=0,
+        engine = create_async_engine(url, echo=echo, poolclass=FairPool, pool_size=pool_size, max_overflow=0,
                                      pool_timeout=pool_timeout)
         event.listen(engine.sync_engine.pool, "checkout", _refuse_closed)
         return engine
@@ -43,6 +46,16 @@ def create_engine(url: str, *, echo: bool = False, pool_timeout: float = POOL_TI
     event.listen(engine.sync_engine, "connect", _sqlite_connect)
     event.listen(engine.sync_engine, "begin", _sqlite_begin)
     return engine
+
+
+async def open_pool(engine: AsyncEngine) -> None:
+    """Open the connections the pool keeps (PostgreSQL's; one on SQLite, whose pool opens as it goes) and check that
+    each answers: opened as needed instead, the first burst of interactions waited for twenty new backends."""
+    keeps = engine.pool.size() if engine.dialect.name == "postgresql" else 1  # type: ignore[attr-defined]
+    async with AsyncExitStack() as held:  # all held at once, so that each is a connection of its own
+        for _ in range(keeps):
+            connection = await held.enter_async_context(engine.connect())
+            await connection.execute(text("SELECT 1"))
 
 
 def _refuse_closed(_dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry, _proxy: object) -> None:

@@ -134,6 +134,22 @@ def card_facts(progress: Progress) -> CardFacts:
     )
 
 
+def sample_facts() -> CardFacts:
+    """A made-up learner in week 3 of 12, drawn once at start so the first cards find their fonts and the stamps of
+    the text every card has ready (drawn in the first burst of /progress instead, they made its slowest answers
+    twice as slow as the next burst's)."""
+    start = date(2026, 1, 5)
+    states = (WeekState.APPROVED, WeekState.PENDING, WeekState.OPEN, *[WeekState.UPCOMING] * 9)
+    return CardFacts(
+        name="Sample learner", cohort="Sample cohort", week=3, total_weeks=12,
+        cells=tuple(CardCell(str(week), state, week == 2) for week, state in enumerate(states, 1)),
+        start=start, today=start + timedelta(days=17), zone="UTC",
+        study={start + timedelta(days=day): 20 * day for day in range(0, 17, 2)},
+        paused=frozenset({start + timedelta(days=9)}), daily=Streak(1, 3), weekly=Streak(2, 2),
+        earned=(), next_tier=NextTier("Sample tier", 1, 4),
+    )
+
+
 @dataclass(frozen=True, eq=False)
 class DayBoxes(Mapping[date, Box]):
     """Each heatmap day's box, worked out when asked: drawing needs only the first (a dict of every day cost more

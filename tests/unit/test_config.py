@@ -37,6 +37,7 @@ def test_defaults_with_nothing_set() -> None:
     assert settings.DISCORD_SANDBOX_URL is None
     assert settings.LOG_FORMAT == "text"
     assert settings.HEALTH_PORT is None and settings.METRICS_PORT is None, "no port is opened unless asked"
+    assert settings.DATABASE_POOL_SIZE == 20
 
 
 def test_environment_values_are_parsed() -> None:
@@ -47,6 +48,7 @@ def test_environment_values_are_parsed() -> None:
             "LOG_LEVEL": "debug",
             "DEV_GUILD_ID": "123456789012345678",
             "DISCORD_SANDBOX_URL": "http://127.0.0.1:8765",
+            "DATABASE_POOL_SIZE": "5",
             "UNRELATED": "ignored",
         },
         env_file=None,
@@ -58,6 +60,7 @@ def test_environment_values_are_parsed() -> None:
     assert settings.LOG_LEVEL == "DEBUG"
     assert settings.DEV_GUILD_ID == 123456789012345678
     assert settings.DISCORD_SANDBOX_URL == "http://127.0.0.1:8765"
+    assert settings.DATABASE_POOL_SIZE == 5
 
 
 def test_env_file_is_read(tmp_path: Path) -> None:
@@ -143,6 +146,10 @@ def test_empty_environment_value_leaves_env_file_value(tmp_path: Path) -> None:
             {"HEALTH_PORT": "65536"}, "HEALTH_PORT: Input should be less than or equal to 65535", id="port-too-high"
         ),
         pytest.param({"METRICS_PORT": "0"}, "METRICS_PORT: Input should be greater than or equal to 1", id="port-zero"),
+        pytest.param(
+            {"DATABASE_POOL_SIZE": "0"}, "DATABASE_POOL_SIZE: Input should be greater than or equal to 1",
+            id="empty-pool",
+        ),
         pytest.param(
             {"READY_MAX_BACKLOG": "-1"}, "READY_MAX_BACKLOG: Input should be greater than or equal to 0",
             id="negative-backlog",

@@ -24,6 +24,7 @@ from bot.render.card import (
     card_png,
     layout,
     render_card,
+    sample_facts,
 )
 from bot.render.drawing import EMPTY, GREEN, MUTED, PANEL, TEXT, Sheet, blend, canvas, font, picture, png
 from bot.render.stats_chart import ACTIVE, BARS, HEIGHT, MEDIAN, chart_layout, nice_ceiling, render_chart
@@ -142,6 +143,14 @@ def test_a_card_before_the_cohort_starts_has_no_days() -> None:
     facts = card([CardCell("Week 1", WeekState.UPCOMING, False)], days=-2, week=0, earned=(), next_tier=None)
     assert layout(facts).days == {}
     assert decoded(render_card(facts)).size == (WIDTH, layout(facts).height)
+
+
+def test_the_card_drawn_at_start_has_every_part_a_learners_card_has() -> None:
+    facts = sample_facts()
+    image = Image.open(io.BytesIO(card_png(facts)))
+    assert image.size == (WIDTH, layout(facts).height)
+    assert len(facts.cells) == facts.total_weeks and facts.study and facts.paused and facts.next_tier is not None
+    assert {c.state for c in facts.cells} >= {WeekState.APPROVED, WeekState.PENDING, WeekState.OPEN}
 
 
 def funnel(week: int, active: int, submitted: int, on_time: int, approved: int, sent_back: int,
