@@ -304,6 +304,7 @@ async def run_backend(dbs: Databases, args: argparse.Namespace) -> tuple[list[Ph
             facts["idle RSS"] = f"{bot.rss_mb():.0f} MB"
             commands: list[tuple[str, Callable[[int], Awaitable[Reply]], Callable[[int, Reply], str | None]]] = [
                 ("`/progress`", lambda i: sb.slash("progress", user=board[i % n]), has_embed("Progress")),
+                ("`/progress` again", lambda i: sb.slash("progress", user=board[(i + 500) % n]), has_embed("Progress")),
                 (f"`/leaderboard`, {n:,}-member cohort", lambda i: sb.slash("leaderboard", user=board[i % n]),
                  has_embed("Leaderboard")),
                 ("`/leaderboard`, 10-member cohort", lambda i: sb.slash("leaderboard", user=small[i % 10]),

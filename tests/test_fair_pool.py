@@ -1,4 +1,4 @@
-"""The PostgreSQL pool: opened whole at start, first come first served, and never a connection beyond it."""
+"""PostgreSQL connections: the pool opened whole at start, first come first served, never one beyond it; their plans."""
 
 from __future__ import annotations
 
@@ -130,3 +130,10 @@ async def test_the_pool_is_opened_whole_at_start(engine: AsyncEngine) -> None:
         assert len(opened) == (3 if engine.dialect.name == "postgresql" else 1)
     finally:
         await pooled.dispose()
+
+
+async def test_postgres_connections_plan_each_statement_once(engine: AsyncEngine) -> None:
+    """Not anew for the first five runs on each connection: see `GENERIC_PLANS`."""
+    await postgres_only(engine)
+    async with engine.connect() as connection:
+        assert await connection.scalar(text("SHOW plan_cache_mode")) == "force_generic_plan"

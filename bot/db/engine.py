@@ -26,6 +26,11 @@ POOL_SIZE = 20
 wait their turn (`FairPool`)."""
 POOL_TIMEOUT = 30.0
 """Seconds a unit of work waits for a PostgreSQL connection before failing (SQLAlchemy's default)."""
+GENERIC_PLANS = {"plan_cache_mode": "force_generic_plan"}
+"""asyncpg prepares each statement once per connection; PostgreSQL then planned its first five runs on each connection
+anew for their values (custom plans) before settling on one plan. With twenty connections, a hundred interactions
+were all planned anew: a third of PostgreSQL's CPU under load and the first burst's slowest answers. The bot's
+statements look rows up by keys and indexes, where one plan for every value is the same plan."""
 BUSY_TIMEOUT_MS = 30_000
 """How long a SQLite writer waits for the write lock before failing; far longer than any write holds it."""
 
@@ -36,8 +41,8 @@ def create_engine(
     """An engine for `url`; for a SQLite file, its folder is created and pragmas are set per connection."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        engine = create_async_engine(url, echo=echo, poolclass=FairPool, pool_size=pool_size, max_overflow=0,
-                                     pool_timeout=pool_timeout)
+        engine = create_async_engine(url, echo=echo, connect_args={"server_settings": GENERIC_PLANS},
+                                     poolclass=FairPool, pool_size=pool_size, max_overflow=0, pool_timeout=pool_timeout)
         event.listen(engine.sync_engine.pool, "checkout", _refuse_closed)
         return engine
     if parsed.database and parsed.database != ":memory:":
