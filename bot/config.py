@@ -15,6 +15,8 @@ from bot.shards import EVERYTHING, Ownership
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/bot.db"
 _SUPPORTED_DATABASES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
+DEFAULT_POOL_SIZE = 20
+"""PostgreSQL connections per process, all kept open; beyond them units of work wait their turn (db/fair_pool.py)."""
 
 
 class ConfigError(Exception):
@@ -37,7 +39,7 @@ class Settings(BaseSettings):
     HEALTH_PORT: int | None = Field(default=None, ge=1, le=65535)
     METRICS_PORT: int | None = Field(default=None, ge=1, le=65535)
     READY_MAX_BACKLOG: int = Field(default=100, ge=0)
-    DATABASE_POOL_SIZE: int = Field(default=20, ge=1, le=100)
+    DATABASE_POOL_SIZE: int = Field(default=DEFAULT_POOL_SIZE, ge=1, le=100)
     """PostgreSQL connections this process opens at start and keeps (several processes share the server's limit)."""
     SHARD_COUNT: int | None = Field(default=None, ge=1, le=10_000)
     SHARD_IDS: tuple[int, ...] | None = Field(default=None, validate_default=True)

@@ -8,8 +8,10 @@ import pytest
 from sqlalchemy import event, exc, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.db.engine import POOL_SIZE, create_engine, open_pool
+from bot.config import DEFAULT_POOL_SIZE
+from bot.db.engine import create_engine, open_pool
 from bot.db.fair_pool import HandOffQueue
+from tests.test_engine import postgres_only
 
 
 async def served_in_turn(queue: asyncio.Queue[str]) -> list[str]:
@@ -61,11 +63,6 @@ async def test_a_cancelled_wait_leaves_the_line() -> None:
     assert await queue.get() == "a"
 
 
-async def postgres_only(engine: AsyncEngine) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("PostgreSQL's connection pool")
-
-
 async def test_fifty_units_at_once_share_the_pool_in_arrival_order_on_postgres(engine: AsyncEngine) -> None:
     await postgres_only(engine)
     pooled = create_engine(engine.url.render_as_string(hide_password=False))
@@ -82,10 +79,10 @@ async def test_fifty_units_at_once_share_the_pool_in_arrival_order_on_postgres(e
         await asyncio.gather(*(unit(number) for number in range(50, 100)))
     finally:
         await pooled.dispose()
-    # The first POOL_SIZE connect in whatever order their sockets open; everyone after them waited, in turn.
-    assert started[POOL_SIZE:50] == list(range(POOL_SIZE, 50))
+    # The first DEFAULT_POOL_SIZE connect in whatever order their sockets open; everyone after them waited, in turn.
+    assert started[DEFAULT_POOL_SIZE:50] == list(range(DEFAULT_POOL_SIZE, 50))
     assert sorted(started) == list(range(100))
-    assert len(opened) == POOL_SIZE, "a connection was opened beyond the pool (and closed again on return)"
+    assert len(opened) == DEFAULT_POOL_SIZE, "a connection was opened beyond the pool (and closed again on return)"
 
 
 async def test_a_unit_that_waits_too_long_for_a_connection_fails_and_leaves_the_pool_whole(
@@ -101,7 +98,7 @@ async def test_a_unit_that_waits_too_long_for_a_connection_fails_and_leaves_the_
                 await connection.execute(text("SELECT 1"))
                 await release.wait()
 
-        holders = [asyncio.create_task(hold()) for _ in range(POOL_SIZE)]
+        holders = [asyncio.create_task(hold()) for _ in range(DEFAULT_POOL_SIZE)]
         await asyncio.sleep(0.1)
         with pytest.raises(exc.TimeoutError):
             async with pooled.connect():

@@ -16,14 +16,12 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from bot.config import DEFAULT_POOL_SIZE
 from bot.db.fair_pool import FairPool
 from bot.db.one_trip import OneTripConnection, OneTripDBAPI
 
 WRITES = "cohort_bot_writes"
 """Execution option marking the connections of units of work that write (see `Sessions.begin`)."""
-POOL_SIZE = 20
-"""PostgreSQL connections per process by default (DATABASE_POOL_SIZE), all kept open: beyond them, units of work
-wait their turn (`FairPool`)."""
 POOL_TIMEOUT = 30.0
 """Seconds a unit of work waits for a PostgreSQL connection before failing (SQLAlchemy's default)."""
 GENERIC_PLANS = {"plan_cache_mode": "force_generic_plan"}
@@ -37,7 +35,7 @@ BUSY_TIMEOUT_MS = 30_000
 
 
 def create_engine(
-    url: str, *, echo: bool = False, pool_size: int = POOL_SIZE, pool_timeout: float = POOL_TIMEOUT
+    url: str, *, echo: bool = False, pool_size: int = DEFAULT_POOL_SIZE, pool_timeout: float = POOL_TIMEOUT
 ) -> AsyncEngine:
     """An engine for `url`; for a SQLite file, its folder is created and pragmas are set per connection."""
     parsed = make_url(url)
