@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager, nullcontext
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.engine.interfaces import DBAPIConnection, DBAPICursor
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -95,17 +97,34 @@ def _sqlite_connect(dbapi_connection: DBAPIConnection, _record: object) -> None:
     # UPDATE, so a transaction's reads ran outside it. With the driver's BEGIN off, `_sqlite_begin` emits it.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    mode = cursor.fetchone()
+    mode = _switch_to_wal(cursor)
     in_wal = mode is not None and str(mode[0]).lower() == "wal"  # not for an in-memory database
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     if in_wal and isinstance(dbapi_connection, OneTripConnection):
         # Commits run on the event loop; the checkpoint a commit would start runs on the thread (one_trip.py).
         cursor.execute("PRAGMA wal_autocheckpoint=0")
         dbapi_connection.in_wal = True
     cursor.close()
+
+
+def _switch_to_wal(cursor: DBAPICursor) -> Any:
+    """`PRAGMA journal_mode=WAL`, tried again while the database is locked, up to the busy timeout.
+
+    Switching a new database needs its lock from a connection that has read it, and SQLite refuses that at once
+    rather than wait (waiting could deadlock), so a second process or engine opening a new file while the first
+    migrated it failed to start (1 start in 10 in `test_two_processes_migrating_at_once_take_turns`). Runs on the
+    driver's thread, where connections open."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return cursor.fetchone()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _sqlite_begin(connection: Connection) -> None:
