@@ -11,6 +11,10 @@ from typing import Any
 from aiohttp import BodyPartReader, hdrs, web
 
 FILE_FIELD = re.compile(r"files\[(\d+)\]")
+# A part's `name="..."` and `filename="..."` as aiohttp writes them for discord.py (quote_fields=False: a quote or
+# a backslash in the value is escaped with a backslash).
+DISPOSITION_PARAM = re.compile(r';\s*(name|filename)="((?:[^"\\]|\\.)*)"')
+ESCAPED = re.compile(r"\\(.)")
 
 
 @dataclass
@@ -55,17 +59,25 @@ async def read_body(request: web.Request) -> Body:
     return Body(json.loads(raw) if raw else None)
 
 
+def disposition(header: str) -> dict[str, str]:
+    """The name and filename of a part's Content-Disposition. Not aiohttp's `part.name` and `part.filename`: each
+    parses the header anew through RFC 2231's regular expressions (80 µs an upload against 5), and a quote escaped
+    in a filename made it give up."""
+    return {key: ESCAPED.sub(r"\1", value) for key, value in DISPOSITION_PARAM.findall(header)}
+
+
 async def _read_multipart(request: web.Request) -> Body:
     body = Body()
     reader = await request.multipart()
     while (part := await reader.next()) is not None:
         assert isinstance(part, BodyPartReader)  # discord.py never nests one multipart body in another
-        name = part.name or ""
+        params = disposition(part.headers.get(hdrs.CONTENT_DISPOSITION, ""))
+        name = params.get("name", "")
         if name == "payload_json":
-            body.json = json.loads(await part.text())
+            body.json = json.loads(await part.read())  # UTF-8 JSON, as Discord's API speaks
         elif match := FILE_FIELD.fullmatch(name):
             data = bytes(await part.read())
-            filename = part.filename or f"file{match.group(1)}"
+            filename = params.get("filename") or f"file{match.group(1)}"
             content_type = guess_type(filename, part.headers.get("Content-Type"))
             body.files.append(Upload(int(match.group(1)), filename, data, content_type))
     return body

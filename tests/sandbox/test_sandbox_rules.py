@@ -183,3 +183,18 @@ async def test_multipart_messages_are_parsed() -> None:
         stored = sb.messages_in(channel)[0]
         assert (stored.content, stored.attachments[0].content_type) == ("see file", "text/markdown")
         assert sb.requests[0].json["content"] == "see file" and sb.requests[0].files == ["a.md"]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("filename", ['pro"gress.png', "café ü.png", "a\\b;c.png", 'x"; name="evil.png'])
+async def test_an_uploads_name_is_read_as_discord_py_escapes_it(filename: str) -> None:
+    world = World()
+    channel = world.add_guild("G").text_channels[0]
+    async with Sandbox(world) as sb, aiohttp.ClientSession() as http:
+        form = aiohttp.FormData(quote_fields=False)  # as discord.py sends files
+        form.add_field("payload_json", '{"content": "ünïcode"}')
+        form.add_field("files[0]", b"png", filename=filename, content_type="application/octet-stream")
+        async with http.post(f"{sb.api_base}/channels/{channel.id}/messages", data=form) as sent:
+            assert sent.status == 200
+        assert sb.requests[0].files == [filename]
+        assert sb.messages_in(channel)[0].content == "ünïcode"
