@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import enum
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import BindParameter, bindparam, func, literal, select, union_all
+from sqlalchemy import BindParameter, ColumnElement, Select, bindparam, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.columns import ASSIGNMENT, PEER_REVIEW, SUBMISSION
@@ -61,32 +61,34 @@ async def verdicts_of(session: AsyncSession, submission_id: int, version: int) -
     )
 
 
-# Built once (every /progress asks), of the tables' columns (bot/db/columns.py): building it and its cache key cost
-# more than running it.
-_IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
-_TALLIES = union_all(
-    select(literal("given"), ASSIGNMENT.reviewer_id, func.count())
-    .join_from(PeerAssignment.__table__, PeerReview.__table__, PEER_REVIEW.assignment_id == ASSIGNMENT.id)
-    .where(ASSIGNMENT.reviewer_id.in_(_IDS))
-    .group_by(ASSIGNMENT.reviewer_id),
-    select(literal("received"), SUBMISSION.membership_id, func.count())
-    .join_from(Submission.__table__, PeerAssignment.__table__, ASSIGNMENT.submission_id == SUBMISSION.id)
-    .join(PeerReview.__table__, PEER_REVIEW.assignment_id == ASSIGNMENT.id)
-    .where(SUBMISSION.membership_id.in_(_IDS))
-    .group_by(SUBMISSION.membership_id),
-    select(literal("missed"), ASSIGNMENT.reviewer_id, ASSIGNMENT.week).where(
-        ASSIGNMENT.reviewer_id.in_(_IDS), ASSIGNMENT.state == PeerState.MISSED
-    ),
-)
+TALLY_KINDS = ("given", "received", "missed")
 
 
-async def peer_tallies(session: AsyncSession, membership_ids: Sequence[int]) -> dict[int, PeerTally]:
-    """Every listed member's tally, in one statement whatever their number."""
-    if not membership_ids:
-        return {}
+def tally_branches(of: Callable[[ColumnElement[int]], ColumnElement[bool]]) -> list[Select[tuple[str, int, int]]]:
+    """The tallies as rows of (kind, member, value) for the members `of` picks out of a membership id column: a
+    count given, a count received, and each week missed. A union of them reads every tally in one statement."""
+    given, received, missed = (literal(kind) for kind in TALLY_KINDS)
+    return [
+        select(given, ASSIGNMENT.reviewer_id, func.count())
+        .join_from(PeerAssignment.__table__, PeerReview.__table__, PEER_REVIEW.assignment_id == ASSIGNMENT.id)
+        .where(of(ASSIGNMENT.reviewer_id))
+        .group_by(ASSIGNMENT.reviewer_id),
+        select(received, SUBMISSION.membership_id, func.count())
+        .join_from(Submission.__table__, PeerAssignment.__table__, ASSIGNMENT.submission_id == SUBMISSION.id)
+        .join(PeerReview.__table__, PEER_REVIEW.assignment_id == ASSIGNMENT.id)
+        .where(of(SUBMISSION.membership_id))
+        .group_by(SUBMISSION.membership_id),
+        select(missed, ASSIGNMENT.reviewer_id, ASSIGNMENT.week).where(
+            of(ASSIGNMENT.reviewer_id), ASSIGNMENT.state == PeerState.MISSED
+        ),
+    ]
+
+
+def tallies_from(rows: Iterable[tuple[str, int, int]], membership_ids: Iterable[int]) -> dict[int, PeerTally]:
+    """Each listed member's tally from rows of `tally_branches` (a member without any has an empty tally)."""
     counts: dict[tuple[str, int], int] = {}
     weeks: dict[int, set[int]] = defaultdict(set)
-    for kind, member, value in await session.execute(_TALLIES, {"ids": list(membership_ids)}):
+    for kind, member, value in rows:
         if kind == "missed":
             weeks[member].add(value)
         else:
@@ -95,3 +97,17 @@ async def peer_tallies(session: AsyncSession, membership_ids: Sequence[int]) -> 
         m: PeerTally(counts.get(("given", m), 0), counts.get(("received", m), 0), frozenset(weeks.get(m, ())))
         for m in membership_ids
     }
+
+
+# Built once (the roster asks for a page of members at a time), of the tables' columns (bot/db/columns.py):
+# building it and its cache key cost more than running it.
+_IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
+_TALLIES = union_all(*tally_branches(lambda member: member.in_(_IDS)))
+
+
+async def peer_tallies(session: AsyncSession, membership_ids: Sequence[int]) -> dict[int, PeerTally]:
+    """Every listed member's tally, in one statement whatever their number."""
+    if not membership_ids:
+        return {}
+    rows = await session.execute(_TALLIES, {"ids": list(membership_ids)})
+    return tallies_from(rows.tuples(), membership_ids)

@@ -49,7 +49,7 @@ from bot.services.activity import active_days, activity_of, member_daily_streak
 from bot.services.boards import approved_board, reviews_board, streak_board
 from bot.services.cohorts import CohortService, CohortView
 from bot.services.enrolment import EnrolmentService
-from bot.services.peer_facts import PeerTally, peer_tallies
+from bot.services.peer_facts import TALLY_KINDS, PeerTally, tallies_from, tally_branches
 from bot.services.quotas import CHECK_INS, refuse_if_spent
 from bot.services.streak_book import Member, refresh
 from bot.services.streaks import (
@@ -172,9 +172,10 @@ class Leaderboard:
 # /progress's and /checkin's own statements, built once (building one and its cache key costs more than running
 # it here), of the tables' columns (bot/db/columns.py).
 _MEMBERSHIP: BindParameter[int] = bindparam("membership")
-# Everything /progress reads of one membership and its learner, in one statement (five round trips to PostgreSQL
+# Everything /progress reads of one membership and its learner, in one statement (eight round trips to PostgreSQL
 # otherwise): each row names its kind. Columns: kind, week, number, other number, status, text, error, moment, day;
-# statuses are read as text (two enums share the column) and the first branch types the moment and the day.
+# statuses are read as text (two enums share the column) and the first branch types the moment and the day. The
+# peer tallies' rows carry their value as the number and the member as the other.
 _HANDED_IN, _LOGGED, _EXTENDED, _AWARDED, _OWN_ZONE = "handed in", "logged", "extended", "awarded", "own zone"
 _MINE = union_all(
     select(literal(_HANDED_IN), SUBMISSION.week, VERSION.version, SUBMISSION.current_version,
@@ -192,6 +193,10 @@ _MINE = union_all(
     .where(TIER_AWARD.membership_id == _MEMBERSHIP),
     select(literal(_OWN_ZONE), null(), null(), null(), null(), SETTINGS.timezone, null(), null(), null())
     .where(SETTINGS.guild_id == bindparam("guild"), SETTINGS.user_id == bindparam("user")),
+    *(
+        select(tally.c[0], null(), tally.c[2], tally.c[1], null(), null(), null(), null(), null())
+        for tally in (branch.subquery() for branch in tally_branches(lambda member: member == _MEMBERSHIP))
+    ),
 )
 
 
@@ -208,6 +213,8 @@ class _Mine:
     """Tier key → (status, last error)."""
     own_zone: str | None = None
     """The zone the learner set on this server, if any."""
+    peer: list[tuple[str, int, int]] = field(default_factory=list)
+    """(kind, member, value) of the peer tallies (peer_facts.tally_branches)."""
 
     @classmethod
     def of(cls, rows: Iterable[Row[Any]]) -> _Mine:
@@ -221,6 +228,8 @@ class _Mine:
                 mine.extensions[week] = number
             elif kind == _AWARDED:
                 mine.awards[text] = (AwardStatus(status), error)
+            elif kind in TALLY_KINDS:
+                mine.peer.append((kind, other, number))
             else:
                 mine.own_zone = text
         return mine
@@ -318,7 +327,7 @@ class ProgressService:
             mine = _Mine.of(
                 await session.execute(_MINE, {"membership": membership.id, "guild": guild_id, "user": user_id})
             )
-            peer = (await peer_tallies(session, [membership.id]))[membership.id]
+        peer = tallies_from(mine.peer, [membership.id])[membership.id]
         zone = mine.own_zone or cohort.timezone
         today = local_day(now, zone)
         # Every version handed in is activity; the current one of each week is what stands.
