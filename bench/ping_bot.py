@@ -12,6 +12,7 @@ import signal
 import discord
 from discord import app_commands
 
+from bot import event_loop
 from bot.sandbox import point_discord_at
 
 
@@ -44,4 +45,4 @@ async def serve() -> None:
 
 if __name__ == "__main__":
     point_discord_at(os.environ["DISCORD_SANDBOX_URL"])
-    asyncio.run(serve())
+    event_loop.run(serve())  # as `python -m bot run` runs

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import discord
 
+from bot import event_loop
 from bot.app import CohortBot, make_bot
 from bot.config import Settings
 from bot.logs import configure_logging
@@ -57,7 +58,7 @@ def run_bot(settings: Settings) -> int:
         point_discord_at(settings.DISCORD_SANDBOX_URL)
     token = settings.DISCORD_TOKEN.get_secret_value() if settings.DISCORD_TOKEN else "sandbox-token"
     try:
-        return asyncio.run(serve(settings, token))
+        return event_loop.run(serve(settings, token))
     except Exception:
         # Through the log, so a collector reading LOG_FORMAT=json gets the traceback as one record.
         log.exception("the bot stopped on an unexpected error")
