@@ -318,13 +318,15 @@ async def run_backend(dbs: Databases, args: argparse.Namespace) -> tuple[list[Ph
                 ("`/submit`", lambda i: sb.slash("submit", user=board[i % n], link=f"{LINK}/{i}"),
                  starts_with("Submitted")),
             ]
+            def wanted(phase: str) -> bool:
+                return not args.only or any(word in phase for word in args.only.split(","))
+
             for name, inject, ok in commands:
-                if args.only and not any(word in name for word in args.only.split(",")):
-                    continue
-                phases.append(await run_phase(name, min(calls, n) if name == "`/submit`" else calls, flight,
-                                              inject, ok, bot))
-            if args.only:
-                return phases, facts  # no clicks or rush: those need every /submit's review message
+                if wanted(name):
+                    phases.append(await run_phase(name, min(calls, n) if name == "`/submit`" else calls, flight,
+                                                  inject, ok, bot))
+            if not (wanted("`/submit`") and wanted("Approve click")):
+                return phases, facts  # the clicks need every /submit's review message
             facts["review messages"] = await review_messages_posted(sb, server, phases[-1])
             reviews = [m for m in sb.messages_in(server.review_channel) if m.embeds and not decision_of(m)]
 
@@ -334,6 +336,8 @@ async def run_backend(dbs: Databases, args: argparse.Namespace) -> tuple[list[Ph
 
             phases.append(await run_phase("Approve click", len(reviews), flight,
                                           lambda i: sb.click(reviews[i], "Approve", user=mod), approved, bot))
+            if args.only:
+                return phases, facts
             phases.append(await deadline_rush(sb, rush, board, flight, bot))
             await wait_quiet(sb, bot)
             facts["RSS after the run (peak)"] = f"{bot.rss_mb():.0f} MB ({bot.peak_rss_mb:.0f} MB)"
@@ -470,7 +474,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--log", metavar="PATH", help="write the bot's output (warnings and errors) to PATH")
     parser.add_argument("--only", metavar="WORDS",
                         help="only the command phases whose names contain one of these (comma-separated, e.g. "
-                             "progress,checkin), then stop: for a quick look, not for the README")
+                             "progress,checkin; Approve clicks need submit too), then stop: for a quick look, not "
+                             "for the README")
     parser.add_argument("--only-postgres", action="store_true", help="skip SQLite (with --postgres)")
     args = parser.parse_args(argv)
     if args.cohorts < 3 or args.members < args.board + 10 + args.cohorts or args.calls < 2 or args.board < 10:
