@@ -11,8 +11,8 @@ T = TypeVar("T")
 
 def run(main: Coroutine[Any, Any, T]) -> T:
     """`asyncio.run(main)` on uvloop when it can be imported. uvloop does the event loop's own work (sockets,
-    callbacks, timers) in C: in the load benchmark the bot's CPU per `/progress` fell by a sixth, and by 1-6 % for
-    the other commands (six quick runs each way, alternately)."""
+    callbacks, timers) in C: in the load benchmark the bot's CPU per `/progress` fell by a sixth; the other
+    commands moved from 6 % less to 2 % more, within the runs' noise (six quick runs each way, alternately)."""
     try:
         import uvloop
     except ImportError:  # not built for Windows: the bot runs the same on asyncio's loop, a little slower
