@@ -23,9 +23,15 @@ def clock() -> ManualClock:
     return ManualClock(START)
 
 
+# Discord's 3 seconds made every answer in the suite a timing assertion on a shared machine: one Approve click took
+# longer in a loaded CI run. Late answers are the load benchmark's to count; a test of lateness sets the window.
+ANSWER_WITHIN = 30.0
+
+
 @pytest_asyncio.fixture
 async def sandbox(server: StudyServer) -> AsyncIterator[Sandbox]:
     sb = await start_sandbox(server)
+    sb.interaction_deadline = ANSWER_WITHIN
     try:
         with sb.point_discord_here():
             yield sb
