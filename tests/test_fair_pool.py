@@ -79,8 +79,10 @@ async def test_fifty_units_at_once_share_the_pool_in_arrival_order_on_postgres(e
         await asyncio.gather(*(unit(number) for number in range(50, 100)))
     finally:
         await pooled.dispose()
-    # The first DEFAULT_POOL_SIZE connect in whatever order their sockets open; everyone after them waited, in turn.
-    assert started[DEFAULT_POOL_SIZE:50] == list(range(DEFAULT_POOL_SIZE, 50))
+    # The first DEFAULT_POOL_SIZE open connections, in whatever order their sockets open (on a loaded machine one can
+    # still be opening when the first comes back); everyone after them waited, and was served in turn.
+    waiters = [number for number in started if number >= DEFAULT_POOL_SIZE]
+    assert waiters == list(range(DEFAULT_POOL_SIZE, 100))
     assert sorted(started) == list(range(100))
     assert len(opened) == DEFAULT_POOL_SIZE, "a connection was opened beyond the pool (and closed again on return)"
 
