@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from urllib.parse import urlparse
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Label, SQLColumnExpression, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -58,13 +58,25 @@ _COUNT_APPROVAL = (
 )
 # The rest of a submission's and a decision's statements, built once too: building one and its cache key at each
 # call was a tenth of an Approve click.
+
+
+def _extension_days(membership_id: SQLColumnExpression[int], week: SQLColumnExpression[int]) -> Label[int | None]:
+    """The days a learner's deadline for a week was extended by (NULL: none), as a column of a card's statement: a
+    statement of its own was one more round trip for every card."""
+    return (
+        select(EXTENSION.days).where(EXTENSION.membership_id == membership_id, EXTENSION.week == week)
+        .scalar_subquery().label("extension_days")
+    )
+
+
 _VERSION_FACTS = (
-    select(SubmissionVersion, Submission, Membership, Cohort)
+    select(SubmissionVersion, Submission, Membership, Cohort,
+           _extension_days(Submission.membership_id, Submission.week))
     .join(Submission, Submission.id == SubmissionVersion.submission_id)
     .join(Membership, Membership.id == Submission.membership_id)
     .join(Cohort, Cohort.id == Submission.cohort_id)
 )
-"""A version with its submission, learner and cohort, in one statement (what its card is made of)."""
+"""A version with its submission, learner, cohort and extension, in one statement (what its card is made of)."""
 _CARD_FACTS = _VERSION_FACTS.where(
     SubmissionVersion.submission_id == bindparam("submission"), SubmissionVersion.version == bindparam("version")
 )
@@ -80,13 +92,13 @@ _LOCKED_WEEK = (
     .with_for_update()
 )
 _DECIDING = (
-    select(Membership, Cohort, SubmissionVersion, Review)
+    select(Membership, Cohort, SubmissionVersion, Review, _extension_days(Membership.id, bindparam("week")))
     .join(Cohort, Cohort.id == Membership.cohort_id)
     .join(SubmissionVersion, SubmissionVersion.submission_id == bindparam("submission"))
     .outerjoin(Review, Review.submission_version_id == SubmissionVersion.id)
     .where(Membership.id == bindparam("membership"), SubmissionVersion.version == bindparam("version"))
 )
-"""A submission's learner and cohort, its current version and any decision on it."""
+"""A submission's learner and cohort, its current version, any decision on it and the learner's extension."""
 _EXTENSION_DAYS = select(EXTENSION.days).where(
     EXTENSION.membership_id == bindparam("membership"), EXTENSION.week == bindparam("week")
 )
@@ -286,17 +298,18 @@ class SubmissionService:
             found = (await session.execute(_CARD_FACTS, {"submission": submission_id, "version": version})).first()
             if found is None:
                 return None
-            return await self._card_of(session, found.Submission, found.SubmissionVersion)
+            return await self._card_of(session, found.Submission, found.SubmissionVersion, found.extension_days)
 
-    async def _card_of(self, session: AsyncSession, submission: Submission, row: SubmissionVersion) -> SubmissionCard:
+    async def _card_of(
+        self, session: AsyncSession, submission: Submission, row: SubmissionVersion, extension_days: int | None
+    ) -> SubmissionCard:
         # The membership and cohort are in the session already when `_VERSION_FACTS` read them: no statement then.
         membership = await session.get_one(Membership, submission.membership_id)
         cohort = await session.get_one(Cohort, submission.cohort_id)
         view = await self._cohorts.view(session, cohort)
         module = view.roadmap.module_for_week(submission.week)
         assert module is not None  # stored under a module's week of the cohort's own (fixed) roadmap version
-        deadline = await _deadline(session, view, membership.id, module)
-        card = _card(submission, row, cohort, membership, module, deadline)
+        card = _card(submission, row, cohort, membership, module, view.deadline(module, extension_days or 0))
         current = submission.current_version == row.version
         return replace(
             card,
@@ -312,7 +325,7 @@ class SubmissionService:
             if found is None:
                 return None
             review = found.Review
-            card = await self._card_of(session, found.Submission, found.SubmissionVersion)
+            card = await self._card_of(session, found.Submission, found.SubmissionVersion, found.extension_days)
         return Decision(
             card, review.decision, review.reviewer_id, review.feedback, review.decided_at, found.Cohort.guild_id
         )
@@ -374,9 +387,9 @@ class SubmissionService:
             if submission is None:
                 raise NotFound("That submission no longer exists.")
             # The current version lives as long as its submission.
-            membership, cohort, row, existing = (
+            membership, cohort, row, existing, extension_days = (
                 await session.execute(_DECIDING, {"submission": submission.id, "membership": submission.membership_id,
-                                                  "version": submission.current_version})
+                                                  "version": submission.current_version, "week": submission.week})
             ).one()
             if cohort.guild_id != guild_id:
                 raise NotFound("That submission no longer exists.")
@@ -415,7 +428,7 @@ class SubmissionService:
                 owed.append(owe(session, self._clock, APPROVAL, asdict(event), lane, guild_id=guild_id))
             owed.append(owe(session, self._clock, DECISION_NOTICE, {"review_id": review.id}, lane, guild_id=guild_id))
             await session.flush()
-            card = await self._card_of(session, submission, row)
+            card = await self._card_of(session, submission, row, extension_days)
             return Decision(card, decision, reviewer_id, feedback, now, guild_id, tuple(o.id for o in owed))
 
     async def queue(self, guild_id: int, cohort_name: str | None) -> list[QueueItem]:

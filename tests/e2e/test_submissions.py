@@ -15,7 +15,7 @@ from bot.db.models import LearnerSettings, Submission, SubmissionStatus, Submiss
 from bot.harness import RunningBot, StudyServer
 from bot.sandbox import Message, Sandbox, SandboxFile
 from bot.services.events import CheckpointApproved
-from tests.e2e.helpers import WEEK_1, Launcher, buttons, count, dms, reviews, start_cohort
+from tests.e2e.helpers import WEEK_1, Launcher, approve_latest, buttons, count, dms, reviews, start_cohort
 
 MODAL_LINK = "Link to your work"
 MODAL_NOTES = "Notes for the reviewer"
@@ -172,6 +172,25 @@ async def test_an_extension_moves_one_learners_deadline(
     clock.set(datetime(2026, 3, 10, 9, 0, tzinfo=UTC))
     assert "on time" in (await sandbox.slash("submit", user=ada, week=1, link="https://e.org/a")).content
     assert "**late**" in (await sandbox.slash("submit", user=grace, week=1, link="https://e.org/g")).content
+
+
+async def test_the_review_message_shows_the_learners_extended_deadline_before_and_after_the_decision(
+    sandbox: Sandbox, server: StudyServer, running: RunningBot, clock: ManualClock, ada
+) -> None:
+    await sandbox.slash("cohort extend", user=server.moderator, cohort="Spring", member=ada, week=1, days=3)
+    clock.set(datetime(2026, 3, 10, 9, 0, tzinfo=UTC))
+    await sandbox.slash("submit", user=ada, week=1, link="https://e.org/a")
+    await sandbox.until(lambda: len(reviews(sandbox, server)) == 1, within=5, what="the review message")
+    extended = f"due <t:{int(datetime(2026, 3, 12, 9, 0, tzinfo=UTC).timestamp())}:f>"
+
+    def submitted() -> str:
+        fields = {f["name"]: f["value"] for f in reviews(sandbox, server)[0].embeds[0]["fields"]}
+        return fields["Submitted"]
+
+    assert "**on time**" in submitted() and extended in submitted()
+    await approve_latest(sandbox, server)
+    assert "Approved by" in str(reviews(sandbox, server)[0].embeds[0])
+    assert "**on time**" in submitted() and extended in submitted()
 
 
 async def test_extension_refusals(sandbox: Sandbox, server: StudyServer, running: RunningBot, ada) -> None:
