@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Integer, String, bindparam, func, null, or_, select, type_coerce, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -57,6 +57,22 @@ FIRST_RETRY = timedelta(minutes=1)
 LONGEST_RETRY = timedelta(hours=1)
 REPORT_RETRYABLE_AFTER = 3
 """Passing trouble (5xx, 429) is reported to moderators only once it has failed this many times."""
+
+
+# What an approval's tier check reads, in two statements rather than four (built once).
+_LOCKED_LEARNERS_ROADMAP = (
+    select(Cohort.roadmap_version_id)
+    .join(Membership, Membership.cohort_id == Cohort.id)
+    .where(Membership.id == bindparam("membership"))
+    .with_for_update(of=Membership)
+)
+_APPROVED_AND_HELD = union_all(
+    select(Submission.week, type_coerce(null(), String)).where(
+        Submission.membership_id == bindparam("membership"), Submission.status == SubmissionStatus.APPROVED
+    ),
+    select(type_coerce(null(), Integer), TierAward.tier_key).where(TierAward.membership_id == bindparam("membership")),
+)
+"""The learner's approved weeks (week, NULL) and the tiers they already hold (NULL, key)."""
 
 
 @dataclass
@@ -116,23 +132,14 @@ class TierService:
         async with self._sessions.begin() as session:
             # Locked: an erasure of this learner comes wholly before (nothing approved is left to earn
             # from) or after (it removes the pending award recorded here).
-            membership = await session.get_one(Membership, membership_id, with_for_update=True)
-            cohort = await session.get_one(Cohort, membership.cohort_id)
-            roadmap = await self._roadmap(session, cohort)
-            approved = set(
-                (
-                    await session.scalars(
-                        select(Submission.week).where(
-                            Submission.membership_id == membership_id, Submission.status == SubmissionStatus.APPROVED
-                        )
-                    )
-                ).all()
-            )
-            held = set(
-                (
-                    await session.scalars(select(TierAward.tier_key).where(TierAward.membership_id == membership_id))
-                ).all()
-            )
+            version_id = (await session.execute(_LOCKED_LEARNERS_ROADMAP, {"membership": membership_id})).scalar_one()
+            roadmap = (await self._catalog.roadmap_of(session, version_id))[0]
+            approved, held = set(), set()
+            for week, tier_key in await session.execute(_APPROVED_AND_HELD, {"membership": membership_id}):
+                if tier_key is None:
+                    approved.add(week)
+                else:
+                    held.add(tier_key)
             earned = [
                 tier.key
                 for tier in roadmap.tiers
