@@ -68,10 +68,17 @@ class CohortView:
     roadmap: Roadmap
     roadmap_version: int
     openings: dict[int, datetime]
-    active_members: int
+    members_counted: int | None
+    """The active members, when the view was read with them (see `CohortService.view`)."""
     now: datetime
     pauses: tuple[tuple[datetime, datetime | None], ...] = ()
     """(paused_at, resumed_at) of each pause, read with the schedule (streaks need them too)."""
+
+    @property
+    def active_members(self) -> int:
+        if self.members_counted is None:
+            raise RuntimeError(f"the view of cohort {self.cohort.id} was read without its member count")
+        return self.members_counted
 
     @property
     def id(self) -> int:
@@ -352,13 +359,18 @@ class CohortService:
             )
         return cohort
 
-    async def view(self, session: AsyncSession, cohort: Cohort) -> CohortView:
+    async def view(self, session: AsyncSession, cohort: Cohort, *, count_members: bool = True) -> CohortView:
+        """The cohort with its schedule worked out, and its active members unless `count_members` is False: the
+        commands that never show the count (/progress, /submit, a decision) skip reading every membership of the
+        cohort (0.15 of 0.17 ms of PostgreSQL per view at 1,000 members)."""
         roadmap, number = await self._catalog.roadmap_of(session, cohort.roadmap_version_id)
         history = History()
-        members = _read_history(await session.execute(_VIEW_FACTS, {"cohort_id": cohort.id}), {cohort.id: history})
+        facts = _VIEW_FACTS if count_members else _SCHEDULE_FACTS
+        members = _read_history(await session.execute(facts, {"cohort_id": cohort.id}), {cohort.id: history})
         timeline = build_timeline(cohort, roadmap.total_weeks, history)
-        return CohortView(cohort, roadmap, number, week_openings(timeline), members.get(cohort.id, 0),
-                          self._clock.now(), tuple(history.pauses))
+        return CohortView(cohort, roadmap, number, week_openings(timeline),
+                          members.get(cohort.id, 0) if count_members else None, self._clock.now(),
+                          tuple(history.pauses))
 
 
 @dataclass
@@ -401,6 +413,7 @@ def _history_of(matches: Callable[[ColumnElement[int]], ColumnElement[bool]]) ->
 
 
 _HISTORIES = union_all(*_history_of(lambda cohort_id: cohort_id.in_(_COHORT_IDS)))
+_SCHEDULE_FACTS = union_all(*_history_of(lambda cohort_id: cohort_id == _COHORT_ID))
 _VIEW_FACTS = union_all(
     *_history_of(lambda cohort_id: cohort_id == _COHORT_ID),
     select(MEMBER.cohort_id, literal(_MEMBERS), null(), null(), func.count())

@@ -79,7 +79,7 @@ class EnrolmentService:
                     .where(TierAward.membership_id == membership.id, TierAward.status == AwardStatus.RETIRED)
                     .values(status=AwardStatus.PENDING, next_attempt_at=None, last_error=None)
                 )
-            return JoinResult(await self._cohorts.view(session, cohort), rejoined)
+            return JoinResult(await self._cohorts.view(session, cohort, count_members=False), rejoined)
 
     async def leave(self, guild_id: int, cohort_name: str | None, user_id: int) -> CohortView:
         async with self._sessions.begin() as session:

@@ -323,7 +323,7 @@ class ProgressService:
             membership, cohort = await self._enrolment.membership(
                 session, guild_id, cohort_name, user_id, asker_id=asker_id
             )
-            view = await self._cohorts.view(session, cohort)
+            view = await self._cohorts.view(session, cohort, count_members=False)
             mine = _Mine.of(
                 await session.execute(_MINE, {"membership": membership.id, "guild": guild_id, "user": user_id})
             )

@@ -208,7 +208,7 @@ class SubmissionService:
         """Check, before a form opens, that this learner may submit for this week at all."""
         async with self._sessions() as session:
             _, cohort = await self._enrolment.membership(session, guild_id, cohort_name, user_id)
-            view = await self._cohorts.view(session, cohort)
+            view = await self._cohorts.view(session, cohort, count_members=False)
         self._module(view, week)
         return view
 
@@ -221,7 +221,7 @@ class SubmissionService:
             membership, cohort = await self._enrolment.membership(
                 session, request.guild_id, request.cohort_name, request.user_id, for_update=True
             )
-            view = await self._cohorts.view(session, cohort)
+            view = await self._cohorts.view(session, cohort, count_members=False)
             module = self._module(view, request.week)
             deadline = await _deadline(session, view, membership.id, module)
             submission = await session.scalar(_LOCKED_WEEK, {"membership": membership.id, "week": module.week})
@@ -306,7 +306,7 @@ class SubmissionService:
         # The membership and cohort are in the session already when `_VERSION_FACTS` read them: no statement then.
         membership = await session.get_one(Membership, submission.membership_id)
         cohort = await session.get_one(Cohort, submission.cohort_id)
-        view = await self._cohorts.view(session, cohort)
+        view = await self._cohorts.view(session, cohort, count_members=False)
         module = view.roadmap.module_for_week(submission.week)
         assert module is not None  # stored under a module's week of the cohort's own (fixed) roadmap version
         card = _card(submission, row, cohort, membership, module, view.deadline(module, extension_days or 0))
@@ -469,7 +469,7 @@ class SubmissionService:
             membership, cohort = await self._enrolment.membership(
                 session, guild_id, cohort_name, user_id, asker_id=granted_by, for_update=True
             )
-            view = await self._cohorts.view(session, cohort)
+            view = await self._cohorts.view(session, cohort, count_members=False)
             module = view.roadmap.module_for_week(week)
             if module is None:
                 raise InvalidInput(
