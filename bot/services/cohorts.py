@@ -362,7 +362,7 @@ class CohortService:
     async def view(self, session: AsyncSession, cohort: Cohort, *, count_members: bool = True) -> CohortView:
         """The cohort with its schedule worked out, and its active members unless `count_members` is False: the
         commands that never show the count (/progress, /submit, a decision) skip reading every membership of the
-        cohort (0.15 of 0.17 ms of PostgreSQL per view at 1,000 members)."""
+        cohort (at 1,000 members, PostgreSQL spent 0.24-0.31 ms on the view's statement with it, 0.007 without)."""
         roadmap, number = await self._catalog.roadmap_of(session, cohort.roadmap_version_id)
         history = History()
         facts = _VIEW_FACTS if count_members else _SCHEDULE_FACTS
