@@ -396,8 +396,8 @@ async def load_timeline(session: AsyncSession, cohort: Cohort, total_weeks: int)
     return build_timeline(cohort, total_weeks, (await histories(session, [cohort.id]))[cohort.id])
 
 
-# Every interaction that reads a cohort asks its pauses, advances and member count: one statement, not three (on
-# PostgreSQL each is a round trip to the server), built once. Rows are (cohort, kind, moment, until, number).
+# Every interaction that reads a cohort asks its pauses, advances and (where shown) member count: one statement, not
+# three (on PostgreSQL each is a round trip to the server), built once. Rows are (cohort, kind, moment, until, number).
 _PAUSED, _ADVANCED, _MEMBERS = "pause", "advance", "members"
 _COHORT_ID: BindParameter[int] = bindparam("cohort_id")
 _COHORT_IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
