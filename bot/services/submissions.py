@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from urllib.parse import urlparse
 
-from sqlalchemy import Label, SQLColumnExpression, bindparam, select, update
+from sqlalchemy import Label, Select, SQLColumnExpression, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -58,13 +58,14 @@ _COUNT_APPROVAL = (
 )
 
 
+def _extension_of(membership_id: SQLColumnExpression[int], week: SQLColumnExpression[int]) -> Select[tuple[int]]:
+    """The days a learner's deadline for a week was extended by (no row, or NULL as a column: none)."""
+    return select(EXTENSION.days).where(EXTENSION.membership_id == membership_id, EXTENSION.week == week)
+
+
 def _extension_days(membership_id: SQLColumnExpression[int], week: SQLColumnExpression[int]) -> Label[int | None]:
-    """The days a learner's deadline for a week was extended by (NULL: none), as a column of a card's statement: a
-    statement of its own was one more round trip for every card."""
-    return (
-        select(EXTENSION.days).where(EXTENSION.membership_id == membership_id, EXTENSION.week == week)
-        .scalar_subquery().label("extension_days")
-    )
+    """`_extension_of` as a column of a card's statement: a statement of its own was one more round trip a card."""
+    return _extension_of(membership_id, week).scalar_subquery().label("extension_days")
 
 
 # The rest of a submission's and a decision's statements, built once too: building one and its cache key at each
@@ -99,9 +100,7 @@ _DECIDING = (
     .where(Membership.id == bindparam("membership"), SubmissionVersion.version == bindparam("version"))
 )
 """A submission's learner and cohort, its current version, any decision on it and the learner's extension."""
-_EXTENSION_DAYS = select(EXTENSION.days).where(
-    EXTENSION.membership_id == bindparam("membership"), EXTENSION.week == bindparam("week")
-)
+_EXTENSION_DAYS = _extension_of(bindparam("membership"), bindparam("week"))
 
 
 @dataclass(frozen=True)

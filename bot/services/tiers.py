@@ -133,7 +133,7 @@ class TierService:
             # Locked: an erasure of this learner comes wholly before (nothing approved is left to earn
             # from) or after (it removes the pending award recorded here).
             version_id = (await session.execute(_LOCKED_LEARNERS_ROADMAP, {"membership": membership_id})).scalar_one()
-            roadmap = (await self._catalog.roadmap_of(session, version_id))[0]
+            roadmap = await self._roadmap(session, version_id)
             approved, held = set(), set()
             for week, tier_key in await session.execute(_APPROVED_AND_HELD, {"membership": membership_id}):
                 if tier_key is None:
@@ -362,7 +362,7 @@ class TierService:
         """Use an existing role for one tier of one cohort; pending awards of the server are retried with it."""
         async with self._sessions.begin() as session:
             cohort = await self._cohorts.find(session, guild_id, cohort_name, for_update=True)
-            roadmap = await self._roadmap(session, cohort)
+            roadmap = await self._roadmap(session, cohort.roadmap_version_id)
             tier = _find_tier(roadmap, tier_key)
             row = await session.scalar(
                 select(TierRole).where(TierRole.cohort_id == cohort.id, TierRole.tier_key == tier.key)
@@ -387,10 +387,10 @@ class TierService:
             )
             if cohort is None:
                 return []
-            return list((await self._roadmap(session, cohort)).tiers)
+            return list((await self._roadmap(session, cohort.roadmap_version_id)).tiers)
 
-    async def _roadmap(self, session: AsyncSession, cohort: Cohort) -> Roadmap:
-        return (await self._catalog.roadmap_of(session, cohort.roadmap_version_id))[0]
+    async def _roadmap(self, session: AsyncSession, version_id: int) -> Roadmap:
+        return (await self._catalog.roadmap_of(session, version_id))[0]
 
     # Background work.
 
