@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import io
 import math
+import struct
 import threading
+import zlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Protocol, TypeVar
 
+from isal import isal_zlib
 from PIL import Image, ImageDraw, ImageFont
 
 T = TypeVar("T")
@@ -203,11 +205,30 @@ def blend(colour: Colour, share: float, base: Colour = PANEL) -> Colour:
     )
 
 
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_COLOUR_TYPES = {"P": (3, 1), "RGB": (2, 3)}
+"""The modes pictures are drawn in → PNG's colour type and bytes per pixel."""
+
+
 def png(image: Image.Image) -> bytes:
-    buffer = io.BytesIO()
-    # zlib's fastest level: a card encodes 2-3x faster (the larger part of its cost) for about a fifth more bytes.
-    image.save(buffer, "PNG", compress_level=1)
-    return buffer.getvalue()
+    """The picture as a PNG, compressed by ISA-L's deflate (isal) rather than Pillow's zlib.
+
+    A card's 400 KB of pixels took Pillow 1.3-1.5 ms at zlib's fastest level, the larger part of a /progress's drawing
+    thread; ISA-L's level 1 takes about 0.1 ms and its file is smaller. PNG's own framing is three small chunks,
+    written here: a filter byte (none) before each row, IHDR, PLTE for a palette sheet, IDAT and IEND."""
+    colour_type, depth = _COLOUR_TYPES[image.mode]
+    width, height = image.size
+    pixels, stride = image.tobytes(), width * depth
+    rows = b"\0" + b"\0".join(pixels[start:start + stride] for start in range(0, len(pixels), stride))
+    chunks = [_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, colour_type, 0, 0, 0))]
+    if colour_type == 3:
+        chunks.append(_chunk(b"PLTE", bytes(image.getpalette() or ())))
+    chunks += [_chunk(b"IDAT", isal_zlib.compress(rows, 1)), _chunk(b"IEND", b"")]
+    return PNG_SIGNATURE + b"".join(chunks)
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(data, zlib.crc32(kind)))
 
 
 async def picture(draw: Callable[[T], Image.Image], facts: T) -> bytes:

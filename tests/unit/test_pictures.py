@@ -6,6 +6,8 @@ import asyncio
 import csv
 import dataclasses
 import io
+import struct
+import zlib
 from datetime import UTC, date, datetime, timedelta
 
 from PIL import Image, ImageChops
@@ -114,6 +116,34 @@ def test_a_kept_card_is_drawn_again_when_a_fact_on_it_changes() -> None:
     assert card_png(more) != first
     assert Image.open(io.BytesIO(card_png(more))).convert("RGB").getpixel(centre(layout(more).days[day])) == STUDY
     assert card_png(dataclasses.replace(facts, daily=Streak(3, 3))) != first
+
+
+def test_a_png_gives_back_every_pixel_of_a_card_and_of_a_chart() -> None:
+    sheet = render_card(card([CardCell(f"Week {i + 1}", WeekState.PENDING, i == 2) for i in range(12)], days=60))
+    chart = render_chart(stats([funnel(w, 30, 25 - w, 20 - w, 15, 2, 30.0 + w) for w in range(1, 13)]))
+    for drawn in (sheet, chart):
+        encoded = png(drawn)
+        assert [kind for kind, _ in chunks(encoded)] == [b"IHDR", *([b"PLTE"] if drawn.mode == "P" else []), b"IDAT",
+                                                         b"IEND"]
+        back = Image.open(io.BytesIO(encoded))  # checks the deflate stream's own checksum
+        back.load()
+        assert (back.format, back.mode, back.size) == ("PNG", drawn.mode, drawn.size)
+        assert back.tobytes() == drawn.tobytes()
+        assert back.getpalette() == drawn.getpalette()
+        assert len(encoded) < len(drawn.tobytes()) // 10  # a picture is mostly flat colour: well compressed
+
+
+def chunks(encoded: bytes) -> list[tuple[bytes, bytes]]:
+    """A PNG's chunks, each one's CRC checked (Pillow checks those before the pixels only)."""
+    assert encoded[:8] == b"\x89PNG\r\n\x1a\n"
+    found, at = [], 8
+    while at < len(encoded):
+        (length,), kind = struct.unpack(">I", encoded[at:at + 4]), encoded[at + 4:at + 8]
+        data, (crc,) = encoded[at + 8:at + 8 + length], struct.unpack(">I", encoded[at + 8 + length:at + 12 + length])
+        assert crc == zlib.crc32(kind + data), kind
+        found.append((kind, data))
+        at += 12 + length
+    return found
 
 
 def test_text_on_a_palette_sheet_is_the_rgb_text_within_two_levels() -> None:
