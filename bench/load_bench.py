@@ -46,7 +46,9 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import Databases, check_postgres_option, machine_line, progress
+from sqlalchemy import text
+
+from bench.common import Databases, check_postgres_option, machine_line, opened, progress
 from bench.progress_bench import BIG, seed
 from bench.submissions_bench import LINK, decision_of
 from bot.harness import StudyServer, build_study_server
@@ -281,6 +283,7 @@ async def run_backend(dbs: Databases, args: argparse.Namespace) -> tuple[list[Ph
     progress(f"[{col}] seeding {args.cohorts} cohorts, {args.members:,} learners ...")
     url = await dbs.fresh("load")
     seeded = await seed(url, server, board, small, args.cohorts - 1, per_filler * (args.cohorts - 1), now)
+    await write_out(url)
     facts = {
         "history": f"{seeded.cohorts:,} cohorts, {seeded.members:,} learners, {seeded.submissions:,} submissions, "
                    f"{seeded.versions:,} versions, {seeded.check_ins:,} check-ins",
@@ -459,6 +462,17 @@ async def main(args: argparse.Namespace) -> int:
         print(f"\nFAILED: {late} late answers, {len(failed)} errors:\n" + "\n".join(f"- {e}" for e in failed[:30]))
         return 1
     return 0
+
+
+async def write_out(url: str) -> None:
+    """The seed's pages written to disk now, not over the phases: PostgreSQL's CHECKPOINT, SQLite's WAL into its file.
+
+    Left to PostgreSQL's checkpointer, 750,000 rows' pages were written out over the next minutes, and in two runs
+    the floor measured during that writing had a p99 of 145 ms against 37-64 in the runs before."""
+    async with opened(url) as (engine, _), engine.connect() as connection:
+        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        statement = "CHECKPOINT" if engine.dialect.name == "postgresql" else "PRAGMA wal_checkpoint(TRUNCATE)"
+        await autocommit.execute(text(statement))
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
