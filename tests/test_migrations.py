@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -17,7 +18,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.db.engine import create_engine
+from bot.db.engine import create_engine, session_factory
 from bot.db.migrate import alembic_config, script_heads, upgrade_to_head
 from bot.db.models import (
     AwardStatus,
@@ -25,6 +26,7 @@ from bot.db.models import (
     BotState,
     Cohort,
     CohortStatus,
+    DailyStreak,
     Delivery,
     DeliveryState,
     Membership,
@@ -227,3 +229,30 @@ async def test_award_status_accepts_retired_and_still_refuses_unknown_values(
     async with sessions() as session:
         award = await session.scalar(select(TierAward))
     assert award is not None and (award.status, award.next_attempt_at) == (AwardStatus.RETIRED, NOW)
+
+
+async def test_kept_streaks_from_before_0013_are_all_recomputed_and_every_member_gets_a_row(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(lambda sync: command.upgrade(alembic_config(sync), "0012_approved"))
+        sessions = session_factory(engine)
+        async with sessions.begin() as session:
+            cohort = await _cohort(session)
+            kept, without, erased = _membership(cohort, 444), _membership(cohort, 555), _membership(cohort, -7)
+            session.add_all([kept, without, erased])
+            await session.flush()
+            later = NOW + timedelta(hours=5)
+            session.add(DailyStreak(membership_id=kept.id, cohort_id=cohort.id, zone="Europe/Berlin", run=3, best=4,
+                                    computed_at=later, holds_until=None))
+        await upgrade_to_head(engine)
+        async with sessions() as session:
+            rows = {r.membership_id: r for r in await session.scalars(select(DailyStreak))}
+        assert set(rows) == {kept.id, without.id}, "an erased member keeps no row"
+        assert (rows[kept.id].run, rows[kept.id].holds_until) == (3, later), "kept, but no longer holding"
+        placeholder = rows[without.id]
+        assert (placeholder.run, placeholder.best, placeholder.computed_at, placeholder.holds_until) == (
+            0, 0, NOW, NOW
+        ), "a row that does not hold, so that the board recomputes them"
+    finally:
+        await engine.dispose()

@@ -328,8 +328,13 @@ class DailyStreak(Base):
     """A learner's daily streak in one cohort as last computed, kept as activity arrives (services/streak_book.py)."""
 
     __tablename__ = "daily_streaks"
-    # A board reads its top in this order and counts the members ahead of someone along it.
-    __table_args__ = (Index("ix_daily_streaks_cohort_run_best", "cohort_id", "run", "best"),)
+    # A board reads its top in this order and counts the members ahead of someone along it; it finds the rows that
+    # no longer hold (boards.py) along the other two.
+    __table_args__ = (
+        Index("ix_daily_streaks_cohort_run_best", "cohort_id", "run", "best"),
+        Index("ix_daily_streaks_cohort_holds_until", "cohort_id", "holds_until"),
+        Index("ix_daily_streaks_cohort_computed_at", "cohort_id", "computed_at"),
+    )
 
     membership_id: Mapped[int] = mapped_column(ForeignKey("memberships.id", ondelete="CASCADE"), primary_key=True)
     cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
@@ -342,7 +347,8 @@ class DailyStreak(Base):
     alive_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     """When `run` stops being the current streak if no activity comes (the start of that local day); None: no run."""
     holds_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    """The start of `next_day` in `zone`: from then on the row no longer holds; None: no such day."""
+    """The start of `next_day` in `zone`: from then on the row no longer holds; None: no such day. A change of the
+    learner's zone sets it to that moment."""
 
 
 class Extension(Base):

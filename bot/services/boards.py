@@ -3,7 +3,7 @@
 No board brings a row per member into Python: the top comes from the database in rank order (every member
 tied with the last place included, since names break ties and SQL cannot casefold them), and the caller's place
 is a count of the members ahead. Kept streaks that no longer hold (streak_book.py) are the exception: those few
-members are recomputed from their history and merged in.
+members, found along indexes too, are recomputed from their history and merged in.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from sqlalchemy import (
     and_,
     bindparam,
     func,
-    not_,
     or_,
     select,
+    union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
@@ -39,7 +39,7 @@ from bot.db.models import (
 )
 from bot.db.types import UTCDateTime
 from bot.services.activity import Pauses
-from bot.services.streak_book import Member, holds, last_pause_change, recompute
+from bot.services.streak_book import Member, holds, last_pause_change, recompute, stale_by_day, stale_by_pause
 from bot.services.streaks import current_of, local_day, paused_spans
 
 
@@ -70,25 +70,34 @@ _COHORT = bindparam("cohort_id", type_=BigInteger)
 _USER = bindparam("user_id", type_=BigInteger)
 _NOW = bindparam("now", type_=UTCDateTime())
 _ZONE = bindparam("cohort_zone", type_=String)
-_HOLDING = holds(_ZONE, _NOW, bindparam("changed", type_=UTCDateTime()))
+_CHANGED = bindparam("changed", type_=UTCDateTime())
+_HOLDING = holds(_NOW, _CHANGED)
 _VALUE = bindparam("value", type_=Integer)
 _DETAIL = bindparam("detail", type_=Integer)
 
-_NOT_KEPT = (
-    # Members without a kept row that holds (rare but for a paused cohort), and the caller.
-    select(Membership.id, Membership.user_id, Membership.display_name,
-           func.coalesce(LearnerSettings.timezone, _ZONE), DailyStreak.membership_id.is_not(None) & _HOLDING,
-           DailyStreak.run, DailyStreak.best, DailyStreak.alive_until)
+_MEMBER_COLUMNS = (Membership.id, Membership.user_id, Membership.display_name,
+                   func.coalesce(LearnerSettings.timezone, _ZONE), DailyStreak.membership_id.is_not(None) & _HOLDING,
+                   DailyStreak.run, DailyStreak.best, DailyStreak.alive_until)
+_STALE = (
+    select(*_MEMBER_COLUMNS).select_from(DailyStreak)
+    .join(Membership, Membership.id == DailyStreak.membership_id)
+    .outerjoin(LearnerSettings, _SETTINGS)
+    .where(DailyStreak.cohort_id == _COHORT, Membership.status == MembershipStatus.ACTIVE)
+)
+# The members whose kept row does not hold (rare but for a paused cohort), each kind along its index (one OR would
+# read every row on SQLite), and the caller (with a row or not); a member may come twice.
+_NOT_KEPT = union_all(
+    _STALE.where(stale_by_day(_NOW)),
+    _STALE.where(stale_by_pause(_CHANGED)),
+    select(*_MEMBER_COLUMNS)
     .outerjoin(DailyStreak, DailyStreak.membership_id == Membership.id)
     .outerjoin(LearnerSettings, _SETTINGS)
-    .where(Membership.cohort_id == _COHORT, Membership.status == MembershipStatus.ACTIVE,
-           or_(DailyStreak.membership_id.is_(None), not_(_HOLDING), Membership.user_id == _USER))
+    .where(Membership.cohort_id == _COHORT, Membership.user_id == _USER, Membership.status == MembershipStatus.ACTIVE),
 )
 _KEPT = (
     select(Membership.user_id, Membership.display_name, DailyStreak.run, DailyStreak.best)
     .select_from(DailyStreak)
     .join(Membership, Membership.id == DailyStreak.membership_id)
-    .outerjoin(LearnerSettings, _SETTINGS)
     .where(DailyStreak.cohort_id == _COHORT, Membership.status == MembershipStatus.ACTIVE, _HOLDING)
 )
 _ALIVE = DailyStreak.alive_until > _NOW
@@ -131,7 +140,7 @@ async def streak_board(
     """By current daily streak, then best: kept rows that hold, plus the members whose row does not, recomputed."""
     params = {"cohort_id": cohort_id, "cohort_zone": cohort_zone, "now": now, "changed": last_pause_change(pauses),
               "user_id": user_id}
-    found = (await session.execute(_NOT_KEPT, params)).all()
+    found = list({row[0]: row for row in await session.execute(_NOT_KEPT, params)}.values())
     stale = [row for row in found if not row[4]]
     runs = await recompute(session, [Member(row[0], cohort_id, row[3]) for row in stale], {cohort_id: pauses}, now)
     entries = []

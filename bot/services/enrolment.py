@@ -13,6 +13,7 @@ from bot.db.models import AwardStatus, Cohort, CohortStatus, Membership, Members
 from bot.errors import Conflict, NotFound
 from bot.services.cohorts import OPEN_STATUSES, CohortService, CohortView
 from bot.services.quotas import JOINS, take
+from bot.services.streak_book import Member, first_row
 
 # Which membership a command is about is asked by nearly every command: built once, with their cache keys.
 _MEMBERSHIP = select(Membership).where(
@@ -72,6 +73,8 @@ class EnrolmentService:
             except IntegrityError:
                 # The other of two first /join clicks enrolled them a moment ago.
                 raise Conflict(f"You are already in '{name}'.") from None
+            await first_row(session, Member(membership.id, cohort.id, cohort.timezone), guild_id, user_id,
+                            membership.joined_at)
             if rejoined:
                 # Tiers earned before leaving were retired, not forgotten: back in the queue of roles to give.
                 await session.execute(

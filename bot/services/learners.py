@@ -13,8 +13,10 @@ from bot.db.models import Cohort, LearnerSettings, Membership, MembershipStatus,
 from bot.db.upsert import locked_row
 from bot.errors import InvalidInput, NotFound
 from bot.schedule.reminder_rules import next_daily
+from bot.services.activity import own_zone
 from bot.services.cohorts import OPEN_STATUSES
 from bot.services.parsing import parse_timezone
+from bot.services.streak_book import zone_changed
 
 DEFAULT_REMINDER_HOUR = 18
 
@@ -120,6 +122,8 @@ class LearnerService:
     ) -> LearnerPrefs:
         """Change what was given; changing the delivery also forgets that DMs were closed."""
         async with self._sessions.begin() as session:
+            if timezone is not None and timezone != await own_zone(session, guild_id, user_id):
+                await zone_changed(session, guild_id, user_id, self._clock.now())
             row = await _locked_row(session, guild_id, user_id, self._clock)
             if timezone is not None:
                 row.timezone = timezone

@@ -36,7 +36,6 @@ from bot.db.models import (
     CheckIn,
     Cohort,
     CohortStatus,
-    LearnerSettings,
     Membership,
     MembershipStatus,
     Submission,
@@ -45,7 +44,7 @@ from bot.db.models import (
 )
 from bot.errors import InvalidInput, NotFound
 from bot.roadmap import Module, Roadmap, Tier
-from bot.services.activity import active_days, activity_of, member_daily_streak
+from bot.services.activity import active_days, activity_of, member_daily_streak, own_zone
 from bot.services.boards import approved_board, reviews_board, streak_board
 from bot.services.cohorts import CohortService, CohortView
 from bot.services.enrolment import EnrolmentService
@@ -237,10 +236,8 @@ class _Mine:
 
 _CHECKING_IN = (
     select(MEMBER.id.label("membership_id"), COHORT.id.label("cohort_id"), COHORT.name, COHORT.status,
-           COHORT.timezone, COHORT.created_at, SETTINGS.timezone.label("own_zone"))
+           COHORT.timezone, COHORT.created_at)
     .join_from(Membership.__table__, Cohort.__table__, COHORT.id == MEMBER.cohort_id)
-    .outerjoin(LearnerSettings.__table__, (SETTINGS.guild_id == MEMBER.guild_id)
-               & (SETTINGS.user_id == MEMBER.user_id))
     .where(MEMBER.guild_id == bindparam("guild_id"), MEMBER.user_id == bindparam("user_id"),
            MEMBER.status == MembershipStatus.ACTIVE)
     .order_by(MEMBER.id)
@@ -286,7 +283,10 @@ class ProgressService:
                           key=lambda row: row.created_at)
             if not rows:
                 raise NotFound("You are not in any cohort on this server. /join one first, then check in.")
-            members = [Member(row.membership_id, row.cohort_id, row.own_zone or row.timezone) for row in rows]
+            # Read once the memberships are locked, not with them: PostgreSQL would give the zone as it was when the
+            # lock was asked for, and a zone change holds the lock (streak_book.zone_changed).
+            own = await own_zone(session, guild_id, user_id)
+            members = [Member(row.membership_id, row.cohort_id, own or row.timezone) for row in rows]
             # One /checkin writes a row for each membership: the first one's rows count the calls.
             spent = {"membership_id": members[0].membership_id, "since": now - CHECK_INS.window}
             refuse_if_spent(CHECK_INS, (await session.scalars(_CHECKED_IN_SINCE, spent)).all())

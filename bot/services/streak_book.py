@@ -4,12 +4,14 @@ A `daily_streaks` row holds the pure rules' `DailyRun` (bot/services/streaks.py)
 in `zone`. Read later, it gives the same streak as recomputing from the whole history as long as nothing the
 rules depend on changed since: no new activity (every check-in and submission rewrites the row), the same
 zone, no pause of the cohort begun, ended or still running since, and no check-in dated after the day it was
-computed for (`next_day`). Any other row, or none, is recomputed from the history on the spot; the
-correction pass (`StreakBook.correct`, at start-up and daily) stores fresh rows so that stays rare.
+computed for (`next_day`). Any other row is recomputed from the history on the spot; the correction pass
+(`StreakBook.correct`, at start-up and daily) stores fresh rows so that stays rare.
 
 Each row also stores two moments worked out when it is written: `alive_until`, when its run stops being the
 current streak, and `holds_until`, the start of `next_day`. With them `holds` says "still holds" in SQL and a
-board (boards.py) reads the current streak without the rules' Python.
+board (boards.py) reads the current streak without the rules' Python. So that a board finds the rows that do not
+hold along an index rather than by reading every member, every active member has a row (`first_row` at /join), and
+a change of the learner's zone marks theirs (`zone_changed`): `holds` then needs no zone.
 """
 
 from __future__ import annotations
@@ -60,9 +62,11 @@ class Member:
 # Kept rows.
 
 
-def still_holds(row: DailyStreak | Row[Any], zone: str, pauses: Pauses, today: date) -> bool:
+def still_holds(row: DailyStreak | Row[Any], zone: str, pauses: Pauses, now: datetime) -> bool:
     """Whether a kept row still gives what the rules would compute from the whole history (see the docstring)."""
-    if row.zone != zone or (row.next_day is not None and today >= row.next_day):
+    if row.zone != zone or (row.next_day is not None and local_day(now, zone) >= row.next_day):
+        return False
+    if row.holds_until is not None and row.holds_until <= now:
         return False
     return all(start < row.computed_at and end is not None and end < row.computed_at for start, end in pauses)
 
@@ -168,16 +172,68 @@ NEVER_HELD = datetime.max.replace(tzinfo=UTC)
 NEVER_PAUSED = datetime.min.replace(tzinfo=UTC)
 
 
-def holds(cohort_zone: BindParameter[str], now: BindParameter[datetime], changed: BindParameter[datetime]) -> (
-    ColumnElement[bool]
-):
-    """`still_holds` in SQL, for kept rows joined with their member's settings (outer join on LearnerSettings).
+def holds(now: BindParameter[datetime], changed: BindParameter[datetime]) -> ColumnElement[bool]:
+    """`still_holds` in SQL, the zone aside (a change of it marks the rows: `zone_changed`); exactly the rows that
+    neither `stale_by_day` nor `stale_by_pause` find.
 
     Its parameters make it one statement for every cohort (built once): `changed` is `last_pause_change`."""
-    return and_(
-        DailyStreak.zone == func.coalesce(LearnerSettings.timezone, cohort_zone),
-        or_(DailyStreak.holds_until.is_(None), DailyStreak.holds_until > now),
-        DailyStreak.computed_at > changed,
+    # The pause's term as a truth value: SQLite's planner would otherwise walk the (cohort, computed_at) index for
+    # it, and then sort, though it holds for nearly every row.
+    return and_(or_(DailyStreak.holds_until.is_(None), DailyStreak.holds_until > now),
+                (DailyStreak.computed_at > changed).is_(True))
+
+
+def stale_by_day(now: BindParameter[datetime]) -> ColumnElement[bool]:
+    """Rows past their `holds_until` (a later check-in's day has come, or the zone changed): along an index."""
+    return DailyStreak.holds_until <= now
+
+
+def stale_by_pause(changed: BindParameter[datetime]) -> ColumnElement[bool]:
+    """Rows computed before the cohort's last pause began or ended, or any while one runs: along an index."""
+    return DailyStreak.computed_at <= changed
+
+
+_MEMBERSHIPS_OF = select(Membership.id).where(
+    Membership.guild_id == bindparam("guild_id"), Membership.user_id == bindparam("user_id")
+)
+# In id order like every lock on several memberships (so two never deadlock).
+_LOCK_MEMBERSHIPS = _MEMBERSHIPS_OF.order_by(Membership.id).with_for_update()
+# Marked with the moment as if computed then, so that a correction computed before it never writes over the mark.
+_ZONE_CHANGED = (
+    update(_KEPT)
+    .where(_KEPT.c.membership_id.in_(_MEMBERSHIPS_OF.scalar_subquery()))
+    .values(holds_until=bindparam("now"), computed_at=bindparam("now"))
+)
+
+
+async def zone_changed(session: AsyncSession, guild_id: int, user_id: int, now: datetime) -> None:
+    """The learner's zone on this server changes at `now`, in this unit of work: their rows in every cohort no longer
+    hold (a board recomputes them until their next activity or the correction).
+
+    Before the change itself: the learner's memberships are locked first, and a /checkin or /submit reads the zone
+    only once it holds them, so it comes wholly before the change (its row is marked here) or wholly after."""
+    params = {"guild_id": guild_id, "user_id": user_id, "now": now}
+    await session.execute(_LOCK_MEMBERSHIPS, params)
+    await session.execute(_ZONE_CHANGED, params)
+
+
+_ZONE_NOW = func.coalesce(
+    select(LearnerSettings.timezone).where(
+        LearnerSettings.guild_id == bindparam("guild_id"), LearnerSettings.user_id == bindparam("user_id")
+    ).scalar_subquery(),
+    bindparam("cohort_zone"),
+)
+
+
+async def first_row(session: AsyncSession, member: Member, guild_id: int, user_id: int, now: datetime) -> None:
+    """A member who just joined has no activity: a row of no run that holds until their first. A member who joins
+    again keeps the row they had (what they did before still counts)."""
+    await session.execute(
+        insert_for(session)(DailyStreak)
+        .values(membership_id=member.membership_id, cohort_id=member.cohort_id, zone=_ZONE_NOW, run=0, best=0,
+                computed_at=now)
+        .on_conflict_do_nothing(index_elements=["membership_id"]),
+        {"guild_id": guild_id, "user_id": user_id, "cohort_zone": member.zone},
     )
 
 
@@ -218,7 +274,7 @@ class StreakBook:
                 select(Membership.id.label("membership_id"), Cohort.id.label("cohort_id"),
                        func.coalesce(LearnerSettings.timezone, Cohort.timezone).label("counted_in"),
                        DailyStreak.membership_id.label("kept"), DailyStreak.zone, DailyStreak.next_day,
-                       DailyStreak.computed_at)
+                       DailyStreak.computed_at, DailyStreak.holds_until)
                 .join(Cohort, Cohort.id == Membership.cohort_id)
                 .outerjoin(LearnerSettings, (LearnerSettings.guild_id == Membership.guild_id)
                            & (LearnerSettings.user_id == Membership.user_id))
@@ -232,7 +288,7 @@ class StreakBook:
                 Member(row.membership_id, row.cohort_id, row.counted_in)
                 for row in found
                 if row.kept is None
-                or not still_holds(row, row.counted_in, pauses[row.cohort_id], local_day(now, row.counted_in))
+                or not still_holds(row, row.counted_in, pauses[row.cohort_id], now)
             ]
         for first in range(0, len(stale), CORRECTION_BATCH):
             batch = stale[first:first + CORRECTION_BATCH]

@@ -23,6 +23,7 @@ from bot.db.models import (
     AwardStatus,
     CheckIn,
     CohortPause,
+    DailyStreak,
     Delivery,
     GuildSettings,
     LearnerSettings,
@@ -39,7 +40,10 @@ from bot.db.models import (
 from bot.errors import Conflict, DomainError, NotFound
 from bot.harness import RunningBot, StudyServer
 from bot.sandbox import Member, Message, Reply, Sandbox
+from bot.services.activity import activity_of, member_daily_streak
 from bot.services.cohorts import NewCohort
+from bot.services.progress import RankBy
+from bot.services.streak_book import NEVER_PAUSED
 from bot.services.submissions import Decision, SubmissionCard, SubmissionRequest
 from tests.e2e.helpers import (
     UPLOAD_ID,
@@ -458,6 +462,35 @@ async def test_two_first_settings_at_once_create_one_row_with_both_changes(
         assert (prefs.timezone, prefs.reminder_hour) == ("Europe/Berlin", 7)
     async with bot.bot.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(LearnerSettings)) == ROUNDS
+
+
+@pytest.mark.usefixtures("spring")
+async def test_zone_change_vs_check_in_never_leaves_a_kept_streak_of_the_old_zone_holding(
+    server: StudyServer, bot: RunningBot, clock: ManualClock
+) -> None:
+    learners, progress, guild = bot.bot.learners, bot.bot.progress, server.guild.id
+    clock.advance(timedelta(hours=11))  # evening in UTC, the cohort's zone: already the next day in Auckland
+    async for learner in newcomers(server, bot):
+        await progress.check_in(guild, learner.id, 20, None)
+        clock.advance(timedelta(days=1))
+        results = await together(
+            progress.check_in(guild, learner.id, 20, None),
+            learners.update(guild, learner.id, timezone="Pacific/Auckland"),
+        )
+        assert not any(isinstance(r, BaseException) for r in results), results
+        now = clock.now()
+        async with bot.bot.sessions() as session:
+            [membership_id] = (await session.scalars(select(Membership.id).where(Membership.user_id == learner.id)))
+            row = await session.get(DailyStreak, membership_id)
+            activity = await activity_of(session, [membership_id])
+        assert row is not None
+        holding_in_sql = (row.holds_until is None or row.holds_until > now) and row.computed_at > NEVER_PAUSED
+        assert row.zone == "Pacific/Auckland" or not holding_in_sql, "a board would trust the old zone's days"
+        view = await bot.bot.enrolment.cohort_for_reading(guild, None, learner.id)
+        board = await progress.leaderboard(view, learner.id, RankBy.STREAK)
+        pure = member_daily_streak(activity.days[membership_id], activity.moments[membership_id], [],
+                                   "Pacific/Auckland", now)
+        assert board.mine is not None and (board.mine.value, board.mine.detail) == (pure.current, pure.best)
 
 
 @pytest.mark.usefixtures("spring")
