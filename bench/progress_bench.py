@@ -75,6 +75,7 @@ from bot.roadmap import RoadmapRegistry
 from bot.sandbox import Member, Reply, Sandbox
 from bot.schedule.planner import Timeline, week_openings
 from bot.services.parsing import name_key
+from bot.services.streak_book import StreakBook
 
 ROADMAP = "ml-ai-expert"
 WEEKS_AGO = 45
@@ -214,6 +215,9 @@ async def seed(url: str, server: StudyServer, big: list[Member], small: list[Mem
                 for table in ID_TABLES:
                     sequence = f"pg_get_serial_sequence('{table}', 'id')"
                     await session.execute(text(f"SELECT setval({sequence}, (SELECT max(id) FROM {table}))"))
+        # The kept streaks a bot that ran through that history would have (its start-up correction would find
+        # them holding), before the statistics: PostgreSQL plans the boards by them.
+        await StreakBook(sessions, clock).correct()
         async with sessions.begin() as session:
             # Fresh planner statistics after the bulk load, as autovacuum (or SQLite's optimize) would give.
             await session.execute(text("ANALYZE"))

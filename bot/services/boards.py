@@ -101,16 +101,7 @@ _KEPT = (
     .where(DailyStreak.cohort_id == _COHORT, Membership.status == MembershipStatus.ACTIVE, _HOLDING)
 )
 _ALIVE = DailyStreak.alive_until > _NOW
-# The top in one pass over the cohort's current streaks, ranked by the database: rank() is 1 + those ahead, so every
-# member tied with the last place is in (the last place found first and the rows joined to it read the streaks
-# twice: 1.1 of a 1,000-member board's PostgreSQL milliseconds, against 0.4).
-_RANKED = _KEPT.where(_ALIVE).add_columns(
-    func.rank().over(order_by=(DailyStreak.run.desc(), DailyStreak.best.desc())).label("place")
-).subquery("ranked")
 _SIZE = bindparam("size", type_=Integer)
-_TOP_BY_RANK = select(_RANKED.c.user_id, _RANKED.c.display_name, _RANKED.c.run, _RANKED.c.best).where(
-    _RANKED.c.place <= _SIZE
-)
 
 
 def _last_place(column: InstrumentedAttribute[int]) -> ColumnElement[int]:
@@ -120,11 +111,12 @@ def _last_place(column: InstrumentedAttribute[int]) -> ColumnElement[int]:
 
 
 _LAST_RUN, _LAST_BEST = _last_place(DailyStreak.run), _last_place(DailyStreak.best)
-# The same rows as _TOP_BY_RANK: those at or above the last place (its ties included), found by walking the
-# (cohort, run, best) index down from the top. SQLite walks it and stops there (0.3 ms of a 1,000-member board
-# against 1.4 for the window, which reads every current streak); PostgreSQL's planner reads them all and sorts either
-# way, so there the walks cost more than one rank (as above: 6.0 ms against 2.7 with the benchmark's history).
-_TOP_BY_WALK = _KEPT.where(
+# The top: every current streak at or above the last place (its ties included, since names break ties and SQL cannot
+# casefold them), found by walking the (cohort, run, best) index down from the top and stopping there. A 1,000-member
+# board's top takes 0.3 ms of SQLite and 0.9 of PostgreSQL (about what a 10-member one does), against 1.4 and 1.6 for
+# rank() over every current streak. PostgreSQL walks it once it has statistics for `daily_streaks` (autovacuum's
+# ANALYZE); without any it guesses the table tiny and sorts the cohort.
+_TOP = _KEPT.where(
     _ALIVE, DailyStreak.run >= _LAST_RUN, or_(DailyStreak.run > _LAST_RUN, DailyStreak.best >= _LAST_BEST)
 )
 _AHEAD_OF_A_RUN = select(func.count()).select_from(_KEPT.where(
@@ -153,8 +145,7 @@ async def streak_board(
         if kept and member == user_id:
             mine = Entry(member, name, run if alive_until is not None and alive_until > now else 0, best)
 
-    top_of = _TOP_BY_WALK if session.bind.dialect.name == "sqlite" else _TOP_BY_RANK
-    top = (await session.execute(top_of, params | {"size": size})).all()
+    top = (await session.execute(_TOP, params | {"size": size})).all()
     candidates = [Entry(*row) for row in top] + [e for e in entries if e.value > 0]
     if mine is None:
         return Board(candidates, None, 0)
