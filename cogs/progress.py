@@ -13,7 +13,7 @@ from bot.checks import cohort_autocomplete, known_guild
 from bot.errors import Forbidden, InvalidInput
 from bot.render.card import card_facts, card_png, sample_facts
 from bot.render.progress import check_in_text, leaderboard_embed, progress_embed
-from bot.services.progress import MAX_MINUTES, MAX_NOTE, MIN_MINUTES, RankBy
+from bot.services.progress import MAX_MINUTES, MAX_NOTE, MIN_MINUTES, RankBy, board_recomputes
 from cogs.cohorts import missing_permissions
 
 if TYPE_CHECKING:
@@ -40,7 +40,8 @@ def share_channel(guild: discord.Guild, channel_id: int, cohort: str) -> discord
 
 class ProgressCommands(commands.Cog):
     answer_at_once_up_to = 100
-    """Members up to which the streak board of a cohort that was paused answers without acknowledging first."""
+    """Members up to which the streak board of a cohort paused now or a moment ago answers without acknowledging
+    first."""
 
     def __init__(self, bot: CohortBot) -> None:
         self.bot = bot
@@ -146,11 +147,10 @@ class ProgressCommands(commands.Cog):
         view = await self.bot.enrolment.cohort_for_reading(guild.id, cohort, interaction.user.id)
         if by not in set(RankBy):
             raise InvalidInput("Rank by `streak` or `approved`. With peer review, `reviews` ranks by reviews given.")
-        # A big cohort's streak board recomputes every member while its kept rows do not hold, which a pause causes
-        # (until the daily correction after it): under a burst that may take longer than Discord's 3 s. Any other
-        # board costs the same whatever the cohort's size, and a second request to Discord would cost more.
-        recomputes = by == RankBy.STREAK and bool(view.pauses)
-        if not recomputes or view.active_members <= self.answer_at_once_up_to:
+        # A big cohort's streak board recomputes every member while its kept rows do not hold, which a pause causes:
+        # under a burst that may take longer than Discord's 3 s. Any other board costs the same whatever the cohort's
+        # size, and a second request to Discord would cost more.
+        if not board_recomputes(view, RankBy(by)) or view.active_members <= self.answer_at_once_up_to:
             board = await self.bot.progress.leaderboard(view, interaction.user.id, RankBy(by))
             await interaction.response.send_message(embed=leaderboard_embed(board), ephemeral=True)
             return

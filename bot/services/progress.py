@@ -50,7 +50,7 @@ from bot.services.cohorts import CohortService, CohortView
 from bot.services.enrolment import EnrolmentService
 from bot.services.peer_facts import TALLY_KINDS, PeerTally, tallies_from, tally_branches
 from bot.services.quotas import CHECK_INS, refuse_if_spent
-from bot.services.streak_book import Member, refresh
+from bot.services.streak_book import Member, last_pause_change, refresh
 from bot.services.streaks import (
     CheckpointRecord,
     PausedSpan,
@@ -81,6 +81,17 @@ class RankBy(enum.StrEnum):
     APPROVED = "approved"
     REVIEWS = "reviews"
     """Peer reviews given."""
+
+
+PAUSE_SETTLES = timedelta(minutes=10)
+"""How long after a pause began or ended a streak board may still recompute every member: the correction comes at the
+schedule's next minute (StreakBook.sweep), the rest is a margin for a slow one."""
+
+
+def board_recomputes(view: CohortView, by: RankBy) -> bool:
+    """Whether this board may recompute every member now: a streak board while its cohort is paused and for a while
+    after a pause began or ended (every kept row stops holding then)."""
+    return by is RankBy.STREAK and last_pause_change(list(view.pauses)) > view.now - PAUSE_SETTLES
 
 
 @dataclass(frozen=True)

@@ -18,15 +18,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import BindParameter, ColumnElement, Row, Table, and_, bindparam, func, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Row,
+    Table,
+    and_,
+    bindparam,
+    exists,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
 from bot.db.models import (
     Cohort,
+    CohortPause,
     CohortStatus,
     DailyStreak,
     LearnerSettings,
@@ -253,15 +266,24 @@ class StreakBook:
         self._ownership = ownership
         self._sessions = sessions
         self._clock = clock
-        self._corrected_on: date | None = None
+        self._corrected_at: datetime | None = None
 
     async def sweep(self) -> int:
-        """The schedule's sweep: the correction once a day (by the bot's clock), the first at start-up."""
-        today = self._clock.now().date()
-        if self._corrected_on == today:
+        """The schedule's sweep: the correction once a day (by the bot's clock), the first at start-up, and again
+        once a cohort's pause began or ended (its rows then no longer hold, and a board would recompute them all)."""
+        now = self._clock.now()
+        last = self._corrected_at
+        if last is not None and last.date() == now.date() and not await self._pause_changed_since(last):
             return 0
-        self._corrected_on = today
+        self._corrected_at = now
         return await self.correct()
+
+    async def _pause_changed_since(self, moment: datetime) -> bool:
+        async with self._sessions() as session:
+            return bool(await session.scalar(select(
+                exists().where(or_(CohortPause.paused_at >= moment, CohortPause.resumed_at >= moment),
+                               CohortPause.cohort_id == Cohort.id, self._ownership.where(Cohort.guild_id))
+            )))
 
     async def correct(self) -> int:
         """Recompute and keep every row that no longer holds; returns how many.

@@ -22,7 +22,7 @@ from bot.harness import RunningBot, StudyServer
 from bot.sandbox import Member, Sandbox
 from bot.services.activity import activity_of, cohort_pauses, member_daily_streak
 from bot.services.boards import streak_board
-from bot.services.progress import LEADERBOARD_SIZE, RankBy, Standing
+from bot.services.progress import LEADERBOARD_SIZE, PAUSE_SETTLES, RankBy, Standing
 from bot.services.streak_book import still_holds
 from bot.services.streaks import Streak, local_day
 
@@ -140,8 +140,28 @@ async def test_the_correction_leaves_a_fresher_row_alone(
     assert max(s.current for s in kept.values()) == 2
 
 
-async def test_a_big_cohorts_board_acknowledges_first_once_paused_then_shows_the_same_board(
-    sandbox: Sandbox, server: StudyServer, running: RunningBot, monkeypatch: pytest.MonkeyPatch
+async def test_after_a_resume_the_next_sweep_corrects_the_rows_rather_than_the_next_day(
+    sandbox: Sandbox, server: StudyServer, running: RunningBot, clock: ManualClock
+) -> None:
+    for learner in server.learners:
+        await sandbox.slash("checkin", user=learner, minutes=30)
+    await running.bot.streak_book.sweep()  # today's correction done
+    clock.advance(timedelta(minutes=5))
+    await sandbox.slash("cohort pause", user=server.moderator, cohort="Spring")
+    clock.advance(timedelta(hours=2))
+    await sandbox.slash("cohort resume", user=server.moderator, cohort="Spring")
+    clock.advance(timedelta(minutes=1))
+    _, _, holding = await both_ways(running)
+    assert holding == 0, "rows kept before the resume no longer hold"
+    await running.bot.streak_book.sweep()
+    kept, pure, holding = await both_ways(running)
+    assert kept == pure and holding == len(pure), "the same day, every row holds again"
+    clock.advance(timedelta(minutes=1))
+    assert await running.bot.streak_book.sweep() == 0, "nothing changed since: no correction"
+
+
+async def test_a_big_cohorts_board_acknowledges_first_just_after_a_pause_then_shows_the_same_board(
+    sandbox: Sandbox, server: StudyServer, running: RunningBot, monkeypatch: pytest.MonkeyPatch, clock: ManualClock
 ) -> None:
     ada = server.learners[0]
     await sandbox.slash("checkin", user=ada, minutes=30)
@@ -153,7 +173,11 @@ async def test_a_big_cohorts_board_acknowledges_first_once_paused_then_shows_the
     await sandbox.slash("cohort resume", user=server.moderator, cohort="Spring")
     deferred = await sandbox.slash("leaderboard", user=ada)
     approved = await sandbox.slash("leaderboard", user=ada, by="approved")
-    assert at_once.type == big.type == approved.type == 4
+    # Corrected since (the schedule's next minute), the board of a cohort that was once paused answers at once again.
+    clock.advance(PAUSE_SETTLES)
+    await running.bot.streak_book.sweep()
+    later = await sandbox.slash("leaderboard", user=ada)
+    assert at_once.type == big.type == approved.type == later.type == 4
     assert deferred.deferred and deferred.ephemeral
     assert deferred.embeds == big.embeds == at_once.embeds
 
