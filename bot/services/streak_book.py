@@ -5,7 +5,7 @@ in `zone`. Read later, it gives the same streak as recomputing from the whole hi
 rules depend on changed since: no new activity (every check-in and submission rewrites the row), the same
 zone, no pause of the cohort begun, ended or still running since, and no check-in dated after the day it was
 computed for (`next_day`). Any other row is recomputed from the history on the spot; the correction pass
-(`StreakBook.correct`, at start-up and daily) stores fresh rows so that stays rare.
+(`StreakBook.correct`: at start-up, daily, and after a pause began or ended) stores fresh rows so that stays rare.
 
 Each row also stores two moments worked out when it is written: `alive_until`, when its run stops being the
 current streak, and `holds_until`, the start of `next_day`. With them `holds` says "still holds" in SQL and a
