@@ -24,7 +24,7 @@ from bot.services.activity import activity_of, cohort_pauses, member_daily_strea
 from bot.services.boards import streak_board
 from bot.services.progress import LEADERBOARD_SIZE, PAUSE_SETTLES, RankBy, Standing
 from bot.services.streak_book import still_holds
-from bot.services.streaks import Streak, local_day
+from bot.services.streaks import Streak
 
 ZONES = ("Pacific/Honolulu", "Pacific/Auckland", "America/New_York", None)
 
@@ -53,7 +53,7 @@ async def both_ways(bot: RunningBot) -> tuple[dict[int, Streak], dict[int, Strea
     pure = {m: member_daily_streak(activity.days[m], activity.moments[m], pauses, zone, now)
             for m, zone in zones.items()}
     holding = sum(
-        1 for m, zone in zones.items() if m in rows and still_holds(rows[m], zone, pauses, local_day(now, zone))
+        1 for m, zone in zones.items() if m in rows and still_holds(rows[m], zone, pauses, now)
     )
     return kept, pure, holding
 
