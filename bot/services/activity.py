@@ -65,7 +65,7 @@ async def cohort_pauses(session: AsyncSession, cohort_ids: Iterable[int]) -> dic
     return pauses
 
 
-_OWN_ZONE = select(SETTINGS.timezone).where(
+OWN_ZONE = select(SETTINGS.timezone).where(
     SETTINGS.guild_id == bindparam("guild"), SETTINGS.user_id == bindparam("user")
 )
 """Built once: nearly every command asks it, and building a statement costs more than this one runs."""
@@ -73,7 +73,7 @@ _OWN_ZONE = select(SETTINGS.timezone).where(
 
 async def own_zone(session: AsyncSession, guild_id: int, user_id: int) -> str | None:
     """The zone the learner set on this server, if any."""
-    return await session.scalar(_OWN_ZONE, {"guild": guild_id, "user": user_id})
+    return await session.scalar(OWN_ZONE, {"guild": guild_id, "user": user_id})
 
 
 async def zone_of(session: AsyncSession, guild_id: int, user_id: int, cohort_zone: str) -> str:

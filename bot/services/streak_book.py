@@ -47,7 +47,7 @@ from bot.db.models import (
     MembershipStatus,
 )
 from bot.db.upsert import insert_for
-from bot.services.activity import Activity, Pauses, active_days, activity_of, cohort_pauses
+from bot.services.activity import OWN_ZONE, Activity, Pauses, active_days, activity_of, cohort_pauses
 from bot.services.streaks import (
     DailyRun,
     Streak,
@@ -230,12 +230,7 @@ async def zone_changed(session: AsyncSession, guild_id: int, user_id: int, now: 
     await session.execute(_ZONE_CHANGED, params)
 
 
-_ZONE_NOW = func.coalesce(
-    select(LearnerSettings.timezone).where(
-        LearnerSettings.guild_id == bindparam("guild_id"), LearnerSettings.user_id == bindparam("user_id")
-    ).scalar_subquery(),
-    bindparam("cohort_zone"),
-)
+_ZONE_NOW = func.coalesce(OWN_ZONE.scalar_subquery(), bindparam("cohort_zone"))
 
 
 async def first_row(session: AsyncSession, member: Member, guild_id: int, user_id: int, now: datetime) -> None:
@@ -246,7 +241,7 @@ async def first_row(session: AsyncSession, member: Member, guild_id: int, user_i
         .values(membership_id=member.membership_id, cohort_id=member.cohort_id, zone=_ZONE_NOW, run=0, best=0,
                 computed_at=now)
         .on_conflict_do_nothing(index_elements=["membership_id"]),
-        {"guild_id": guild_id, "user_id": user_id, "cohort_zone": member.zone},
+        {"guild": guild_id, "user": user_id, "cohort_zone": member.zone},
     )
 
 
