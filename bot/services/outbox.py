@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
 from bot.db.changes import rows_changed
+from bot.db.group_commit import GroupCommit
 from bot.db.models import OutboxMessage, OutboxState
 from bot.pacing import Pacer
 from bot.services.ledger import INTERRUPTED, backoff
@@ -129,6 +130,10 @@ class Outbox:
         self._closed = False
         self._done: dict[int, asyncio.Event] = {}
         self._soon: dict[int, asyncio.Task[None]] = {}
+        # Lanes claim and finish their messages side by side: each of these writes goes with the others of its
+        # moment (under a burst of approvals, two units of work per message were half of the bot's work).
+        self._claims = GroupCommit(self._claim_all)
+        self._sent = GroupCommit(self._mark_all_sent)
 
     def register(self, kind: str, handler: Handler) -> None:
         """The one handler for a kind of message (each feature registers its own)."""
@@ -288,7 +293,7 @@ class Outbox:
         sent = 0
         async with gate:
             for item in items:
-                if not await self._claim(item):
+                if not await self._claims(item.id):
                     break  # another worker has it: it keeps the lane's order
                 await self._pace(lane)
                 delivered = await self._attempt(item)
@@ -298,15 +303,26 @@ class Outbox:
                 sent += 1
         return sent
 
-    async def _claim(self, item: OutboxItem) -> bool:
+    async def _claim_all(self, ids: list[int]) -> dict[int, bool]:
+        """Pending → sending for each row still pending (compare-and-set: another worker's stays theirs)."""
         async with self._sessions.begin() as session:
-            taken = await rows_changed(
-                session,
-                update(OutboxMessage)
-                .where(OutboxMessage.id == item.id, OutboxMessage.state == OutboxState.PENDING)
-                .values(state=OutboxState.SENDING, attempts=item.attempts),
+            taken = set(
+                (await session.scalars(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id.in_(ids), OutboxMessage.state == OutboxState.PENDING)
+                    .values(state=OutboxState.SENDING, attempts=OutboxMessage.attempts + 1)
+                    .returning(OutboxMessage.id)
+                )).all()
             )
-            return taken == 1
+        return {i: i in taken for i in ids}
+
+    async def _mark_all_sent(self, ids: list[int]) -> dict[int, None]:
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(OutboxMessage).where(OutboxMessage.id.in_(ids))
+                .values(state=OutboxState.SENT, sent_at=self._clock.now(), last_error=None)
+            )
+        return dict.fromkeys(ids)
 
     async def _pace(self, lane: str) -> None:
         if not lane.startswith(CHANNEL_LANE):
@@ -329,7 +345,7 @@ class Outbox:
             log.exception("outbox message %s (%s) failed unexpectedly", item.id, item.kind)
             await self._failed(item, DeliveryFailed(f"unexpected error: {type(exc).__name__}", retryable=True))
             return False
-        await self._set(item, state=OutboxState.SENT, sent_at=self._clock.now(), last_error=None)
+        await self._sent(item.id)
         return True
 
     async def _failed(self, item: OutboxItem, exc: DeliveryFailed) -> None:
