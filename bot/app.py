@@ -154,6 +154,7 @@ class CohortBot(commands.Bot):
             self.clock,
             BotDiscordPort(self, rate_share=self.settings.ownership.share),
             ownership=self.settings.ownership,
+            give_way=self.interaction_monitor.answers_first,
         )
         for service in dataclasses.fields(self.services):
             setattr(self, service.name, getattr(self.services, service.name))

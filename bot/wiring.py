@@ -6,6 +6,7 @@ how the running bot is put together.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -89,16 +90,18 @@ def build_services(
     *,
     registry: RoadmapRegistry | None = None,
     ownership: Ownership = EVERYTHING,
+    give_way: Callable[[], Awaitable[None]] | None = None,
 ) -> Services:
     """Every service, listening to each other as in the running bot; the scheduler is built but not started.
 
-    `ownership`: the servers of this process's shards; every sweep and schedule reads only theirs."""
+    `ownership`: the servers of this process's shards; every sweep and schedule reads only theirs. `give_way`: what
+    the outbox awaits before it sends (the bot's: until the interactions in hand are answered)."""
     checker = RoadmapChecker()
     catalog = RoadmapCatalog(sessions, registry or RoadmapRegistry.load(), clock, checker)
     cohorts = CohortService(sessions, clock, catalog)
     enrolment = EnrolmentService(sessions, clock, cohorts)
     learners = LearnerService(sessions, clock)
-    outbox = Outbox(sessions, clock, ownership=ownership)
+    outbox = Outbox(sessions, clock, ownership=ownership, give_way=give_way)
     stats = StatsService(sessions, clock, cohorts)
     ledger = Ledger(sessions, clock, ownership=ownership)
     notifier = Notifier(learners, port)

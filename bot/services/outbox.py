@@ -117,8 +117,12 @@ class Outbox:
         lane_rate: float | None = LANE_RATE,
         lane_burst: int = LANE_BURST,
         ownership: Ownership = EVERYTHING,
+        give_way: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._ownership = ownership
+        self._give_way = give_way
+        """Awaited before each read of what is due (lanes already sending go on): the running bot's waits while
+        interactions await their first answer."""
         self._sessions = sessions
         self._clock = clock
         self._handlers: dict[str, Handler] = {}
@@ -227,6 +231,8 @@ class Outbox:
         # work, so `settle` returns with no connection in use (gather gives up at the first cancelled lane).
         async with asyncio.TaskGroup() as group:
             while True:
+                if self._give_way is not None:
+                    await self._give_way()  # what is owed meanwhile is read in the same pass
                 self._owed.clear()
                 for lane, items in (await self._due_lanes(busy=running.keys())).items():
                     running[lane] = group.create_task(self._drain_lane(lane, items, gate))

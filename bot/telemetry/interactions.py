@@ -12,6 +12,7 @@ process twice per interaction: under a burst, hundreds).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import logging
 import time
@@ -30,6 +31,9 @@ log = logging.getLogger("bot.interactions")
 
 ANSWER_WITHIN = 3.0
 """Discord drops a first answer that comes later than this (error 10062, "Unknown interaction")."""
+GIVE_WAY_AT_MOST = 2.0
+"""How long background work waits for the interactions awaiting their first answer (`answers_first`): long enough
+to let a burst's answers go first, short enough that a learner's notice or a week's post is still prompt."""
 TRACKED_TYPES = {2: "command", 3: "component", 5: "modal"}  # pings (1) and autocomplete (4) are not answers
 
 
@@ -40,7 +44,7 @@ class Outcome(StrEnum):
     LATE = "late"
 
 
-@dataclass
+@dataclass(eq=False)  # one per interaction, kept in a set by identity
 class InteractionRecord:
     command: str
     guild_id: int | None
@@ -90,6 +94,9 @@ class InteractionMonitor:
         """The tasks created while an interaction is being parsed (None between parses)."""
         self._loops: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
         """Loops whose task factory this monitor wraps: once each, whatever wraps it later (another bot's)."""
+        self._unanswered: set[InteractionRecord] = set()
+        self._all_answered = asyncio.Event()
+        self._all_answered.set()
 
     def install(self, client: discord.Client) -> None:
         """Wrap the client's INTERACTION_CREATE parser (discord.py 2.7's one entry for every interaction)."""
@@ -101,6 +108,7 @@ class InteractionMonitor:
                 original(data)
                 return
             record = InteractionRecord(command_label(data), _guild_id(data), time.monotonic())
+            self._awaits_answer(record)
             self._collect_tasks(asyncio.get_running_loop())
             self._started = []
             context_token = _current.set(record)
@@ -138,12 +146,34 @@ class InteractionMonitor:
         if status == 429 or status >= 500:
             return  # discord.py tries again; the answer is what Discord finally accepts or refuses
         record.first_response = time.monotonic()
+        self._answered(record)
         if status == 404 or record.first_response - record.started > ANSWER_WITHIN:
             record.late = True
 
+    async def answers_first(self) -> None:
+        """Background work (the outbox's deliveries) waits here while an interaction awaits its first answer, at most
+        `GIVE_WAY_AT_MOST`: under a burst the answers, which Discord drops after 3 s, get the event loop and the
+        database first, and what the answers owe goes out right after."""
+        if self._all_answered.is_set():
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._all_answered.wait(), GIVE_WAY_AT_MOST)
+
+    def _awaits_answer(self, record: InteractionRecord) -> None:
+        self._unanswered.add(record)
+        self._all_answered.clear()
+
+    def _answered(self, record: InteractionRecord) -> None:
+        self._unanswered.discard(record)
+        if not self._unanswered:
+            self._all_answered.set()
+
     async def _finish(self, record: InteractionRecord, handlers: set[asyncio.Future[Any]]) -> None:
-        if handlers:
-            await asyncio.wait(handlers)
+        try:
+            if handlers:
+                await asyncio.wait(handlers)
+        finally:
+            self._answered(record)  # a handler that never answered, or failed to, is done waiting
         outcome = record.outcome_now()
         duration_ms = round((time.monotonic() - record.started) * 1000)
         self._metrics.interactions.labels(record.command, outcome).inc()

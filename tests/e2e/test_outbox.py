@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -12,6 +13,7 @@ from bot.db.models import OutboxMessage, OutboxState, ReviewDecision, Submission
 from bot.harness import RunningBot, StudyServer, build_study_server
 from bot.sandbox import Member, Perm, Sandbox, SandboxFile
 from bot.services.outbox import GIVE_UP_AFTER
+from bot.telemetry.interactions import GIVE_WAY_AT_MOST
 from tests.e2e.helpers import Launcher, buttons, dms, reviews, run, start_cohort
 
 MESSAGES = "/channels/{channel_id}/messages"
@@ -299,3 +301,43 @@ async def test_a_message_that_keeps_failing_is_dropped_after_its_last_attempt(
     assert [(row.state, row.attempts) for row in await outbox(bot)] == [(OutboxState.DROPPED, GIVE_UP_AFTER)]
     queue = await sandbox.slash("review queue", user=server.moderator)
     assert "check my access to the review channel" in queue.content
+
+
+CALLBACK = "/interactions/{interaction_id}/{token}/callback"
+
+
+async def test_what_a_command_owes_waits_for_the_answers_still_awaited_and_then_goes_out(
+    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock, ada: Member
+) -> None:
+    await start_cohort(sandbox, server, bot, clock)
+    grace = server.learners[1]
+    release = sandbox.hold_next("POST", CALLBACK)
+    held = asyncio.create_task(sandbox.slash("checkin", user=grace, minutes=20))
+    await sandbox.until(lambda: sandbox.requests_to("POST", CALLBACK), what="grace's answer on its way")
+    # settle=False: the sandbox's settling would wait for the bot's deliveries too.
+    reply = await sandbox.slash("submit", user=ada, link="https://example.org/work", settle=False)
+    assert "Submitted" in reply.content
+    await asyncio.sleep(0.3)  # without giving way, the review message is posted in a few milliseconds
+    assert reviews(sandbox, server) == []
+    release.set()
+    assert "Checked in" in (await held).content
+    [review] = await sandbox.until(lambda: reviews(sandbox, server), within=GIVE_WAY_AT_MOST,
+                                   what="the review message, once grace is answered")
+    assert buttons(review) == [("Approve", False), ("Request changes", False)]
+
+
+async def test_an_answer_that_never_comes_holds_what_is_owed_back_only_a_while(
+    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock, ada: Member
+) -> None:
+    await start_cohort(sandbox, server, bot, clock)
+    grace = server.learners[1]
+    release = sandbox.hold_next("POST", CALLBACK)
+    held = asyncio.create_task(sandbox.slash("checkin", user=grace, minutes=20))
+    await sandbox.until(lambda: sandbox.requests_to("POST", CALLBACK), what="grace's answer on its way")
+    await sandbox.slash("submit", user=ada, link="https://example.org/work")
+    [review] = await sandbox.until(lambda: reviews(sandbox, server), within=GIVE_WAY_AT_MOST + 5,
+                                   what="the review message, while grace's answer is still held")
+    assert buttons(review) == [("Approve", False), ("Request changes", False)]
+    assert not held.done()
+    release.set()
+    await held
