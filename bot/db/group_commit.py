@@ -34,6 +34,11 @@ class GroupCommit(Generic[K, R]):
         # anyway, as a write already sent would be.
         return await asyncio.shield(future)
 
+    async def settle(self) -> None:
+        """Wait for the write under way, if any: it goes on when its callers are cancelled, and holds a connection."""
+        if self._writer is not None:
+            await asyncio.wait([self._writer])
+
     async def _write_all(self) -> None:
         while self._waiting:
             await asyncio.sleep(0)  # the callers of this moment join before the write starts

@@ -211,6 +211,8 @@ class Outbox:
         while (self._drain is not None and not self._drain.done()) or self._soon:
             running = [task for task in (self._drain, *self._soon.values()) if task is not None]
             await asyncio.gather(*running, return_exceptions=True)
+        for group in (self._claims, self._sent):
+            await group.settle()
 
     def shutdown(self) -> None:
         self._closed = True

@@ -77,3 +77,18 @@ async def test_a_cancelled_caller_leaves_the_write_to_the_others() -> None:
     with pytest.raises(asyncio.CancelledError):
         await leaving
     assert write.batches == [[1, 2]]
+
+
+async def test_settle_waits_for_a_write_whose_callers_all_left() -> None:
+    write = Recorder()
+    write.open.clear()
+    group = GroupCommit(write)
+    caller = asyncio.create_task(group(1))
+    await asyncio.sleep(0.01)
+    caller.cancel()
+    settled = asyncio.create_task(group.settle())
+    await asyncio.sleep(0.01)
+    assert not settled.done()  # the write still holds its connection
+    write.open.set()
+    await settled
+    assert write.batches == [[1]]
