@@ -95,7 +95,8 @@ def build_services(
     """Every service, listening to each other as in the running bot; the scheduler is built but not started.
 
     `ownership`: the servers of this process's shards; every sweep and schedule reads only theirs. `give_way`: what
-    the outbox awaits before it sends (the bot's: until the interactions in hand are answered)."""
+    the outbox's drain awaits before each read of what is due (the bot's: until the interactions in hand are
+    answered, at most 2 s)."""
     checker = RoadmapChecker()
     catalog = RoadmapCatalog(sessions, registry or RoadmapRegistry.load(), clock, checker)
     cohorts = CohortService(sessions, clock, catalog)
