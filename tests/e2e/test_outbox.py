@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from bot.clock import ManualClock
 from bot.db.models import OutboxMessage, OutboxState, ReviewDecision, Submission, SubmissionVersion, TierAward
 from bot.harness import RunningBot, StudyServer, build_study_server
-from bot.sandbox import Member, Perm, Sandbox, SandboxFile
+from bot.sandbox import Member, Perm, Reply, Sandbox, SandboxFile
 from bot.services.outbox import GIVE_UP_AFTER
 from bot.telemetry.interactions import GIVE_WAY_AT_MOST
 from tests.e2e.helpers import Launcher, buttons, dms, reviews, run, start_cohort
@@ -306,14 +306,21 @@ async def test_a_message_that_keeps_failing_is_dropped_after_its_last_attempt(
 CALLBACK = "/interactions/{interaction_id}/{token}/callback"
 
 
+async def hold_an_answer(
+    sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock
+) -> tuple[asyncio.Event, asyncio.Task[Reply]]:
+    """Grace checks in, and the sandbox holds the bot's answer until the returned event is set."""
+    await start_cohort(sandbox, server, bot, clock)
+    release = sandbox.hold_next("POST", CALLBACK)
+    held = asyncio.create_task(sandbox.slash("checkin", user=server.learners[1], minutes=20))
+    await sandbox.until(lambda: sandbox.requests_to("POST", CALLBACK), what="grace's answer on its way")
+    return release, held
+
+
 async def test_what_a_command_owes_waits_for_the_answers_still_awaited_and_then_goes_out(
     sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock, ada: Member
 ) -> None:
-    await start_cohort(sandbox, server, bot, clock)
-    grace = server.learners[1]
-    release = sandbox.hold_next("POST", CALLBACK)
-    held = asyncio.create_task(sandbox.slash("checkin", user=grace, minutes=20))
-    await sandbox.until(lambda: sandbox.requests_to("POST", CALLBACK), what="grace's answer on its way")
+    release, held = await hold_an_answer(sandbox, server, bot, clock)
     # settle=False: the sandbox's settling would wait for the bot's deliveries too.
     reply = await sandbox.slash("submit", user=ada, link="https://example.org/work", settle=False)
     assert "Submitted" in reply.content
@@ -329,11 +336,7 @@ async def test_what_a_command_owes_waits_for_the_answers_still_awaited_and_then_
 async def test_an_answer_that_never_comes_holds_what_is_owed_back_only_a_while(
     sandbox: Sandbox, server: StudyServer, bot: RunningBot, clock: ManualClock, ada: Member
 ) -> None:
-    await start_cohort(sandbox, server, bot, clock)
-    grace = server.learners[1]
-    release = sandbox.hold_next("POST", CALLBACK)
-    held = asyncio.create_task(sandbox.slash("checkin", user=grace, minutes=20))
-    await sandbox.until(lambda: sandbox.requests_to("POST", CALLBACK), what="grace's answer on its way")
+    release, held = await hold_an_answer(sandbox, server, bot, clock)
     await sandbox.slash("submit", user=ada, link="https://example.org/work")
     [review] = await sandbox.until(lambda: reviews(sandbox, server), within=GIVE_WAY_AT_MOST + 5,
                                    what="the review message, while grace's answer is still held")

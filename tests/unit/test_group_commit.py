@@ -26,6 +26,16 @@ class Recorder:
         return {key: key * 10 for key in keys}
 
 
+async def held_write(*keys: int) -> tuple[Recorder, GroupCommit[int, int], list[asyncio.Task[int]]]:
+    """Callers of `keys` whose write has begun and is held open until `write.open` is set."""
+    write = Recorder()
+    write.open.clear()
+    group = GroupCommit(write)
+    callers = [asyncio.create_task(group(k)) for k in keys]
+    await asyncio.sleep(0.01)
+    return write, group, callers
+
+
 async def test_calls_of_one_moment_are_written_together_and_each_gets_its_result() -> None:
     write = Recorder()
     group = GroupCommit(write)
@@ -42,11 +52,7 @@ async def test_a_caller_alone_is_written_at_once() -> None:
 
 
 async def test_calls_made_during_a_write_go_together_in_the_next_one() -> None:
-    write = Recorder()
-    write.open.clear()
-    group = GroupCommit(write)
-    first = asyncio.create_task(group(1))
-    await asyncio.sleep(0.01)
+    write, group, [first] = await held_write(1)
     later = [asyncio.create_task(group(k)) for k in (2, 3)]
     await asyncio.sleep(0.01)
     assert write.batches == [[1]]
@@ -66,11 +72,7 @@ async def test_a_failed_write_fails_every_caller_of_it_and_the_next_write_goes_o
 
 
 async def test_a_cancelled_caller_leaves_the_write_to_the_others() -> None:
-    write = Recorder()
-    write.open.clear()
-    group = GroupCommit(write)
-    leaving, staying = asyncio.create_task(group(1)), asyncio.create_task(group(2))
-    await asyncio.sleep(0.01)
+    write, _, [leaving, staying] = await held_write(1, 2)
     leaving.cancel()
     write.open.set()
     assert await staying == 20
@@ -80,11 +82,7 @@ async def test_a_cancelled_caller_leaves_the_write_to_the_others() -> None:
 
 
 async def test_settle_waits_for_a_write_whose_callers_all_left() -> None:
-    write = Recorder()
-    write.open.clear()
-    group = GroupCommit(write)
-    caller = asyncio.create_task(group(1))
-    await asyncio.sleep(0.01)
+    write, group, [caller] = await held_write(1)
     caller.cancel()
     settled = asyncio.create_task(group.settle())
     await asyncio.sleep(0.01)
