@@ -135,7 +135,8 @@ class Outbox:
         self._done: dict[int, asyncio.Event] = {}
         self._soon: dict[int, asyncio.Task[None]] = {}
         # Lanes claim and finish their messages side by side: each of these writes goes with the others of its
-        # moment (under a burst of approvals, two units of work per message were half of the bot's work).
+        # moment (an approval owes two messages, and their four units of work cost about as much CPU as the
+        # decision's own).
         self._claims = GroupCommit(self._claim_all)
         self._sent = GroupCommit(self._mark_all_sent)
 
