@@ -17,9 +17,9 @@ import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
@@ -74,6 +74,10 @@ def learner_lane(guild_id: int, user_id: int) -> str:
     return f"learner:{guild_id}:{user_id}"
 
 
+_OUTBOX = cast(Table, OutboxMessage.__table__)
+_OWE = insert(_OUTBOX)
+
+
 def owe(
     session: AsyncSession, clock: Clock, kind: str, payload: dict[str, Any], lane: str, *, guild_id: int | None
 ) -> OutboxMessage:
@@ -90,10 +94,11 @@ def owe(
 
 
 async def owe_many(
-    session: AsyncSession, clock: Clock, kind: str, debts: Sequence[tuple[dict[str, Any], str]], *, guild_id: int
+    session: AsyncSession, clock: Clock, debts: Sequence[tuple[str, dict[str, Any], str]], *, guild_id: int
 ) -> list[int]:
-    """`owe` for many (payload, lane) messages of one server at once, in one INSERT whatever their number; returns
-    their ids."""
+    """`owe` for many (kind, payload, lane) messages of one server at once, in one INSERT whatever their number;
+    returns their ids. The rows take their ids in the order of `debts`, which is their order in a lane. Plain Core:
+    on an Approve click, flushing two messages through the unit of work cost more than the statement."""
     if not debts:
         return []
     now = clock.now()
@@ -102,9 +107,9 @@ async def owe_many(
             "kind": kind, "payload": payload, "lane": lane[:64], "guild_id": guild_id, "state": OutboxState.PENDING,
             "attempts": 0, "due_at": now, "created_at": now,
         }
-        for payload, lane in debts
+        for kind, payload, lane in debts
     ]
-    statement = insert(OutboxMessage).returning(OutboxMessage.id)
+    statement = _OWE.returning(_OUTBOX.c.id)
     return list((await session.scalars(statement.execution_options(insertmanyvalues_page_size=5000), rows)).all())
 
 

@@ -299,10 +299,10 @@ class PeerReviewService:
             )
             # One DM per reviewer and pass, written with the assignments: a restart neither loses nor doubles it.
             debts = [
-                ({"assignment_ids": sorted(ids)}, learner_lane(cohort.guild_id, users[reviewer_id]))
+                (PEER_ASSIGNED, {"assignment_ids": sorted(ids)}, learner_lane(cohort.guild_id, users[reviewer_id]))
                 for reviewer_id, ids in per_reviewer.items()
             ]
-            owed += await owe_many(session, self._clock, PEER_ASSIGNED, debts, guild_id=cohort.guild_id)
+            owed += await owe_many(session, self._clock, debts, guild_id=cohort.guild_id)
         for week, short in todo.short.items():
             told_now = await record_sent_once(
                 session, PEER_SHORT, cohort_subject(cohort_id), f"week-{week}", cohort_id=cohort_id, now=now
