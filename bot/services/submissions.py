@@ -10,7 +10,6 @@ from urllib.parse import urlparse
 from sqlalchemy import Label, Select, SQLColumnExpression, Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.clock import Clock
 from bot.db.changes import rows_changed
@@ -415,9 +414,6 @@ class SubmissionService:
             except IntegrityError:
                 raise Conflict("Another moderator decided this one a moment ago.") from None
             await session.execute(_DECIDED, {"submission": submission.id, "decided": status, "at": now})
-            # The card below shows the submission as it now stands, without the session writing it again.
-            set_committed_value(submission, "status", status)
-            set_committed_value(submission, "updated_at", now)
             if decision is ReviewDecision.APPROVED:
                 # Kept for the board by approved checkpoints (after the decision is known to stand); in SQL, so
                 # two approvals of one learner at once both count.
