@@ -59,11 +59,22 @@ _COUNT_APPROVAL = (
     .where(MEMBER.id == bindparam("membership"))
     .values(approved=MEMBER.approved + 1)
 )
+_SUBMISSIONS = cast(Table, Submission.__table__)
+_ADD_SUBMISSION = insert(_SUBMISSIONS).returning(SUBMISSION.id)
+_RESUBMITTED = (
+    update(_SUBMISSIONS)
+    .where(SUBMISSION.id == bindparam("submission"))
+    .values(
+        current_version=bindparam("next"), status=SubmissionStatus.PENDING, updated_at=bindparam("at"),
+        review_channel_id=None, review_message_id=None,
+    )
+)
+_SUBMITTED_TWICE = "You submitted twice at the same moment; the first one counts. Try again."
 _ADD_VERSION = insert(cast(Table, SubmissionVersion.__table__))
 _REVIEWS = cast(Table, Review.__table__)
 _ADD_REVIEW = insert(_REVIEWS).returning(_REVIEWS.c.id)
 _DECIDED = (
-    update(cast(Table, Submission.__table__))
+    update(_SUBMISSIONS)
     .where(SUBMISSION.id == bindparam("submission"))
     .values(status=bindparam("decided"), updated_at=bindparam("at"))
 )
@@ -236,17 +247,17 @@ class SubmissionService:
             deadline = await _deadline(session, view, membership.id, module)
             submission = await session.scalar(_LOCKED_WEEK, {"membership": membership.id, "week": module.week})
             previous = None
+            # Plain statements, as for the version and the review message below: each flush of the unit of work cost
+            # more CPU than its statements.
             if submission is None:
-                submission = Submission(
-                    cohort_id=cohort.id,
-                    membership_id=membership.id,
-                    week=module.week,
-                    status=SubmissionStatus.PENDING,
-                    current_version=1,
-                    created_at=now,
-                    updated_at=now,
-                )
-                session.add(submission)
+                version_number = 1
+                try:
+                    submission_id = (await session.execute(_ADD_SUBMISSION, {
+                        "cohort_id": cohort.id, "membership_id": membership.id, "week": module.week,
+                        "status": SubmissionStatus.PENDING, "current_version": 1, "created_at": now, "updated_at": now,
+                    })).scalar_one()
+                except IntegrityError:
+                    raise Conflict(_SUBMITTED_TWICE) from None
             elif submission.status is SubmissionStatus.APPROVED:
                 raise Conflict(f"Your {module.label.lower()} checkpoint is already approved; nothing to resubmit.")
             else:
@@ -257,15 +268,12 @@ class SubmissionService:
                 )
                 if submission.review_message_id is not None and submission.review_channel_id is not None:
                     previous = (submission.review_channel_id, submission.review_message_id)
-                submission.current_version += 1
-                submission.status = SubmissionStatus.PENDING
-                submission.updated_at = now
-                submission.review_channel_id = None
-                submission.review_message_id = None
+                version_number, submission_id = submission.current_version + 1, submission.id
+                await session.execute(_RESUBMITTED, {"submission": submission_id, "next": version_number, "at": now})
             late = deadline is not None and now > deadline
             attachment = request.attachment
             stored = {
-                "version": submission.current_version,
+                "version": version_number,
                 "link": link,
                 "notes": notes,
                 "attachment_url": attachment.url if attachment else None,
@@ -276,16 +284,14 @@ class SubmissionService:
                 "submitted_at": now,
             }
             try:
-                await session.flush()
-                # A plain INSERT, as the outbox's below: each flush of the unit of work cost more than its statement.
-                await session.execute(_ADD_VERSION, {"submission_id": submission.id, **stored})
+                await session.execute(_ADD_VERSION, {"submission_id": submission_id, **stored})
             except IntegrityError:
-                raise Conflict("You submitted twice at the same moment; the first one counts. Try again.") from None
+                raise Conflict(_SUBMITTED_TWICE) from None
             zone = await zone_of(session, request.guild_id, request.user_id, cohort.timezone)
             await refresh(session, [Member(membership.id, cohort.id, zone)], now, pauses={cohort.id: list(view.pauses)})
             debt = {
-                "submission_id": submission.id,
-                "version": submission.current_version,
+                "submission_id": submission_id,
+                "version": version_number,
                 "previous": previous,
                 # Where to fetch the file again for the review message (never its bytes).
                 "attachment": asdict(attachment) if attachment else None,
@@ -293,8 +299,8 @@ class SubmissionService:
             lane = f"{CHANNEL_LANE}{cohort.review_channel_id or cohort.channel_id}"
             owed = await owe_many(session, self._clock, [(REVIEW_MESSAGE, debt, lane)], guild_id=cohort.guild_id)
             # The card's version is never added to the session: the INSERT above stored it.
-            version = SubmissionVersion(submission_id=submission.id, **stored)
-            card = _card(submission, version, cohort, membership, module, deadline)
+            version = SubmissionVersion(submission_id=submission_id, **stored)
+            card = _card(submission_id, version, cohort, membership, module, deadline)
             return replace(card, owed=tuple(owed))
 
     async def card(self, submission_id: int, version: int) -> SubmissionCard | None:
@@ -314,7 +320,7 @@ class SubmissionService:
         view = await self._cohorts.view(session, cohort, count_members=False)
         module = view.roadmap.module_for_week(submission.week)
         assert module is not None  # stored under a module's week of the cohort's own (fixed) roadmap version
-        card = _card(submission, row, cohort, membership, module, view.deadline(module, extension_days or 0))
+        card = _card(submission.id, row, cohort, membership, module, view.deadline(module, extension_days or 0))
         current = submission.current_version == row.version
         return replace(
             card,
@@ -501,7 +507,7 @@ async def _deadline(session: AsyncSession, view: CohortView, membership_id: int,
 
 
 def _card(
-    submission: Submission,
+    submission_id: int,
     version: SubmissionVersion,
     cohort: Cohort,
     membership: Membership,
@@ -515,7 +521,7 @@ def _card(
         else None
     )
     return SubmissionCard(
-        submission_id=submission.id,
+        submission_id=submission_id,
         version=version.version,
         cohort_id=cohort.id,
         cohort_name=cohort.name,
