@@ -37,6 +37,7 @@ from bot.services.streaks import Streak
 WIDTH = 800
 MARGIN = 24
 GAP = 3
+STRIP_TOP = 112
 STRIP_HEIGHT = 26
 MIN_CELL = 14
 MAX_CELL = 40
@@ -195,7 +196,7 @@ def layout(facts: CardFacts) -> CardLayout:
     count = max(len(facts.cells), 1)
     cell = max(MIN_CELL, min(MAX_CELL, (usable + GAP) // count - GAP))
     per_row = max(1, (usable + GAP) // (cell + GAP))
-    strip_top = 112
+    strip_top = STRIP_TOP
     cells = tuple(
         (
             MARGIN + (i % per_row) * (cell + GAP),
@@ -220,7 +221,8 @@ def layout(facts: CardFacts) -> CardLayout:
 
 def render_card(facts: CardFacts) -> Image.Image:
     place = layout(facts)
-    draw = Sheet(WIDTH, place.height, PALETTE)
+    strip_bottom = max((b[3] for b in place.cells), default=place.strip_top)
+    draw = _ground(strip_bottom, place.footer_top, place.height).copy()
     right = WIDTH - MARGIN
     draw.text((MARGIN, 18), fit(draw, facts.name, font(28, bold=True), right - MARGIN), font=font(28, bold=True),
               fill=TEXT)
@@ -228,18 +230,12 @@ def render_card(facts: CardFacts) -> Image.Image:
     draw.text((MARGIN, 56), fit(draw, f"{facts.cohort} · {week}", font(17), right - MARGIN), font=font(17),
               fill=MUTED)
 
-    _heading(draw, place.strip_top - 26, "Checkpoints")
     for box, cell in zip(place.cells, facts.cells, strict=True):
         draw.rectangle(box, fill=STATE_COLOURS[cell.state])
         if cell.late:  # a notch cut from the top-right corner: readable whatever the cell's colour
             x0, y0, x1, _ = box
             notch = max(5, (x1 - x0) // 2)
             draw.polygon(((x1 - notch, y0), (x1, y0), (x1, y0 + notch)), fill=LATE)
-    strip_bottom = max((b[3] for b in place.cells), default=place.strip_top)
-    legend(draw, MARGIN, strip_bottom + 10, right, [
-        (GREEN, "approved"), (SKY, "pending"), (ORANGE, "changes requested"), (VERMILLION, "missing"),
-        (YELLOW, "open"), (EMPTY, "upcoming"), (LATE, "late ◥"),
-    ])
 
     since = "since the cohort began" if place.first_day == facts.start else f"since {place.first_day:%d %b %Y}"
     _heading(draw, place.heatmap_top - 26, f"Study days {since} ({facts.zone})")
@@ -247,16 +243,34 @@ def render_card(facts: CardFacts) -> Image.Image:
         _days(draw, place, facts)
     else:
         draw.text((MARGIN, place.heatmap_top), "The cohort has not started yet.", font=font(14), fill=MUTED)
-    legend(draw, MARGIN, place.footer_top - 34, right, [
+
+    top = place.footer_top + 6
+    _stat(draw, MARGIN, top, facts.daily, "day")
+    _stat(draw, MARGIN + 200, top, facts.weekly, "checkpoint")
+    _tiers(draw, MARGIN + 420, top, right, facts)
+    return draw.image
+
+
+@lru_cache(maxsize=8)
+def _ground(strip_bottom: int, footer_top: int, height: int) -> Sheet:
+    """What every card of this shape has: the headings, both legends and the footer's titles, drawn once (they were
+    16 of a card's 28 pieces of text). A shape changes with a cohort's roadmap and weekly as its heatmap grows; eight
+    kept is at most 4 MB."""
+    draw = Sheet(WIDTH, height, PALETTE)
+    right = WIDTH - MARGIN
+    _heading(draw, STRIP_TOP - 26, "Checkpoints")
+    legend(draw, MARGIN, strip_bottom + 10, right, [
+        (GREEN, "approved"), (SKY, "pending"), (ORANGE, "changes requested"), (VERMILLION, "missing"),
+        (YELLOW, "open"), (EMPTY, "upcoming"), (LATE, "late ◥"),
+    ])
+    legend(draw, MARGIN, footer_top - 34, right, [
         (NO_STUDY, "no study"), (blend(STUDY, STEPS[0][1]), "studied"), (blend(STUDY, STEPS[2][1]), "1 h+"),
         (STUDY, "2 h+"), (PAUSED, "paused"),
     ])
-
-    top = place.footer_top + 6
-    _stat(draw, MARGIN, top, "Daily streak", facts.daily, "day")
-    _stat(draw, MARGIN + 200, top, "Weekly streak", facts.weekly, "checkpoint")
-    _tiers(draw, MARGIN + 420, top, right, facts)
-    return draw.image
+    top = footer_top + 6
+    for x, title in ((MARGIN, "Daily streak"), (MARGIN + 200, "Weekly streak"), (MARGIN + 420, "Tiers")):
+        _heading(draw, top, title, x)
+    return draw
 
 
 @lru_cache(maxsize=128)
@@ -297,12 +311,11 @@ def _day_mask(columns: int, box: int, step: int) -> Image.Image:
     return mask
 
 
-def _heading(draw: Sheet, y: int, text: str) -> None:
-    draw.text((MARGIN, y), text, font=font(15, bold=True), fill=TEXT)
+def _heading(draw: Sheet, y: int, text: str, x: int = MARGIN) -> None:
+    draw.text((x, y), text, font=font(15, bold=True), fill=TEXT)
 
 
-def _stat(draw: Sheet, x: int, y: int, title: str, streak: Streak, unit: str) -> None:
-    draw.text((x, y), title, font=font(15, bold=True), fill=TEXT)
+def _stat(draw: Sheet, x: int, y: int, streak: Streak, unit: str) -> None:
     draw.text((x, y + 22), str(streak.current), font=font(40, bold=True), fill=TEXT)
     value_width = draw.textlength(str(streak.current), font=font(40, bold=True))
     units = unit if streak.current == 1 else unit + "s"
@@ -311,7 +324,6 @@ def _stat(draw: Sheet, x: int, y: int, title: str, streak: Streak, unit: str) ->
 
 
 def _tiers(draw: Sheet, x: int, y: int, right: int, facts: CardFacts) -> None:
-    draw.text((x, y), "Tiers", font=font(15, bold=True), fill=TEXT)
     earned = ", ".join(facts.earned) if facts.earned else "none yet"
     draw.text((x, y + 24), fit(draw, f"✓ {earned}" if facts.earned else earned, font(15), right - x),
               font=font(15), fill=GREEN if facts.earned else MUTED)
