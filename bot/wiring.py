@@ -31,6 +31,7 @@ from bot.services.peer_review import PeerReviewService
 from bot.services.ports import DiscordPort
 from bot.services.posting import PostingService
 from bot.services.progress import ProgressService
+from bot.services.quotas import QuotaSweep
 from bot.services.reminders import ReminderService
 from bot.services.roster import RosterService
 from bot.services.session_events import SessionEventKeeper
@@ -119,7 +120,8 @@ def build_services(
     session_events = SessionEventKeeper(sessions, clock, ledger, port, live_sessions, ownership=ownership)
     peer = PeerReviewService(sessions, clock, cohorts, catalog, outbox, ownership=ownership)
     # After every schedule run (the minute catch-up included), in this order.
-    for sweep in (streak_book.sweep, tiers.sweep, session_events.sweep, peer.sweep, outbox.kick):
+    quota_sweep = QuotaSweep(sessions, clock, ownership=ownership)
+    for sweep in (streak_book.sweep, tiers.sweep, session_events.sweep, peer.sweep, quota_sweep.sweep, outbox.kick):
         runner.add_sweep(sweep)
     return Services(
         port=port,

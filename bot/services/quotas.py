@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, delete, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Table, and_, bindparam, delete, insert, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute
 
+from bot.clock import Clock
 from bot.db.changes import rows_changed
 from bot.db.models import QuotaUse
 from bot.errors import QuotaExceeded
+from bot.shards import Ownership
 
 
 @dataclass(frozen=True)
@@ -67,14 +69,45 @@ async def refuse_if_spent_in(
     refuse_if_spent(quota, earlier)
 
 
+KEPT_AS_USES = (ROADMAP_UPLOADS, ROSTER_DOWNLOADS, COHORTS_CREATED, DATA_EXPORTS, JOINS, PEER_REVIEWS)
+"""The quotas counted from rows of `quota_uses` (`take`): the sweep deletes each one's uses outside its window."""
+
+# Built once, of the table's columns: plain Core statements (building them, and the ORM's DELETE, cost a join 2 ms).
+_QUOTA_USES = cast(Table, QuotaUse.__table__)
+_USE = _QUOTA_USES.c
+_IN_WINDOW = and_(_USE.action == bindparam("action"), _USE.guild_id == bindparam("guild"), _USE.at > bindparam("since"))
+_PERSONS_USES = select(_USE.at).where(_IN_WINDOW, _USE.user_id == bindparam("user")).order_by(_USE.at)
+_SERVERS_USES = select(_USE.at).where(_IN_WINDOW, _USE.user_id.is_(None)).order_by(_USE.at)
+_ADD_USE = insert(_QUOTA_USES)
+
+
 async def take(session: AsyncSession, quota: Quota, now: datetime, guild_id: int, user_id: int | None = None) -> None:
-    """Record one use of a quota kept in `quota_uses`, or refuse; `user_id` None counts for the whole server."""
-    key = _key(quota, guild_id, user_id)
-    # Uses outside the window count for nobody: drop them for every server and person at once.
-    await session.execute(delete(QuotaUse).where(QuotaUse.action == quota.action, QuotaUse.at <= now - quota.window))
-    earlier = (await session.scalars(select(QuotaUse.at).where(key).order_by(QuotaUse.at))).all()
-    refuse_if_spent(quota, earlier)
-    session.add(QuotaUse(action=quota.action, guild_id=guild_id, user_id=user_id, at=now))
+    """Record one use of a quota kept in `quota_uses`, or refuse; `user_id` None counts for the whole server.
+
+    Only uses inside the window count; those outside it are the sweep's to delete. Deleting them here, for every
+    server at once, made each use wait on the row locks of another's expired uses (PostgreSQL)."""
+    assert quota in KEPT_AS_USES, f"{quota.action} is not swept"
+    key = {"action": quota.action, "guild": guild_id, "since": now - quota.window}
+    statement = _SERVERS_USES if user_id is None else _PERSONS_USES
+    refuse_if_spent(quota, (await session.scalars(statement, {**key, "user": user_id})).all())
+    await session.execute(_ADD_USE, {"action": quota.action, "guild_id": guild_id, "user_id": user_id, "at": now})
+
+
+class QuotaSweep:
+    """Deletes the uses that have left their quota's window, for the servers this process owns, off every
+    interaction's path (the schedule's sweep, every minute)."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock, *, ownership: Ownership) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._ownership = ownership
+
+    async def sweep(self) -> int:
+        now = self._clock.now()
+        expired = or_(*(and_(QuotaUse.action == q.action, QuotaUse.at <= now - q.window) for q in KEPT_AS_USES))
+        async with self._sessions.begin() as session:
+            return await rows_changed(session, delete(QuotaUse).where(expired, self._ownership.where(QuotaUse.guild_id))
+                                      .execution_options(synchronize_session=False))
 
 
 async def uses_of(session: AsyncSession, guild_id: int, user_id: int) -> list[QuotaUse]:
@@ -88,8 +121,3 @@ async def forget_user(session: AsyncSession, guild_id: int, user_id: int) -> int
     return await rows_changed(
         session, delete(QuotaUse).where(QuotaUse.guild_id == guild_id, QuotaUse.user_id == user_id)
     )
-
-
-def _key(quota: Quota, guild_id: int, user_id: int | None) -> ColumnElement[bool]:
-    who = QuotaUse.user_id.is_(None) if user_id is None else QuotaUse.user_id == user_id
-    return (QuotaUse.action == quota.action) & (QuotaUse.guild_id == guild_id) & who
