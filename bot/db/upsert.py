@@ -13,9 +13,13 @@ from bot.db.models import Base
 M = TypeVar("M", bound=Base)
 
 
+DIALECT_INSERTS: dict[str, Any] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+"""Each dialect's `insert`, which has the `on_conflict_…` clauses (the generic one does not), by dialect name."""
+
+
 def insert_for(session: AsyncSession) -> Any:
-    """The dialect's `insert`, which has the `on_conflict_…` clauses (the generic one does not)."""
-    return postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    """The `insert` of the session's dialect (see DIALECT_INSERTS)."""
+    return DIALECT_INSERTS[session.bind.dialect.name]
 
 
 def insert_unless_present(session: AsyncSession, model: type[Base], unique: list[str]) -> Any:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
+from bot.db.columns import MEMBER
 from bot.db.models import AwardStatus, Cohort, CohortStatus, Membership, MembershipStatus, TierAward
 from bot.errors import Conflict, NotFound
 from bot.services.cohorts import OPEN_STATUSES, CohortService, CohortView
@@ -33,6 +35,20 @@ _ACTIVE_MEMBERSHIPS = (
     .order_by(Cohort.created_at, Cohort.id)
 )
 _LOCKED_ACTIVE_MEMBERSHIPS = _ACTIVE_MEMBERSHIPS.with_for_update(of=Membership)
+# /join's own, plain Core (a join is the rush's dearest command: the ORM's flush and its built statements were a
+# third of it).
+_MEMBERSHIPS = cast(Table, Membership.__table__)
+_JOINING = (
+    select(MEMBER.id, MEMBER.status)
+    .where(MEMBER.cohort_id == bindparam("cohort"), MEMBER.user_id == bindparam("user"))
+    .with_for_update()
+)
+_ENROL = insert(_MEMBERSHIPS).returning(MEMBER.id)
+_REJOINED = (
+    update(_MEMBERSHIPS)
+    .where(MEMBER.id == bindparam("membership"))
+    .values(status=MembershipStatus.ACTIVE, display_name=bindparam("name"), joined_at=bindparam("at"), left_at=None)
+)
 
 
 @dataclass(frozen=True)
@@ -50,39 +66,34 @@ class EnrolmentService:
     async def join(self, guild_id: int, cohort_name: str | None, user_id: int, display_name: str) -> JoinResult:
         async with self._sessions.begin() as session:
             cohort = await self._cohort_to_join(session, guild_id, cohort_name)
+            name = cohort.name
             # Locked: of two clicks that rejoin, the second waits here and then finds the membership active. Two
             # first joins both find none: the unique constraint refuses the second.
-            membership = await session.scalar(
-                select(Membership).where(Membership.cohort_id == cohort.id, Membership.user_id == user_id)
-                .with_for_update()
-            )
-            if membership is not None and membership.status is MembershipStatus.ACTIVE:
-                raise Conflict(f"You are already in '{cohort.name}'. /progress shows where you stand.")
-            await take(session, JOINS, self._clock.now(), guild_id, user_id)
-            rejoined = membership is not None
-            if membership is None:
-                membership = Membership(cohort_id=cohort.id, guild_id=guild_id, user_id=user_id)
-                session.add(membership)
-            membership.display_name = display_name[:100]
-            membership.status = MembershipStatus.ACTIVE
-            membership.joined_at = self._clock.now()
-            membership.left_at = None
-            name = cohort.name  # a failed flush expires the loaded rows
-            try:
-                await session.flush()
-            except IntegrityError:
-                # The other of two first /join clicks enrolled them a moment ago.
-                raise Conflict(f"You are already in '{name}'.") from None
-            await first_row(session, Member(membership.id, cohort.id, cohort.timezone), guild_id, user_id,
-                            membership.joined_at)
-            if rejoined:
+            found = (await session.execute(_JOINING, {"cohort": cohort.id, "user": user_id})).first()
+            if found is not None and found.status is MembershipStatus.ACTIVE:
+                raise Conflict(f"You are already in '{name}'. /progress shows where you stand.")
+            now = self._clock.now()
+            await take(session, JOINS, now, guild_id, user_id)
+            if found is None:
+                try:
+                    membership_id = (await session.execute(_ENROL, {
+                        "cohort_id": cohort.id, "guild_id": guild_id, "user_id": user_id,
+                        "display_name": display_name[:100], "status": MembershipStatus.ACTIVE, "joined_at": now,
+                    })).scalar_one()
+                except IntegrityError:
+                    # The other of two first /join clicks enrolled them a moment ago.
+                    raise Conflict(f"You are already in '{name}'.") from None
+            else:
+                membership_id = found.id
+                await session.execute(_REJOINED, {"membership": membership_id, "name": display_name[:100], "at": now})
                 # Tiers earned before leaving were retired, not forgotten: back in the queue of roles to give.
                 await session.execute(
                     update(TierAward)
-                    .where(TierAward.membership_id == membership.id, TierAward.status == AwardStatus.RETIRED)
+                    .where(TierAward.membership_id == membership_id, TierAward.status == AwardStatus.RETIRED)
                     .values(status=AwardStatus.PENDING, next_attempt_at=None, last_error=None)
                 )
-            return JoinResult(await self._cohorts.view(session, cohort, count_members=False), rejoined)
+            await first_row(session, Member(membership_id, cohort.id, cohort.timezone), guild_id, user_id, now)
+            return JoinResult(await self._cohorts.view(session, cohort, count_members=False), found is not None)
 
     async def leave(self, guild_id: int, cohort_name: str | None, user_id: int) -> CohortView:
         async with self._sessions.begin() as session:

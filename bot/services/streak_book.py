@@ -46,7 +46,7 @@ from bot.db.models import (
     Membership,
     MembershipStatus,
 )
-from bot.db.upsert import insert_for
+from bot.db.upsert import DIALECT_INSERTS, insert_for
 from bot.services.activity import OWN_ZONE, Activity, Pauses, active_days, activity_of, cohort_pauses
 from bot.services.streaks import (
     DailyRun,
@@ -233,16 +233,23 @@ async def zone_changed(session: AsyncSession, guild_id: int, user_id: int, now: 
 _ZONE_NOW = func.coalesce(OWN_ZONE.scalar_subquery(), bindparam("cohort_zone"))
 
 
+# Built once for each dialect: /join runs it.
+_FIRST_ROW = {
+    dialect: insert_of(cast(Table, DailyStreak.__table__))
+    .values(membership_id=bindparam("membership"), cohort_id=bindparam("cohort"), zone=_ZONE_NOW, run=0, best=0,
+            computed_at=bindparam("at"))
+    .on_conflict_do_nothing(index_elements=["membership_id"])
+    for dialect, insert_of in DIALECT_INSERTS.items()
+}
+
+
 async def first_row(session: AsyncSession, member: Member, guild_id: int, user_id: int, now: datetime) -> None:
     """A member who just joined has no activity: a row of no run that holds until their first. A member who joins
     again keeps the row they had (what they did before still counts)."""
-    await session.execute(
-        insert_for(session)(DailyStreak)
-        .values(membership_id=member.membership_id, cohort_id=member.cohort_id, zone=_ZONE_NOW, run=0, best=0,
-                computed_at=now)
-        .on_conflict_do_nothing(index_elements=["membership_id"]),
-        {"guild": guild_id, "user": user_id, "cohort_zone": member.zone},
-    )
+    await session.execute(_FIRST_ROW[session.bind.dialect.name], {
+        "membership": member.membership_id, "cohort": member.cohort_id, "at": now,
+        "guild": guild_id, "user": user_id, "cohort_zone": member.zone,
+    })
 
 
 def last_pause_change(pauses: Pauses) -> datetime:
