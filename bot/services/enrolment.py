@@ -66,26 +66,25 @@ class EnrolmentService:
     async def join(self, guild_id: int, cohort_name: str | None, user_id: int, display_name: str) -> JoinResult:
         async with self._sessions.begin() as session:
             cohort = await self._cohort_to_join(session, guild_id, cohort_name)
-            name = cohort.name
             # Locked: of two clicks that rejoin, the second waits here and then finds the membership active. Two
             # first joins both find none: the unique constraint refuses the second.
             found = (await session.execute(_JOINING, {"cohort": cohort.id, "user": user_id})).first()
             if found is not None and found.status is MembershipStatus.ACTIVE:
-                raise Conflict(f"You are already in '{name}'. /progress shows where you stand.")
-            now = self._clock.now()
+                raise Conflict(f"You are already in '{cohort.name}'. /progress shows where you stand.")
+            now, shown_as = self._clock.now(), display_name[:100]
             await take(session, JOINS, now, guild_id, user_id)
             if found is None:
                 try:
                     membership_id = (await session.execute(_ENROL, {
                         "cohort_id": cohort.id, "guild_id": guild_id, "user_id": user_id,
-                        "display_name": display_name[:100], "status": MembershipStatus.ACTIVE, "joined_at": now,
+                        "display_name": shown_as, "status": MembershipStatus.ACTIVE, "joined_at": now,
                     })).scalar_one()
                 except IntegrityError:
                     # The other of two first /join clicks enrolled them a moment ago.
-                    raise Conflict(f"You are already in '{name}'.") from None
+                    raise Conflict(f"You are already in '{cohort.name}'.") from None
             else:
                 membership_id = found.id
-                await session.execute(_REJOINED, {"membership": membership_id, "name": display_name[:100], "at": now})
+                await session.execute(_REJOINED, {"membership": membership_id, "name": shown_as, "at": now})
                 # Tiers earned before leaving were retired, not forgotten: back in the queue of roles to give.
                 await session.execute(
                     update(TierAward)

@@ -89,9 +89,9 @@ async def take(session: AsyncSession, quota: Quota, now: datetime, guild_id: int
     server at once, did strangers' work in each use, and on PostgreSQL could make it wait for the row locks of
     another use deleting the same rows."""
     assert quota in KEPT_AS_USES, f"{quota.action} is not swept"
-    key = {"action": quota.action, "guild": guild_id, "since": now - quota.window}
     statement = _SERVERS_USES if user_id is None else _PERSONS_USES
-    refuse_if_spent(quota, (await session.scalars(statement, {**key, "user": user_id})).all())
+    key = {"action": quota.action, "guild": guild_id, "user": user_id, "since": now - quota.window}
+    refuse_if_spent(quota, (await session.scalars(statement, key)).all())
     await session.execute(_ADD_USE, {"action": quota.action, "guild_id": guild_id, "user_id": user_id, "at": now})
 
 
