@@ -362,16 +362,18 @@ class SubmissionService:
         """Remember where a version is reviewed (and where its file now lives); False if it was erased meanwhile."""
         where = {"review_channel_id": channel_id, "review_message_id": message_id}
         async with self._sessions.begin() as session:
+            # The submission's row before its version's, the order an erasure locks them in (deleting the submission
+            # deletes its versions): the other order deadlocked with an erasure on PostgreSQL.
+            await session.execute(
+                update(Submission)
+                .where(Submission.id == submission_id, Submission.current_version == version)
+                .values(**where)
+            )
             stored = await rows_changed(
                 session,
                 update(SubmissionVersion)
                 .where(SubmissionVersion.submission_id == submission_id, SubmissionVersion.version == version)
                 .values(**where, **({"attachment_url": attachment_url} if attachment_url else {})),
-            )
-            await session.execute(
-                update(Submission)
-                .where(Submission.id == submission_id, Submission.current_version == version)
-                .values(**where)
             )
         return stored == 1
 
