@@ -7,7 +7,19 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import BindParameter, ColumnElement, Select, bindparam, func, literal, select, union_all
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Label,
+    Select,
+    SQLColumnExpression,
+    bindparam,
+    exists,
+    func,
+    literal,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.columns import ASSIGNMENT, PEER_REVIEW, SUBMISSION
@@ -50,6 +62,12 @@ _VERDICTS = (
     .where(PeerAssignment.submission_id == bindparam("submission"), PeerReview.version == bindparam("version"))
     .order_by(PeerReview.submitted_at, PeerReview.id)
 )
+
+
+def peer_assigned(submission_id: SQLColumnExpression[int]) -> Label[bool]:
+    """Whether any peer was asked to review a submission, as a column of its card's statement: with none there are no
+    verdicts to read, and a card skips that statement (a round trip on each one where peer review is off)."""
+    return exists().where(ASSIGNMENT.submission_id == submission_id).label("peer_assigned")
 
 
 async def verdicts_of(session: AsyncSession, submission_id: int, version: int) -> tuple[PeerVerdict, ...]:

@@ -31,7 +31,7 @@ from bot.services.cohorts import CohortService, CohortView
 from bot.services.enrolment import EnrolmentService
 from bot.services.events import ApprovalListener, CheckpointApproved
 from bot.services.outbox import CHANNEL_LANE, Outbox, OutboxItem, learner_lane, owe_many
-from bot.services.peer_facts import PeerVerdict, verdicts_of
+from bot.services.peer_facts import PeerVerdict, peer_assigned, verdicts_of
 from bot.services.quotas import VERSIONS_PER_CHECKPOINT, refuse_if_spent_in
 from bot.services.streak_book import Member, refresh
 
@@ -94,7 +94,7 @@ def _extension_days(membership_id: SQLColumnExpression[int], week: SQLColumnExpr
 # call was a tenth of an Approve click.
 _VERSION_FACTS = (
     select(SubmissionVersion, Submission, Membership, Cohort,
-           _extension_days(Submission.membership_id, Submission.week))
+           _extension_days(Submission.membership_id, Submission.week), peer_assigned(Submission.id))
     .join(Submission, Submission.id == SubmissionVersion.submission_id)
     .join(Membership, Membership.id == Submission.membership_id)
     .join(Cohort, Cohort.id == Submission.cohort_id)
@@ -108,20 +108,25 @@ _DECISION_FACTS = (
     .join(Review, Review.submission_version_id == SubmissionVersion.id)
     .where(Review.id == bindparam("review"))
 )
-_LOCKED_SUBMISSION = select(Submission).where(Submission.id == bindparam("submission")).with_for_update()
 _LOCKED_WEEK = (
     select(Submission)
     .where(Submission.membership_id == bindparam("membership"), Submission.week == bindparam("week"))
     .with_for_update()
 )
 _DECIDING = (
-    select(Membership, Cohort, SubmissionVersion, Review, _extension_days(Membership.id, bindparam("week")))
+    select(Submission, Membership, Cohort, SubmissionVersion, Review,
+           _extension_days(Submission.membership_id, Submission.week), peer_assigned(Submission.id))
+    .join(Membership, Membership.id == Submission.membership_id)
     .join(Cohort, Cohort.id == Membership.cohort_id)
-    .join(SubmissionVersion, SubmissionVersion.submission_id == bindparam("submission"))
+    .join(SubmissionVersion, (SubmissionVersion.submission_id == Submission.id)
+          & (SubmissionVersion.version == Submission.current_version))
     .outerjoin(Review, Review.submission_version_id == SubmissionVersion.id)
-    .where(Membership.id == bindparam("membership"), SubmissionVersion.version == bindparam("version"))
+    .where(Submission.id == bindparam("submission"))
+    .with_for_update(of=Submission)
 )
-"""A submission's learner and cohort, its current version, any decision on it and the learner's extension."""
+"""A submission, locked, with its learner and cohort, its current version, any decision on it, the learner's extension
+and whether peers review it: one statement. Whoever changes a version or its decision locks the learner first, as a
+decision does before this; so the rows joined here are read after any such change is committed, never before."""
 _EXTENSION_DAYS = _extension_of(bindparam("membership"), bindparam("week"))
 
 
@@ -309,10 +314,13 @@ class SubmissionService:
             found = (await session.execute(_CARD_FACTS, {"submission": submission_id, "version": version})).first()
             if found is None:
                 return None
-            return await self._card_of(session, found.Submission, found.SubmissionVersion, found.extension_days)
+            return await self._card_of(
+                session, found.Submission, found.SubmissionVersion, found.extension_days, found.peer_assigned
+            )
 
     async def _card_of(
-        self, session: AsyncSession, submission: Submission, row: SubmissionVersion, extension_days: int | None
+        self, session: AsyncSession, submission: Submission, row: SubmissionVersion, extension_days: int | None,
+        peer_assigned: bool,
     ) -> SubmissionCard:
         # The membership and cohort are in the session already when `_VERSION_FACTS` read them: no statement then.
         membership = await session.get_one(Membership, submission.membership_id)
@@ -326,7 +334,7 @@ class SubmissionService:
             card,
             review_message_id=submission.review_message_id if current else None,
             superseded=not current,
-            peer=await verdicts_of(session, submission.id, row.version),
+            peer=await verdicts_of(session, submission.id, row.version) if peer_assigned else (),
         )
 
     async def decision(self, review_id: int) -> Decision | None:
@@ -336,7 +344,9 @@ class SubmissionService:
             if found is None:
                 return None
             review = found.Review
-            card = await self._card_of(session, found.Submission, found.SubmissionVersion, found.extension_days)
+            card = await self._card_of(
+                session, found.Submission, found.SubmissionVersion, found.extension_days, found.peer_assigned
+            )
         return Decision(
             card, review.decision, review.reviewer_id, review.feedback, review.decided_at, found.Cohort.guild_id
         )
@@ -396,14 +406,11 @@ class SubmissionService:
             # its count, and a resubmission or an erasure holding it while waiting for the submission must not
             # meet a decision holding the submission while waiting for it.
             await session.execute(_LOCK_LEARNER, {"submission": submission_id})
-            submission = await session.scalar(_LOCKED_SUBMISSION, {"submission": submission_id})
-            if submission is None:
+            # The current version lives as long as its submission: no row, no submission.
+            found = (await session.execute(_DECIDING, {"submission": submission_id})).first()
+            if found is None:
                 raise NotFound("That submission no longer exists.")
-            # The current version lives as long as its submission.
-            membership, cohort, row, existing, extension_days = (
-                await session.execute(_DECIDING, {"submission": submission.id, "membership": submission.membership_id,
-                                                  "version": submission.current_version, "week": submission.week})
-            ).one()
+            submission, membership, cohort, row, existing, extension_days, assigned = found
             if cohort.guild_id != guild_id:
                 raise NotFound("That submission no longer exists.")
             if submission.current_version != version:
@@ -436,7 +443,7 @@ class SubmissionService:
                 debts.append((APPROVAL, asdict(event), lane))
             debts.append((DECISION_NOTICE, {"review_id": review_id}, lane))
             owed = await owe_many(session, self._clock, debts, guild_id=guild_id)
-            card = await self._card_of(session, submission, row, extension_days)
+            card = await self._card_of(session, submission, row, extension_days, assigned)
             return Decision(card, decision, reviewer_id, feedback, now, guild_id, tuple(owed))
 
     async def queue(self, guild_id: int, cohort_name: str | None) -> list[QueueItem]:
