@@ -86,6 +86,11 @@ class Phase:
     the machine with the bot (on two cores, what the sandbox spends the bot may wait for)."""
     by_command: dict[str, list[float]] = field(default_factory=dict)
     """A mixed phase's answered seconds per command (the rush)."""
+    opening: list[float] = field(default_factory=list)
+    """The answered seconds of the phase's first burst: its first `in_flight` calls, sent at once, when what the
+    command needs (its statements on each pooled connection, its code paths) is used for the first time."""
+    after_opening: list[float] = field(default_factory=list)
+    """The answered seconds of the calls after them."""
 
     def quantile(self, q: int) -> float:
         if len(self.seconds) < 2:
@@ -224,6 +229,7 @@ async def run_phase(name: str, calls: int, in_flight: int, inject: Callable[[int
                 phase.errors.append(f"{name} #{i}: {problem}")
                 continue
             phase.seconds.append(elapsed)
+            (phase.opening if i < in_flight else phase.after_opening).append(elapsed)
             if command_of is not None:
                 phase.by_command.setdefault(command_of(i), []).append(elapsed)
 
@@ -411,7 +417,7 @@ def render(columns: dict[str, list[Phase]]) -> str:
                   " bot CPU per call (system) | sandbox CPU per call |",
                   "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         lines += [render_row(p, floor) for p in phases]
-        lines += ["", *(by_command_line(p) for p in phases if p.by_command)]
+        lines += ["", *(by_command_line(p) for p in phases if p.by_command), opening_line(phases)]
         lines.append("")
     return "\n".join(lines)
 
@@ -420,6 +426,14 @@ def by_command_line(p: Phase) -> str:
     parts = [f"`/{command}` {1000 * statistics.median(seconds):,.0f} / {1000 * max(seconds):,.0f} ms"
              for command, seconds in p.by_command.items()]
     return f"{p.name.split(' (')[0]}, median / max by command: " + ", ".join(parts) + "."
+
+
+def opening_line(phases: list[Phase]) -> str:
+    """Where a phase's slowest answers are: in its first burst, or after it (the p99 of a 100-call phase is one of
+    its two slowest answers)."""
+    parts = [f"{p.name.split(' (')[0]} {1000 * max(p.opening):,.0f} / {1000 * max(p.after_opening):,.0f} ms"
+             for p in phases if p.opening and p.after_opening]
+    return "Slowest answer in the first burst / after it: " + ", ".join(parts) + "."
 
 
 def render_row(p: Phase, floor: Phase) -> str:
