@@ -22,6 +22,7 @@ from bot.config import Settings
 from bot.db.engine import create_engine, open_pool, session_factory
 from bot.db.migrate import upgrade_to_head
 from bot.db.models import BotState
+from bot.discord_connections import discord_connector
 from bot.discord_port import BotDiscordPort
 from bot.interaction_errors import CohortTree
 from bot.memory import freeze_what_start_built
@@ -135,6 +136,8 @@ class CohortBot(commands.Bot):
 
     async def login(self, token: str) -> None:
         """discord.py's login, with "Discord cannot be reached" told apart from everything else."""
+        if self.http.connector is discord.utils.MISSING:
+            self.http.connector = discord_connector()  # discord.py's session is opened with it at login
         try:
             await super().login(token)
         except Exception as exc:

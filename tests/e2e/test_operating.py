@@ -16,6 +16,7 @@ from sqlalchemy import make_url
 
 from bot.clock import ManualClock
 from bot.db.models import Delivery, DeliveryState, OutboxState
+from bot.discord_connections import KEEP_IDLE_SECONDS
 from bot.harness import RunningBot, StudyServer, start_bot
 from bot.ops_http import OpsServer
 from bot.sandbox import Sandbox
@@ -234,3 +235,13 @@ async def test_readyz_turns_unready_when_the_gateway_is_lost(sandbox: Sandbox, b
         status, text = await get(ops + "/readyz")
     assert status == 503
     assert "gateway" in text, text
+
+
+async def test_connections_to_discord_stay_open_across_a_quiet_spell(bot: RunningBot, sandbox: Sandbox):
+    """aiohttp's default keep-alive (15 s) closed them between bursts; the bot keeps them `KEEP_IDLE_SECONDS`."""
+    connector = bot.bot.http.connector
+    assert isinstance(connector, aiohttp.TCPConnector)
+    assert connector._keepalive_timeout == KEEP_IDLE_SECONDS  # aiohttp has no public reader for it
+    reply = await sandbox.slash("roadmap")  # answered whether or not the asker is in a cohort
+    assert reply.content or reply.embeds
+    assert bot.bot.http.connector is connector and not connector.closed, "the session answered through it"
