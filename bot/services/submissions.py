@@ -322,7 +322,7 @@ class SubmissionService:
         self, session: AsyncSession, submission: Submission, row: SubmissionVersion, extension_days: int | None,
         peer_assigned: bool,
     ) -> SubmissionCard:
-        # The membership and cohort are in the session already when `_VERSION_FACTS` read them: no statement then.
+        # The membership and cohort are in the session already when a card's statement read them: no statement then.
         membership = await session.get_one(Membership, submission.membership_id)
         cohort = await session.get_one(Cohort, submission.cohort_id)
         view = await self._cohorts.view(session, cohort, count_members=False)
