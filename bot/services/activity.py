@@ -76,11 +76,6 @@ async def own_zone(session: AsyncSession, guild_id: int, user_id: int) -> str | 
     return await session.scalar(OWN_ZONE, {"guild": guild_id, "user": user_id})
 
 
-async def zone_of(session: AsyncSession, guild_id: int, user_id: int, cohort_zone: str) -> str:
-    """The zone a learner's days are counted in now: their own, else the cohort's."""
-    return await own_zone(session, guild_id, user_id) or cohort_zone
-
-
 def active_days(check_in_days: Iterable[date], submitted: Iterable[datetime], zone: str) -> set[date]:
     """Check-ins keep the day they were logged on; submissions are placed with the learner's zone now."""
     return set(check_in_days) | {local_day(at, zone) for at in submitted}

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Row,
     String,
     Table,
+    and_,
     bindparam,
     func,
     insert,
@@ -36,6 +37,7 @@ from bot.db.models import (
     CheckIn,
     Cohort,
     CohortStatus,
+    LearnerSettings,
     Membership,
     MembershipStatus,
     Submission,
@@ -44,7 +46,7 @@ from bot.db.models import (
 )
 from bot.errors import InvalidInput, NotFound
 from bot.roadmap import Module, Roadmap, Tier
-from bot.services.activity import active_days, activity_of, member_daily_streak, own_zone
+from bot.services.activity import active_days, activity_of, member_daily_streak
 from bot.services.boards import approved_board, reviews_board, streak_board
 from bot.services.cohorts import CohortService, CohortView
 from bot.services.enrolment import EnrolmentService
@@ -254,11 +256,17 @@ _CHECKING_IN = (
     .order_by(MEMBER.id)
     .with_for_update(of=Membership.__table__)
 )
-_CHECKED_IN_SINCE = (
-    select(CHECK_IN.created_at)
-    .where(CHECK_IN.membership_id == bindparam("membership_id"), CHECK_IN.created_at > bindparam("since"))
+_ZONE_AND_RECENT_CHECK_INS = (
+    select(SETTINGS.timezone, CHECK_IN.created_at)
+    .select_from(select(literal(1).label("one")).subquery("one_row"))
+    .outerjoin(cast(Table, LearnerSettings.__table__),
+               and_(SETTINGS.guild_id == bindparam("guild_id"), SETTINGS.user_id == bindparam("user_id")))
+    .outerjoin(cast(Table, CheckIn.__table__),
+               and_(CHECK_IN.membership_id == bindparam("membership_id"), CHECK_IN.created_at > bindparam("since")))
     .order_by(CHECK_IN.created_at)
 )
+"""The learner's own zone beside each of their first membership's check-ins inside the quota's window (one row with
+no check-in when there is none): one round trip for both."""
 _LOG_CHECK_IN = insert(cast(Table, CheckIn.__table__))
 
 
@@ -296,11 +304,14 @@ class ProgressService:
                 raise NotFound("You are not in any cohort on this server. /join one first, then check in.")
             # Read once the memberships are locked, not with them: PostgreSQL would give the zone as it was when the
             # lock was asked for, and a zone change holds the lock (streak_book.zone_changed).
-            own = await own_zone(session, guild_id, user_id)
-            members = [Member(row.membership_id, row.cohort_id, own or row.timezone) for row in rows]
             # One /checkin writes a row for each membership: the first one's rows count the calls.
-            spent = {"membership_id": members[0].membership_id, "since": now - CHECK_INS.window}
-            refuse_if_spent(CHECK_INS, (await session.scalars(_CHECKED_IN_SINCE, spent)).all())
+            spent = (await session.execute(_ZONE_AND_RECENT_CHECK_INS, {
+                "guild_id": guild_id, "user_id": user_id, "membership_id": rows[0].membership_id,
+                "since": now - CHECK_INS.window,
+            })).all()
+            own = spent[0].timezone
+            members = [Member(row.membership_id, row.cohort_id, own or row.timezone) for row in rows]
+            refuse_if_spent(CHECK_INS, [use.created_at for use in spent if use.created_at is not None])
             activity = await activity_of(session, [m.membership_id for m in members])
             first_today = {}
             logged = []

@@ -26,7 +26,7 @@ from bot.db.models import (
 )
 from bot.errors import AlreadyDecided, Conflict, InvalidInput, NotFound
 from bot.roadmap import Module
-from bot.services.activity import zone_of
+from bot.services.activity import OWN_ZONE
 from bot.services.cohorts import CohortService, CohortView
 from bot.services.enrolment import EnrolmentService
 from bot.services.events import ApprovalListener, CheckpointApproved
@@ -128,6 +128,11 @@ _DECIDING = (
 and whether peers review it: one statement. Whoever changes a version or its decision locks the learner first, as a
 decision does before this; so the rows joined here are read after any such change is committed, never before."""
 _EXTENSION_DAYS = _extension_of(bindparam("membership"), bindparam("week"))
+_SUBMITTING = select(
+    _extension_days(bindparam("membership"), bindparam("week")), OWN_ZONE.scalar_subquery().label("own_zone")
+)
+"""What /submit reads of the learner once they are locked: the week's extension and their own zone (a zone change
+holds that lock), in one round trip instead of two."""
 
 
 @dataclass(frozen=True)
@@ -249,7 +254,10 @@ class SubmissionService:
             )
             view = await self._cohorts.view(session, cohort, count_members=False)
             module = self._module(view, request.week)
-            deadline = await _deadline(session, view, membership.id, module)
+            facts = (await session.execute(_SUBMITTING, {
+                "membership": membership.id, "week": module.week, "guild": request.guild_id, "user": request.user_id,
+            })).one()
+            deadline = view.deadline(module, facts.extension_days or 0)
             submission = await session.scalar(_LOCKED_WEEK, {"membership": membership.id, "week": module.week})
             previous = None
             # Plain statements, as for the version and the review message below: each flush of the unit of work cost
@@ -292,7 +300,7 @@ class SubmissionService:
                 await session.execute(_ADD_VERSION, {"submission_id": submission_id, **stored})
             except IntegrityError:
                 raise Conflict(_SUBMITTED_TWICE) from None
-            zone = await zone_of(session, request.guild_id, request.user_id, cohort.timezone)
+            zone = facts.own_zone or cohort.timezone
             await refresh(session, [Member(membership.id, cohort.id, zone)], now, pauses={cohort.id: list(view.pauses)})
             debt = {
                 "submission_id": submission_id,
