@@ -22,6 +22,7 @@ from bot.config import Settings
 from bot.db.engine import create_engine, open_pool, session_factory
 from bot.db.migrate import upgrade_to_head
 from bot.db.models import BotState
+from bot.db.warm_up import prepare_everywhere
 from bot.discord_connections import discord_connector
 from bot.discord_port import BotDiscordPort
 from bot.interaction_errors import CohortTree
@@ -34,6 +35,7 @@ from bot.services.calendar import CalendarService
 from bot.services.catalog import RoadmapCatalog
 from bot.services.cohorts import CohortService
 from bot.services.enrolment import EnrolmentService
+from bot.services.hot_statements import hot_statements
 from bot.services.learners import LearnerService
 from bot.services.ledger import Ledger
 from bot.services.live_sessions import LiveSessionService
@@ -149,6 +151,7 @@ class CohortBot(commands.Bot):
         self.reached_discord = True  # discord.py calls this once Discord accepted the token
         await self._connect_database()
         await upgrade_to_head(self.engine)
+        await prepare_everywhere(self.engine, hot_statements())
         self.sessions = session_factory(self.engine)
         if self.pace_starts or self.settings.SHARD_COUNT is not None:
             await self._pace_start()
