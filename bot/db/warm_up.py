@@ -32,7 +32,10 @@ async def prepare_everywhere(engine: AsyncEngine, statements: Sequence[Executabl
     async with AsyncExitStack() as held:  # all held at once, so that each is a connection of its own
         keeps = engine.pool.size()  # type: ignore[attr-defined]
         connections = [await held.enter_async_context(engine.connect()) for _ in range(keeps)]
-        await asyncio.gather(*(_prepare_on(connection, runnable) for connection in connections))
+        # A task group, not gather: if one connection fails, the others stop before their connections are closed.
+        async with asyncio.TaskGroup() as group:
+            for connection in connections:
+                group.create_task(_prepare_on(connection, runnable))
 
 
 async def _prepare_on(connection: AsyncConnection, runnable: Sequence[tuple[Executable, dict[str, Any]]]) -> None:
